@@ -1,0 +1,128 @@
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Every key is documented in .env.example.
+ * A bad value stops the process at boot with one message listing every problem.
+ */
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.join(" or ")})` },
+  );
+
+const csv = z
+  .string()
+  .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be an IANA time zone such as Europe/Berlin" },
+);
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    HOST: z.string().min(1).default("127.0.0.1"),
+    PORT: int(0, 65535).default(3000),
+    PUBLIC_URL: url(["http:", "https:"]).default("http://localhost:3000"),
+    DATA_DIR: z.string().min(1).default(".data"),
+
+    DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+    DATABASE_POOL_SIZE: int(1, 200).default(10),
+    EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+    REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("paperboy"),
+
+    TOKEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    WEBHOOK_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+
+    SMTP_URL: url(["smtp:", "smtps:"]).optional(),
+    SMTP_POOL_SIZE: int(1, 100).default(5),
+    OUTBOX_SMTP_PORT: int(0, 65535).default(2525),
+    MAIL_FROM: z.string().min(3).default("paperboy <digest@paperboy.localhost>"),
+    MAIL_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name").default("paperboy.localhost"),
+    LIST_ID: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a dot-atom like digest.example.org").default("digest.paperboy.localhost"),
+    LIST_UNSUBSCRIBE_MAILTO: z.email().optional(),
+    POSTAL_ADDRESS: z.string().min(1).default("paperboy, 1 Example Street, 10115 Berlin, Germany"),
+    DKIM_DOMAIN: z.string().optional(),
+    DKIM_SELECTOR: z.string().optional(),
+    DKIM_PRIVATE_KEY: z.string().optional(),
+
+    PAPERS_SOURCES: csv.default(["huggingface"]),
+    HF_API_URL: url(["http:", "https:"]).default("https://huggingface.co"),
+    ARXIV_API_URL: url(["http:", "https:"]).default("https://export.arxiv.org"),
+    ARXIV_CATEGORIES: csv.default(["cs.CL", "cs.LG", "cs.AI", "cs.CV"]),
+    HTTP_TIMEOUT_MS: int(100, 600_000).default(20_000),
+    INGEST_CRON: z.string().min(9).default("15 * * * *"),
+    INGEST_TZ: timeZone.default("UTC"),
+    PLAN_CRON: z.string().min(9).default("0 * * * *"),
+
+    SEND_BATCH_SIZE: int(1, 1000).default(250),
+    SEND_CONCURRENCY: int(1, 64).default(2),
+    SEND_RATE_PER_SECOND: int(1, 100_000).default(1000),
+    SEND_MAX_ATTEMPTS: int(1, 50).default(5),
+    BOUNCE_LIMIT: int(1, 100).default(1),
+    SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    SCHEDULER_ENABLED: bool.default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === "production" && !c.TOKEN_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["TOKEN_SECRET"], message: "is required in production" });
+    }
+    const dkim = [c.DKIM_DOMAIN, c.DKIM_SELECTOR, c.DKIM_PRIVATE_KEY].filter(Boolean).length;
+    if (dkim !== 0 && dkim !== 3) {
+      ctx.addIssue({ code: "custom", path: ["DKIM_PRIVATE_KEY"], message: "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together" });
+    }
+    for (const s of c.PAPERS_SOURCES) {
+      if (!/^(huggingface|arxiv|file:.+)$/.test(s)) {
+        ctx.addIssue({ code: "custom", path: ["PAPERS_SOURCES"], message: `unknown source "${s}" (huggingface, arxiv or file:PATH)` });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Empty strings count as unset, so `FOO=` in a .env file means "use the default". */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`),
+    );
+  }
+  return parsed.data;
+}

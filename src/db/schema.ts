@@ -1,0 +1,222 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  customType,
+  date,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  real,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+
+const id = () => bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity();
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const createdAt = () => ts("created_at").notNull().defaultNow();
+
+export const subscriberStatus = pgEnum("subscriber_status", [
+  "pending",
+  "active",
+  "unsubscribed",
+  "bounced",
+  "complained",
+]);
+export const frequency = pgEnum("frequency", ["daily", "weekly"]);
+export const digestStatus = pgEnum("digest_status", [
+  "queued",
+  "sending",
+  "sent",
+  "failed",
+  "bounced",
+  "empty",
+  "skipped",
+]);
+export const emailEventType = pgEnum("email_event_type", ["bounce", "complaint", "unsubscribe"]);
+export const ingestStatus = pgEnum("ingest_status", ["running", "succeeded", "failed"]);
+
+export const subscribers = pgTable(
+  "subscribers",
+  {
+    id: id(),
+    /** Null once the subscriber asked for erasure; the row stays for anonymous counts. */
+    email: text("email"),
+    status: subscriberStatus("status").notNull().default("pending"),
+    timezone: text("timezone").notNull().default("UTC"),
+    sendHour: smallint("send_hour").notNull().default(8),
+    frequency: frequency("frequency").notNull().default("daily"),
+    /** ISO weekday, 1 = Monday … 7 = Sunday; used when frequency is weekly. */
+    weekday: smallint("weekday").notNull().default(1),
+    maxPapers: smallint("max_papers").notNull().default(10),
+    sendWhenEmpty: boolean("send_when_empty").notNull().default(false),
+    pausedAt: ts("paused_at"),
+    /** Bumping it revokes every link ever emailed to this subscriber. */
+    tokenVersion: integer("token_version").notNull().default(1),
+    consentAt: ts("consent_at"),
+    consentIp: text("consent_ip"),
+    consentUserAgent: text("consent_user_agent"),
+    confirmedAt: ts("confirmed_at"),
+    confirmIp: text("confirm_ip"),
+    unsubscribedAt: ts("unsubscribed_at"),
+    erasedAt: ts("erased_at"),
+    bounceCount: integer("bounce_count").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("subscribers_email_lower_idx").on(sql`lower(${t.email})`),
+    index("subscribers_status_idx").on(t.status, t.id),
+  ],
+);
+
+export const topics = pgTable("topics", {
+  id: id(),
+  /** Normalized query (trimmed, single spaces, lower case): stored once however many follow it. */
+  query: text("query").notNull().unique(),
+  createdAt: createdAt(),
+});
+
+export const subscriberTopics = pgTable(
+  "subscriber_topics",
+  {
+    subscriberId: bigint("subscriber_id", { mode: "number" })
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    topicId: bigint("topic_id", { mode: "number" })
+      .notNull()
+      .references(() => topics.id, { onDelete: "restrict" }),
+    /** What the subscriber typed, for display; matching uses the normalized topic. */
+    label: text("label").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriberId, t.topicId] }), index("subscriber_topics_topic_idx").on(t.topicId)],
+);
+
+export const papers = pgTable(
+  "papers",
+  {
+    id: id(),
+    /** arXiv id without version, e.g. 2510.99901. */
+    arxivId: text("arxiv_id").notNull().unique(),
+    title: text("title").notNull(),
+    abstract: text("abstract").notNull(),
+    authors: text("authors").array().notNull().default(sql`'{}'::text[]`),
+    publishedAt: ts("published_at"),
+    /** The listing day the paper belongs to (HF daily list or arXiv announcement day). */
+    listingDay: date("listing_day", { mode: "string" }).notNull(),
+    upvotes: integer("upvotes").notNull().default(0),
+    arxivUrl: text("arxiv_url").notNull(),
+    pdfUrl: text("pdf_url").notNull(),
+    hfUrl: text("hf_url"),
+    githubRepo: text("github_repo"),
+    projectPage: text("project_page"),
+    aiSummary: text("ai_summary"),
+    aiKeywords: text("ai_keywords").array().notNull().default(sql`'{}'::text[]`),
+    categories: text("categories").array().notNull().default(sql`'{}'::text[]`),
+    sources: text("sources").array().notNull().default(sql`'{}'::text[]`),
+    /** First time any ingest saw it: a digest covers papers first seen since the previous one. */
+    firstSeenAt: ts("first_seen_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+    search: tsvector("search")
+      .notNull()
+      .generatedAlwaysAs(
+        sql`setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || setweight(to_tsvector('english'::regconfig, coalesce(ai_keywords_text(ai_keywords), '')), 'B') || setweight(to_tsvector('english'::regconfig, coalesce(abstract, '')), 'C')`,
+      ),
+  },
+  (t) => [
+    index("papers_search_idx").using("gin", t.search),
+    index("papers_first_seen_idx").on(t.firstSeenAt, t.id),
+    index("papers_listing_day_idx").on(t.listingDay),
+  ],
+);
+
+export const digests = pgTable(
+  "digests",
+  {
+    id: id(),
+    subscriberId: bigint("subscriber_id", { mode: "number" })
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    /** Local date that starts the period (the day, or the weekday of the week) in the subscriber's zone. */
+    period: date("period", { mode: "string" }).notNull(),
+    status: digestStatus("status").notNull().default("queued"),
+    /** Papers first seen in (coversFrom, coversTo] belong to this digest. */
+    coversFrom: ts("covers_from"),
+    coversTo: ts("covers_to").notNull(),
+    paperCount: integer("paper_count").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    messageId: text("message_id"),
+    claimedAt: ts("claimed_at"),
+    sentAt: ts("sent_at"),
+    error: text("error"),
+    createdAt: createdAt(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("digests_subscriber_period_idx").on(t.subscriberId, t.period),
+    index("digests_status_idx").on(t.status, t.id),
+  ],
+);
+
+export const digestPapers = pgTable(
+  "digest_papers",
+  {
+    digestId: bigint("digest_id", { mode: "number" })
+      .notNull()
+      .references(() => digests.id, { onDelete: "cascade" }),
+    paperId: bigint("paper_id", { mode: "number" })
+      .notNull()
+      .references(() => papers.id, { onDelete: "cascade" }),
+    rank: smallint("rank").notNull(),
+    score: real("score").notNull(),
+    /** The subscriber's topics (as they typed them) that matched this paper. */
+    matchedTopics: text("matched_topics").array().notNull(),
+    /** The words of the paper that matched, for highlighting. */
+    matchedWords: text("matched_words").array().notNull().default(sql`'{}'::text[]`),
+  },
+  (t) => [primaryKey({ columns: [t.digestId, t.paperId] }), index("digest_papers_paper_idx").on(t.paperId)],
+);
+
+export const emailEvents = pgTable(
+  "email_events",
+  {
+    id: id(),
+    subscriberId: bigint("subscriber_id", { mode: "number" }).references(() => subscribers.id, {
+      onDelete: "set null",
+    }),
+    digestId: bigint("digest_id", { mode: "number" }).references(() => digests.id, { onDelete: "set null" }),
+    type: emailEventType("type").notNull(),
+    permanent: boolean("permanent").notNull().default(true),
+    /** Where we learned of it: smtp, webhook, one-click, link, admin. */
+    source: text("source").notNull(),
+    detail: text("detail"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("email_events_subscriber_idx").on(t.subscriberId)],
+);
+
+export const ingestRuns = pgTable(
+  "ingest_runs",
+  {
+    id: id(),
+    source: text("source").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    status: ingestStatus("status").notNull().default("running"),
+    fetched: integer("fetched").notNull().default(0),
+    inserted: integer("inserted").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    error: text("error"),
+    startedAt: ts("started_at").notNull().defaultNow(),
+    finishedAt: ts("finished_at"),
+    durationMs: integer("duration_ms"),
+  },
+  (t) => [index("ingest_runs_started_idx").on(t.startedAt)],
+);

@@ -1,0 +1,99 @@
+import { fileURLToPath } from "node:url";
+import formbody from "@fastify/formbody";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
+import fastifyStatic from "@fastify/static";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { Redis } from "ioredis";
+import type pg from "pg";
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import type { Logger } from "../logger.js";
+import type { Mailer } from "../mail/mailer.js";
+import type { Outbox } from "../mail/outbox.js";
+import { registerErrorHandling } from "./errors.js";
+import { siteCss } from "./pages/layout.js";
+import { healthRoutes } from "./routes/health.js";
+import { outboxRoutes } from "./routes/outbox.js";
+
+/** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
+export interface AppDeps {
+  config: Config;
+  pool: pg.Pool;
+  db: Db;
+  redis: Redis;
+  mailer: Mailer;
+  /** Present when mail goes to the local outbox (npm start without SMTP_URL). */
+  outbox?: Outbox | undefined;
+  logger: Logger;
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+const assetsDir = fileURLToPath(new URL("./assets", import.meta.url));
+
+/** Builds the whole app as a plugin tree; it never listens (src/main/server.ts does). */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  // Widened so the instance type uses fastify's default logger type rather than pino's Logger.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app: App = Fastify({
+    loggerInstance,
+    bodyLimit: 64 * 1024,
+    trustProxy: deps.config.NODE_ENV === "production",
+    requestIdHeader: "x-request-id",
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  // External plugins first, then the app's own routes.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        formAction: ["'self'"],
+        frameAncestors: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // The outbox preview embeds received HTML in a sandboxed same-origin iframe.
+    frameguard: { action: "sameorigin" },
+  });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(rateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rl:` });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "paperboy API", version: "0.1.0", description: "Subscribe to a daily digest of research papers." },
+      components: { securitySchemes: { manageToken: { type: "http", scheme: "bearer" } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+  await app.register(fastifyStatic, { root: assetsDir, prefix: "/assets/", decorateReply: false, maxAge: "1h" });
+  app.get("/assets/site.css", { schema: { hide: true } }, (_req, reply) =>
+    reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(siteCss),
+  );
+
+  await app.register(healthRoutes, { deps });
+  await app.register(outboxRoutes, { deps });
+
+  return app;
+}

@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { AppError, errorCatalog, type ErrorCode } from "../errors.js";
+import { messagePage } from "./pages/layout.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Errors on this route render as a friendly HTML page instead of JSON. */
+    page?: boolean;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+function fieldOf(path: readonly PropertyKey[] | undefined, part: string | undefined): string | undefined {
+  const p = (path ?? []).map(String).join(".");
+  if (p) return p;
+  return part && part !== "body" ? part : undefined;
+}
+
+/** Turns any thrown error into the one client-visible shape; 5xx details are only logged. */
+function toAppError(err: FastifyError | Error): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as FastifyError;
+  if (hasZodFastifySchemaValidationErrors(fe)) {
+    const first = fe.validation[0];
+    const issue = first?.params.issue as { path?: PropertyKey[]; keys?: unknown } | undefined;
+    const path = issue?.path ?? [];
+    // Unknown keys: zod reports them on the parent with the offending keys listed.
+    const keys = Array.isArray(issue?.keys) ? (issue.keys as string[]) : [];
+    const field = keys.length > 0 ? [...path.map(String), keys[0]].join(".") : fieldOf(path, fe.validationContext);
+    const message = keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : (first?.message ?? "Invalid input.");
+    return new AppError("VALIDATION", field ? `${field}: ${message}` : message, field);
+  }
+  if (fe.validation) {
+    const first = fe.validation[0];
+    const field = first?.instancePath?.replace(/^\//, "").replace(/\//g, ".") || undefined;
+    return new AppError("VALIDATION", fe.message, field);
+  }
+  switch (fe.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new AppError("PAYLOAD_TOO_LARGE", undefined, "body");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new AppError("VALIDATION", fe.message, "body");
+  }
+  if (fe.statusCode === 429) return new AppError("RATE_LIMITED");
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // e.g. malformed JSON (400 from the body parser) or 404 from a plugin.
+    const code: ErrorCode = fe.statusCode === 404 ? "NOT_FOUND" : "VALIDATION";
+    return new AppError(code, fe.message, code === "VALIDATION" ? "body" : undefined);
+  }
+  return new AppError("INTERNAL", undefined, undefined, { cause: err });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError) {
+  if (err.status >= 500) request.log.error({ err: err.cause ?? err }, "request failed");
+  else request.log.info({ code: err.code, field: err.field }, "request refused");
+  if (err.status === 429 && !reply.getHeader("retry-after")) reply.header("retry-after", "60");
+  const message = err.status >= 500 ? errorCatalog[err.code].message : err.message;
+  if (request.routeOptions.config?.page) {
+    const title = err.status === 403 ? "This link doesn't work" : err.status === 429 ? "Slow down" : err.status >= 500 ? "Something went wrong" : "That didn't work";
+    return reply.code(err.status).type("text/html; charset=utf-8").send(messagePage(title, message));
+  }
+  const body: ErrorBody = { error: { code: err.code, message, ...(err.field ? { field: err.field } : {}) } };
+  return reply.code(err.status).type("application/json; charset=utf-8").send(body);
+}
+
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError, request, reply) => sendError(request, reply, toAppError(err)));
+  app.setNotFoundHandler((request, reply) => {
+    const wantsHtml = request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
+    if (wantsHtml) {
+      return reply.code(404).type("text/html; charset=utf-8").send(messagePage("Not found", "There is no page at this address."));
+    }
+    return sendError(request, reply, new AppError("NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0] ?? ""}`));
+  });
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Redis } from "ioredis";
+import pg from "pg";
+import type { Config } from "../config.js";
+import { createDb, createPool, type Db } from "../db/client.js";
+import { runMigrations } from "../db/migrate.js";
+import { createQueues, type Queues } from "../jobs/queues.js";
+import type { Logger } from "../logger.js";
+import type { Mailer } from "../mail/mailer.js";
+import { startOutbox, type Outbox } from "../mail/outbox.js";
+import { createSmtpMailer } from "../mail/transport.js";
+import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { ensureRedis } from "./redis.js";
+
+/** The shared resources every entry point builds once and passes down. */
+export interface Runtime {
+  config: Config & { TOKEN_SECRET: string };
+  logger: Logger;
+  pool: pg.Pool;
+  db: Db;
+  /** For commands (rate limits, readiness); fails fast instead of queueing forever. */
+  redis: Redis;
+  /** For BullMQ, which needs maxRetriesPerRequest: null. */
+  bullConnection: Redis;
+  mailer: Mailer;
+  outbox?: Outbox | undefined;
+  queues: Queues;
+  /** Closes everything opened here, in reverse order; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Local runs without TOKEN_SECRET get a random one kept in DATA_DIR, so links survive restarts. */
+async function localSecret(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, "token-secret");
+  try {
+    const existing = (await readFile(file, "utf8")).trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // first start
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  await writeFile(file, secret + "\n", { mode: 0o600 });
+  return secret;
+}
+
+export async function openRuntime(
+  config: Config,
+  opts: { logger: Logger; role: "local" | "server" | "worker" | "cli" },
+): Promise<Runtime> {
+  const { logger } = opts;
+  const closers: { name: string; fn: () => Promise<unknown> }[] = [];
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      for (const c of closers.reverse()) {
+        try {
+          await c.fn();
+        } catch (err) {
+          logger.warn({ err, what: c.name }, "error while closing");
+        }
+      }
+    })());
+
+  try {
+    const dataDir = path.resolve(config.DATA_DIR);
+    const secret = config.TOKEN_SECRET ?? (await localSecret(dataDir));
+
+    // Postgres: the configured one, or the embedded one (reusing one that `npm start` already runs).
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const embeddedUrl = `postgres://paperboy:paperboy@127.0.0.1:${config.EMBEDDED_PG_PORT}/paperboy`;
+      if (await canConnect(embeddedUrl)) {
+        databaseUrl = embeddedUrl;
+      } else {
+        const embedded = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres"), port: config.EMBEDDED_PG_PORT, logger });
+        closers.push({ name: "embedded postgres", fn: () => embedded.stop() });
+        databaseUrl = embedded.url;
+      }
+    } else if (!(await canConnect(databaseUrl))) {
+      const u = new URL(databaseUrl);
+      throw new StartupError(`DATABASE_URL: cannot connect to PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`);
+    }
+    const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE);
+    closers.push({ name: "postgres pool", fn: () => pool.end() });
+    await runMigrations(pool);
+    const db = createDb(pool);
+
+    // Redis: the configured one, or a private redis-server for local use.
+    let localRedis;
+    try {
+      localRedis = await ensureRedis({ url: config.REDIS_URL, dir: path.join(dataDir, "redis"), logger, allowStart: opts.role === "local" || opts.role === "cli" });
+    } catch (err) {
+      throw new StartupError(`REDIS_URL: ${(err as Error).message}`);
+    }
+    closers.push({ name: "redis-server", fn: () => localRedis.stop() });
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    redis.on("error", (err) => logger.warn({ err: err.message }, "redis"));
+    closers.push({ name: "redis", fn: () => redis.quit() });
+    const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    bullConnection.on("error", (err) => logger.warn({ err: err.message }, "redis (queues)"));
+    closers.push({ name: "redis (queues)", fn: () => bullConnection.quit() });
+
+    // Mail: real SMTP, or the local outbox (started here, or the one a running `npm start` owns).
+    let outbox: Outbox | undefined;
+    let smtpUrl = config.SMTP_URL;
+    if (!smtpUrl) {
+      try {
+        outbox = await startOutbox({ dir: path.join(dataDir, "outbox"), port: config.OUTBOX_SMTP_PORT });
+        const o = outbox;
+        closers.push({ name: "outbox", fn: () => o.close() });
+        smtpUrl = outbox.smtpUrl;
+        logger.info({ port: outbox.port }, "no SMTP_URL: mail goes to the local outbox");
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || opts.role === "local") {
+          throw new StartupError(`OUTBOX_SMTP_PORT: cannot listen on ${config.OUTBOX_SMTP_PORT}: ${(err as Error).message}`);
+        }
+        smtpUrl = `smtp://127.0.0.1:${config.OUTBOX_SMTP_PORT}`;
+      }
+    }
+    const mailer = createSmtpMailer({
+      url: smtpUrl,
+      from: config.MAIL_FROM,
+      poolSize: config.SMTP_POOL_SIZE,
+      dkim:
+        config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
+          ? { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, "\n") }
+          : undefined,
+    });
+    closers.push({ name: "mailer", fn: () => mailer.close() });
+
+    const queues = createQueues(bullConnection, config.QUEUE_PREFIX);
+    closers.push({ name: "queues", fn: () => queues.close() });
+
+    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

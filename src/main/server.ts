@@ -1,0 +1,20 @@
+import { loadConfig } from "../config.js";
+import { buildApp } from "../http/app.js";
+import { createLogger } from "../logger.js";
+import { openRuntime } from "./runtime.js";
+import { exitOnStartupError, onShutdown } from "./shutdown.js";
+
+/** The API process: HTTP only. Scale it out behind a load balancer. */
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const rt = await openRuntime(config, { logger, role: "server" });
+  const app = await buildApp(rt);
+  await app.listen({ host: config.HOST, port: config.PORT });
+  onShutdown(logger, config.SHUTDOWN_GRACE_MS, async () => {
+    await app.close();
+    await rt.close();
+  });
+}
+
+main().catch(exitOnStartupError);

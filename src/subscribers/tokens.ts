@@ -1,0 +1,56 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { AppError } from "../errors.js";
+
+/**
+ * Signed, purpose-bound tokens for every link we email. A token names the
+ * subscriber, its purpose, the subscriber's token version and an optional expiry,
+ * and carries HMAC-SHA256 over those with the server secret. Bumping the
+ * subscriber's token_version revokes every token issued before.
+ *
+ * Format: `<subscriberId>.<purpose letter>.<version>.<expires unix s or 0>.<base64url mac>`
+ */
+export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "view";
+
+const LETTER: Record<TokenPurpose, string> = { confirm: "c", manage: "m", unsubscribe: "u", view: "v" };
+
+export const CONFIRM_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface TokenClaims {
+  subscriberId: number;
+  purpose: TokenPurpose;
+  version: number;
+  /** Absent: the token does not expire on its own (revocation is by version). */
+  expiresAt?: Date | undefined;
+}
+
+function mac(secret: string, body: string): Buffer {
+  return createHmac("sha256", secret).update(body).digest();
+}
+
+export function signToken(secret: string, claims: TokenClaims): string {
+  const exp = claims.expiresAt ? Math.floor(claims.expiresAt.getTime() / 1000) : 0;
+  const body = `${claims.subscriberId}.${LETTER[claims.purpose]}.${claims.version}.${exp}`;
+  return `${body}.${mac(secret, body).toString("base64url")}`;
+}
+
+/**
+ * Checks signature, purpose and expiry. The caller must still compare `version`
+ * with the subscriber's current token_version (revocation lives in the database).
+ */
+export function verifyToken(secret: string, token: string, purpose: TokenPurpose, now = new Date()): TokenClaims {
+  const parts = token.split(".");
+  const invalid = () => new AppError("INVALID_TOKEN");
+  if (parts.length !== 5) throw invalid();
+  const [id, letter, version, exp, sig] = parts as [string, string, string, string, string];
+  if (!/^[1-9][0-9]{0,15}$/.test(id) || !/^[0-9]{1,9}$/.test(version) || !/^[0-9]{1,12}$/.test(exp)) throw invalid();
+  const expected = mac(secret, `${id}.${letter}.${version}.${exp}`);
+  const given = Buffer.from(sig, "base64url");
+  // Constant-time compare; lengths differ only for garbage, which leaks nothing.
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+  if (letter !== LETTER[purpose]) throw invalid();
+  const expiresAt = exp === "0" ? undefined : new Date(Number(exp) * 1000);
+  if (expiresAt && expiresAt.getTime() < now.getTime()) {
+    throw new AppError("TOKEN_EXPIRED", "This link has expired. Sign up again and we will send you a fresh one.");
+  }
+  return { subscriberId: Number(id), purpose, version: Number(version), expiresAt };
+}

@@ -1,0 +1,88 @@
+import { simpleParser, type ParsedMail } from "mailparser";
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+
+export interface SinkMessage {
+  raw: Buffer;
+  envelope: { from: string; to: string[] };
+  parsed: ParsedMail;
+}
+
+/** What the sink answers to one message: undefined accepts it. */
+export type Responder = (info: { count: number; to: string[]; raw: Buffer }) => { code: number; message: string } | undefined;
+
+export interface SmtpSink {
+  port: number;
+  url: string;
+  messages: SinkMessage[];
+  /** Replace how the sink answers (e.g. 421 once, or 550 for one address). */
+  respond(fn: Responder | undefined): void;
+  /** Resolves once at least n messages arrived, or rejects after timeoutMs. */
+  waitFor(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server in the test process; every accepted message is parsed with mailparser. */
+export async function startSmtpSink(opts: { parse?: boolean } = {}): Promise<SmtpSink> {
+  const messages: SinkMessage[] = [];
+  let responder: Responder | undefined;
+  let attempts = 0;
+  const waiters: (() => void)[] = [];
+
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    disableReverseLookup: true,
+    logger: false,
+    size: 50 * 1024 * 1024,
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const raw = Buffer.concat(chunks);
+        const to = session.envelope.rcptTo.map((r) => r.address);
+        const answer = responder?.({ count: ++attempts, to, raw });
+        if (answer) {
+          const err = Object.assign(new Error(answer.message), { responseCode: answer.code });
+          callback(err);
+          return;
+        }
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+        const done = (parsed: ParsedMail) => {
+          messages.push({ raw, envelope: { from, to }, parsed });
+          waiters.splice(0).forEach((w) => w());
+          callback();
+        };
+        if (opts.parse === false) done({} as ParsedMail);
+        else simpleParser(raw).then(done, (err: Error) => callback(err));
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    respond(fn) {
+      responder = fn;
+    },
+    waitFor(n, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`expected ${n} messages, got ${messages.length}`)), timeoutMs);
+        const check = () => {
+          if (messages.length >= n) {
+            clearTimeout(deadline);
+            resolve(messages);
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -70,7 +70,11 @@ export const configSchema = z
     DKIM_SELECTOR: z.string().optional(),
     DKIM_PRIVATE_KEY: z.string().optional(),
 
-    PAPERS_SOURCES: csv.default(["huggingface"]),
+    PAPERS_SOURCES: csv
+      .refine((list) => list.length > 0 && list.every((s) => /^(huggingface|arxiv|file:.+)$/.test(s)), {
+        message: "must be a comma list of huggingface, arxiv or file:PATH",
+      })
+      .default(["huggingface"]),
     HF_API_URL: url(["http:", "https:"]).default("https://huggingface.co"),
     ARXIV_API_URL: url(["http:", "https:"]).default("https://export.arxiv.org"),
     ARXIV_CATEGORIES: csv.default(["cs.CL", "cs.LG", "cs.AI", "cs.CV"]),
@@ -94,11 +98,6 @@ export const configSchema = z
     const dkim = [c.DKIM_DOMAIN, c.DKIM_SELECTOR, c.DKIM_PRIVATE_KEY].filter(Boolean).length;
     if (dkim !== 0 && dkim !== 3) {
       ctx.addIssue({ code: "custom", path: ["DKIM_PRIVATE_KEY"], message: "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together" });
-    }
-    for (const s of c.PAPERS_SOURCES) {
-      if (!/^(huggingface|arxiv|file:.+)$/.test(s)) {
-        ctx.addIssue({ code: "custom", path: ["PAPERS_SOURCES"], message: `unknown source "${s}" (huggingface, arxiv or file:PATH)` });
-      }
     }
   });
 

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+describe("config", () => {
+  it("has working defaults for a local run with no environment", () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(3000);
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(c.PAPERS_SOURCES).toEqual(["huggingface"]);
+  });
+
+  it("lists every invalid variable in one error", () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", INGEST_TZ: "Mars/Olympus", PAPERS_SOURCES: "huggingface,rss" });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ["PORT", "DATABASE_URL", "INGEST_TZ", "PAPERS_SOURCES"]) expect(message).toContain(name);
+  });
+
+  it("requires a token secret in production", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/TOKEN_SECRET/);
+    expect(loadConfig({ NODE_ENV: "production", TOKEN_SECRET: "x".repeat(32) }).NODE_ENV).toBe("production");
+  });
+
+  it("treats empty values as unset and parses lists", () => {
+    const c = loadConfig({ SMTP_URL: "", ARXIV_CATEGORIES: "cs.CL, cs.LG ,", SCHEDULER_ENABLED: "false" });
+    expect(c.SMTP_URL).toBeUndefined();
+    expect(c.ARXIV_CATEGORIES).toEqual(["cs.CL", "cs.LG"]);
+    expect(c.SCHEDULER_ENABLED).toBe(false);
+  });
+});

@@ -12,11 +12,10 @@ const files = readdirSync(dir)
   .filter((f) => f.endsWith(".ts") && f !== "run.ts" && !f.startsWith("_"))
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
   .sort();
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n=== bench/${file} ===\n`);
-  const r = spawnSync(tsx, ["--expose-gc", `${dir}${file}`], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", `${dir}${file}`], { stdio: "inherit" });
   if (r.status !== 0) failed++;
 }
 if (files.length === 0) process.stdout.write("no benchmarks found\n");

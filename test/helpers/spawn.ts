@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
 
 export interface Spawned {
   child: ChildProcess;
@@ -15,7 +14,8 @@ export interface Spawned {
 
 /** Runs a TypeScript entry point (src/main/*.ts) as its own process with a clean, explicit environment. */
 export function spawnEntry(entry: string, args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(tsx, [entry, ...args], {
+  // One process (node --import tsx), as `npm start` runs it: signals reach the app directly.
+  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],

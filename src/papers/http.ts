@@ -122,10 +122,15 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   };
 }
 
+/** Error pages of proxies and maintenance screens arrive as HTML, often with status 200. */
+export function looksLikeHtml(res: HttpResponse): boolean {
+  const head = res.body.trimStart().slice(0, 200).toLowerCase();
+  return head.startsWith("<!doctype html") || head.startsWith("<html") || res.contentType.includes("text/html");
+}
+
 /** Describes a body that is not the document we asked for, for the run's error. */
 export function describeBody(res: HttpResponse): string {
-  const head = res.body.trimStart().slice(0, 200).toLowerCase();
-  if (head.startsWith("<!doctype html") || head.startsWith("<html") || res.contentType.includes("text/html")) {
+  if (looksLikeHtml(res)) {
     const title = /<title[^>]*>([^<]{0,120})/i.exec(res.body)?.[1]?.trim();
     return `an HTML page${title ? ` ("${title}")` : ""}`;
   }

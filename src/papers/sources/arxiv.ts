@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { z } from "zod";
-import { describeBody, type HttpClient, type HttpResponse } from "../http.js";
+import { describeBody, looksLikeHtml, type HttpClient, type HttpResponse } from "../http.js";
 import {
   arxivLinks,
   cleanText,
@@ -66,6 +66,7 @@ export function arxivQuery(categories: string[], day: string): string {
 
 /** Parses one Atom page of the export API, failing clearly on anything else. */
 export function parseArxivFeed(res: HttpResponse): { total: number; entries: unknown[] } {
+  if (looksLikeHtml(res)) throw new SourceError(NAME, `expected an Atom feed from GET ${res.url}, got ${describeBody(res)}`);
   const valid = XMLValidator.validate(res.body);
   if (valid !== true) {
     const what = res.body.trimStart().startsWith("<") ? `malformed XML (${valid.err.msg} at line ${valid.err.line})` : describeBody(res);
@@ -74,7 +75,7 @@ export function parseArxivFeed(res: HttpResponse): { total: number; entries: unk
   const doc = parser.parse(res.body) as Record<string, unknown>;
   if (!("feed" in doc)) {
     const root = Object.keys(doc).find((k) => !k.startsWith("?")) ?? "nothing";
-    throw new SourceError(NAME, `expected an Atom feed from GET ${res.url}, got ${root === "html" ? describeBody(res) : `<${root}>`}`);
+    throw new SourceError(NAME, `expected an Atom feed from GET ${res.url}, got <${root}>`);
   }
   const feed = feedSchema.safeParse(doc.feed ?? {});
   if (!feed.success) throw new SourceError(NAME, `Atom feed from GET ${res.url} is not a search result (${describeIssues(feed.error)})`);

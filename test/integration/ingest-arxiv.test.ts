@@ -73,8 +73,8 @@ describe("ingest from the arXiv export API", () => {
   const rows = () => database.db.select().from(papers).orderBy(asc(papers.arxivId));
 
   it("parses the recorded Atom feed: namespaces, authors, categories, versions stripped", async () => {
-    // The recorded page claims 1873 results; answer the follow-up page with an empty one.
-    server.route("/api/query", (url) => xml(url.searchParams.get("start") === "0" ? arxivSample() : atom(1873, 2, [])));
+    // The recorded page claims 1873 results; by the follow-up page the total reads 2.
+    server.route("/api/query", (url) => xml(url.searchParams.get("start") === "0" ? arxivSample() : atom(2, 2, [])));
     const run = await ingestDay(deps(), arxiv(), DAY);
     expect(run).toMatchObject({ status: "succeeded", fetched: 2, inserted: 2, skipped: 0 });
     const [older, newer] = await rows();
@@ -198,6 +198,16 @@ describe("ingest from the arXiv export API", () => {
       sources: ["arxiv", "huggingface"],
       firstSeenAt: fromHf?.firstSeenAt,
     });
+  });
+
+  it("fails the run when a page comes back empty before totalResults is reached", async () => {
+    server.route("/api/query", (url) =>
+      xml(url.searchParams.get("start") === "0" ? atom(4, 0, [{ id: "2611.70001v1", categories: ["cs.CL"] }, { id: "2611.70002v1", categories: ["cs.CL"] }]) : atom(4, 2, [])),
+    );
+    const run = await ingestDay(deps(), arxiv(2), DAY);
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/^arxiv: GET .* returned no entries at start=2 of 4/);
+    expect(await rows()).toEqual([]);
   });
 
   it("records a weekend day without submissions as a normal run", async () => {

@@ -58,6 +58,13 @@ describe("ingest from Hugging Face Daily Papers", () => {
     expect(await lastRun()).toMatchObject({ source: "huggingface", day: DAY, status: "succeeded", fetched: 5, inserted: 5, error: null });
   });
 
+  it("stops paging when the API answers every page alike", async () => {
+    server.route("/api/daily_papers", json([hfEntry("2611.00006"), hfEntry("2611.00007")]));
+    const run = await ingestDay(deps(), hf(2), DAY);
+    expect(run).toMatchObject({ status: "succeeded", inserted: 2 });
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("maps every field of the recorded response, optional ones included", async () => {
     server.route("/api/daily_papers", json(hfSample()));
     await ingestDay(deps(), hf(), DAY);

@@ -145,6 +145,10 @@ export function createArxivSource(opts: ArxivSourceOptions): PaperSource {
           if ("paper" in mapped) batch.papers.push(mapped.paper);
           else batch.invalid.push(mapped.invalid);
         }
+        if (entries.length === 0 && start < total) {
+          // The export API sometimes answers a page empty under load; a partial day must not pass as complete.
+          throw new SourceError(NAME, `GET ${url.toString()} returned no entries at start=${start} of ${total}; try again later`);
+        }
         start += entries.length;
         if (entries.length === 0 || start >= total) break;
       }

@@ -24,6 +24,7 @@ export function createHuggingFaceSource(opts: HuggingFaceSourceOptions): PaperSo
       const papers: Paper[] = [];
       const invalid: InvalidEntry[] = [];
       let fetched = 0;
+      const seen = new Set<string>();
       for (let page = 0; ; page++) {
         if (page >= maxPages) throw new SourceError(name, `more than ${maxPages} pages of ${pageSize} papers for ${day}; refusing to go on`);
         const url = new URL("/api/daily_papers", opts.baseUrl);
@@ -36,12 +37,17 @@ export function createHuggingFaceSource(opts: HuggingFaceSourceOptions): PaperSo
           throw new SourceError(name, `expected a JSON array of daily papers from GET ${res.url}, got ${body === null ? "null" : typeof body}`);
         }
         fetched += body.length;
+        let fresh = 0;
         for (const raw of body) {
           const mapped = mapHfEntry(raw, day, "huggingface");
-          if ("paper" in mapped) papers.push(mapped.paper);
-          else invalid.push(mapped.invalid);
+          if ("paper" in mapped) {
+            papers.push(mapped.paper);
+            if (!seen.has(mapped.paper.arxivId)) fresh++;
+            seen.add(mapped.paper.arxivId);
+          } else invalid.push(mapped.invalid);
         }
-        if (body.length < pageSize) break;
+        // A full page of papers already seen means the API ignored `p`: asking again would loop.
+        if (body.length < pageSize || (fresh === 0 && papers.length > 0)) break;
       }
       return { fetched, papers, invalid };
     },

@@ -15,7 +15,8 @@ export interface HuggingFaceSourceOptions {
 /** Hugging Face Daily Papers: the community-curated list of one day, with upvotes and AI summaries. */
 export function createHuggingFaceSource(opts: HuggingFaceSourceOptions): PaperSource {
   const name = "huggingface";
-  const pageSize = opts.pageSize ?? 100;
+  // A short page ends the paging, so stay well under any cap the API puts on `limit`.
+  const pageSize = opts.pageSize ?? 50;
   const maxPages = opts.maxPages ?? 50;
   return {
     name,

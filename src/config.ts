@@ -75,6 +75,8 @@ export const configSchema = z
         message: "must be a comma list of huggingface, arxiv or file:PATH",
       })
       .default(["huggingface"]),
+    /** Alias of PAPERS_SOURCES (PAPERS_SOURCE=file:data/sample); loadConfig folds it in. */
+    PAPERS_SOURCE: z.string().optional(),
     HF_API_URL: url(["http:", "https:"]).default("https://huggingface.co"),
     ARXIV_API_URL: url(["http:", "https:"]).default("https://export.arxiv.org"),
     ARXIV_CATEGORIES: csv.default(["cs.CL", "cs.LG", "cs.AI", "cs.CV"]),
@@ -116,6 +118,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const key of Object.keys(configSchema.shape)) {
     const value = env[key];
     if (value !== undefined && value !== "") input[key] = value;
+  }
+  if (input.PAPERS_SOURCE !== undefined) {
+    if (input.PAPERS_SOURCES !== undefined && input.PAPERS_SOURCES !== input.PAPERS_SOURCE) {
+      throw new ConfigError(["PAPERS_SOURCE: is an alias of PAPERS_SOURCES; set one of them, not both"]);
+    }
+    input.PAPERS_SOURCES = input.PAPERS_SOURCE;
   }
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
 import { createLogger } from "../logger.js";
+import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
 import { openRuntime } from "./runtime.js";
 import { exitOnStartupError } from "./shutdown.js";
 
@@ -21,6 +22,11 @@ const commands: Record<string, Command> = {
       await rt.close();
       process.stdout.write("migrations applied\n");
     },
+  },
+  ingest: {
+    summary: "ingest papers for a day (--date) or a range (--from/--to) from the configured or given --source",
+    usage: ingestUsage,
+    run: runIngestCommand,
   },
 };
 

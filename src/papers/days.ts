@@ -1,0 +1,37 @@
+import { DAY } from "./paper.js";
+
+/** Listing days are plain calendar dates (YYYY-MM-DD), computed without local-time surprises. */
+
+export function isDay(value: string): boolean {
+  if (!DAY.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+/** The calendar date of an instant in an IANA time zone. */
+export function dayIn(instant: Date, timeZone: string): string {
+  // en-CA formats dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(instant);
+}
+
+export function addDays(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Every day from `from` to `to`, both included. */
+export function dayRange(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
+/**
+ * What a scheduled ingest covers: yesterday and today in the ingest time zone, so
+ * late additions to yesterday's list (and its upvotes) are still picked up.
+ */
+export function recentDays(now: Date, timeZone: string): string[] {
+  const today = dayIn(now, timeZone);
+  return [addDays(today, -1), today];
+}

@@ -71,8 +71,12 @@ export const configSchema = z
     DKIM_PRIVATE_KEY: z.string().optional(),
 
     PAPERS_SOURCES: csv
-      .refine((list) => list.length > 0 && list.every((s) => /^(huggingface|arxiv|file:.+)$/.test(s)), {
-        message: "must be a comma list of huggingface, arxiv or file:PATH",
+      .superRefine((list, ctx) => {
+        const unknown = list.filter((s) => !/^(huggingface|arxiv|file:.+)$/.test(s));
+        if (list.length === 0 || unknown.length > 0) {
+          const what = unknown.map((s) => `unknown source "${s}"`).join(", ") || "no source";
+          ctx.addIssue({ code: "custom", message: `${what}: use a comma list of huggingface, arxiv or file:PATH` });
+        }
       })
       .default(["huggingface"]),
     /** Alias of PAPERS_SOURCES (PAPERS_SOURCE=file:data/sample); loadConfig folds it in. */

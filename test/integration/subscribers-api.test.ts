@@ -106,7 +106,7 @@ describe("no enumeration", () => {
     for (const a of answers) expect(a).toEqual(answers[0]);
 
     const mails = (await rt.sink.waitFor(before + 4)).slice(before);
-    const byRecipient = Object.fromEntries(mails.map((m) => [m.envelope.to[0], m.parsed.subject]));
+    const byRecipient = Object.fromEntries(mails.map((m): [string, string | undefined] => [m.envelope.to[0] ?? "", m.parsed.subject]));
     expect(byRecipient).toEqual({
       "new@example.org": "Confirm your paperboy subscription",
       "pending@example.org": "Confirm your paperboy subscription",

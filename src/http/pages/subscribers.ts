@@ -102,7 +102,7 @@ export function signupPage(values: FormValues = {}, errors: FieldError[] = []): 
   const general = errors.length > 0 ? html`<p class="error" role="alert">Please fix the ${errors.length === 1 ? "field" : "fields"} marked below.</p>` : html``;
   const body = html`<h1>Trending research papers in your inbox</h1>
 <p>Tell us what you follow. Every morning (or once a week) paperboy emails you the new papers that match, and says which of your topics each one matched.</p>
-<form class="card" method="post" action="/" data-signup-form novalidate>
+<form class="card" method="post" action="/" data-signup-form novalidate${values.timezone === undefined ? html` data-fresh` : html``}>
 ${general}
 <p class="error" data-error-for="form" role="alert" hidden></p>
 <label for="email">Email</label>

@@ -33,6 +33,18 @@ describe("signed tokens", () => {
     }
   });
 
+  it("refuses a signature changed only in base64's unused trailing bits", () => {
+    const token = signToken(secret, claims);
+    const sig = token.slice(token.lastIndexOf(".") + 1);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // 32 bytes take 43 characters; the last one carries 2 bits that decoding drops.
+    const last = alphabet.indexOf(sig.at(-1)!);
+    const sibling = alphabet[last ^ 1]!;
+    const respelled = token.slice(0, -1) + sibling;
+    expect(Buffer.from(respelled.slice(respelled.lastIndexOf(".") + 1), "base64url")).toEqual(Buffer.from(sig, "base64url"));
+    expect(refusal(() => verifyToken(secret, respelled, "manage"))).toBe("INVALID_TOKEN");
+  });
+
   it("refuses truncated and malformed tokens", () => {
     const token = signToken(secret, claims);
     for (const bad of [token.slice(0, -1), token.slice(0, token.lastIndexOf(".")), "", "....", "x.m.1.0.abc", `${token}.extra`]) {

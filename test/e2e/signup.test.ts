@@ -50,7 +50,7 @@ describe("signup in a real browser", () => {
 
     // The time zone comes from the browser, and the page fits a 375 px phone.
     await expect.poll(() => page.inputValue("#timezone")).toBe("Asia/Tokyo");
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(375);
 
     await page.getByLabel("Email").fill("browser@example.org");
     await page.getByLabel(/Topics/).fill("diffusion models\nthe");

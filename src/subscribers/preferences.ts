@@ -110,7 +110,8 @@ export function emailKey(email: string): string {
   return email.trim().toLowerCase();
 }
 
-let intlZones: Set<string> | undefined;
+/** Intl's canonical zone names: constant for the life of the process. */
+const INTL_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("timeZone"));
 
 /**
  * A time zone must work in JavaScript (rendering) and be known to Postgres or to
@@ -118,8 +119,7 @@ let intlZones: Set<string> | undefined;
  */
 export async function assertTimezoneKnown(db: Queryable, tz: string, field = "timezone"): Promise<void> {
   if (!constructsInIntl(tz)) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
-  intlZones ??= new Set(Intl.supportedValuesOf("timeZone"));
-  if (tz === "UTC" || intlZones.has(tz)) return;
+  if (tz === "UTC" || INTL_ZONES.has(tz)) return;
   const { rows } = await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_timezone_names where name = ${tz}`);
   if ((rows[0]?.n ?? 0) === 0) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
 }

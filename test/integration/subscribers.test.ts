@@ -93,6 +93,28 @@ describe("subscribers: double opt-in to one-click unsubscribe", () => {
     expect(rt.sink.messages).toHaveLength(1);
   });
 
+  it("answers the same when the confirmation email cannot be sent, and a later signup mails again", async () => {
+    rt.sink.respond(() => ({ code: 550, message: "mailbox unavailable" }));
+    const failed = await app.inject({ method: "POST", url: "/api/subscriptions", payload: { email: "bounce@example.org", topics: ["retrieval"] } });
+    rt.sink.respond(undefined);
+    expect(failed.statusCode).toBe(202);
+    expect(failed.json()).toEqual({ status: "accepted", message: expect.any(String) as string });
+    const before = rt.sink.messages.length;
+    const retry = await app.inject({ method: "POST", url: "/api/subscriptions", payload: { email: "bounce@example.org", topics: ["retrieval"] } });
+    expect(retry.body).toBe(failed.body);
+    const mails = await rt.sink.waitFor(before + 1);
+    expect(mails.at(-1)?.envelope.to).toEqual(["bounce@example.org"]);
+  });
+
+  it("documents the subscription API at /docs", async () => {
+    const res = await app.inject({ method: "GET", url: "/docs/json" });
+    const paths = res.json<{ paths: Record<string, Record<string, unknown>> }>().paths;
+    expect(Object.keys(paths["/api/subscriptions"] ?? {})).toEqual(["post"]);
+    expect(Object.keys(paths["/api/subscriptions/me"] ?? {}).sort()).toEqual(["delete", "get", "patch"]);
+    expect(paths).toHaveProperty("/unsubscribe/one-click");
+    expect(paths).not.toHaveProperty("/manage");
+  });
+
   it("accepts one-click as multipart/form-data", async () => {
     const [row] = await rt.db
       .insert(subscribers)

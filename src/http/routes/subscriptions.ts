@@ -149,7 +149,10 @@ const subscriptionApiRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = asy
 };
 
 /** Signup, confirmation, preferences and unsubscribe: the JSON API and the pages share one service. */
-export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
+export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStatus?: SubscriberRouteOptions["manageStatus"] }> = async (
+  app,
+  { deps, manageStatus },
+) => {
   const { config } = deps;
   const counter = createRedisWindowCounter(deps.redis, `${config.QUEUE_PREFIX}:subscribers`);
   const service = createSubscriberService({
@@ -169,6 +172,7 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async 
     service,
     guardAddress,
     signupRateLimit: { max: config.SIGNUP_RATE_LIMIT_PER_IP, timeWindow: windowMs },
+    ...(manageStatus ? { manageStatus } : {}),
   };
   await app.register(subscriptionApiRoutes, opts);
   await app.register(subscriberPageRoutes, opts);

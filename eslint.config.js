@@ -31,4 +31,14 @@ export default tseslint.config(
     },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  // Browser scripts served as-is from /assets/: plain JS, not part of the TypeScript project.
+  {
+    files: ["src/http/assets/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: "script",
+      globals: { window: "readonly", document: "readonly", fetch: "readonly", FormData: "readonly", Intl: "readonly", URLSearchParams: "readonly", console: "readonly" },
+    },
+  },
 );

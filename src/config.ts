@@ -96,6 +96,11 @@ export const configSchema = z
     BOUNCE_LIMIT: int(1, 100).default(1),
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     SCHEDULER_ENABLED: bool.default(true),
+
+    SIGNUP_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(10),
+    SIGNUP_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(5),
+    SIGNUP_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(600),
+    CONFIRM_EMAILS_PER_HOUR: int(1, 100).default(3),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === "production" && !c.TOKEN_SECRET) {

@@ -45,6 +45,8 @@ export function verifyToken(secret: string, token: string, purpose: TokenPurpose
   if (!/^[1-9][0-9]{0,15}$/.test(id) || !/^[0-9]{1,9}$/.test(version) || !/^[0-9]{1,12}$/.test(exp)) throw invalid();
   const expected = mac(secret, `${id}.${letter}.${version}.${exp}`);
   const given = Buffer.from(sig, "base64url");
+  // Base64 decoding ignores trailing bits and stray characters; only the canonical spelling counts.
+  if (given.toString("base64url") !== sig) throw invalid();
   // Constant-time compare; lengths differ only for garbage, which leaks nothing.
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
   if (letter !== LETTER[purpose]) throw invalid();

@@ -14,6 +14,8 @@ button.secondary{background:transparent;color:var(--accent);border:1px solid var
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 pre{white-space:pre-wrap;word-break:break-word;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem;font-size:.85rem}
 .muted{color:var(--muted)}ul.topics{padding-left:1.2rem}
+label.check{display:flex;gap:.6rem;align-items:center;font-weight:400}label.check input{width:auto;margin:0}
+form .row form,.card .row>form{flex:0 1 auto}[hidden]{display:none!important}code{font-size:.9em}
 `;
 
 /** The page shell shared by every server-rendered page. Scripts are same-origin files only (CSP). */

@@ -1,0 +1,263 @@
+import multipart from "@fastify/multipart";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { AppError } from "../../errors.js";
+import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
+import type { Subscriber, SubscriberService } from "../../subscribers/service.js";
+import type { SafeHtml } from "../html.js";
+import {
+  actionPage,
+  checkInboxPage,
+  managePage,
+  signupPage,
+  unsubscribedPage,
+  welcomePage,
+  type FormValues,
+} from "../pages/subscribers.js";
+import type { AppDeps } from "../app.js";
+
+/** The one answer to every signup, whatever we knew about the address (no enumeration). */
+export const SIGNUP_ACCEPTED = {
+  status: "accepted",
+  message: "Thanks! If this address can receive our email, a confirmation link is on its way. Open it to start your digest.",
+} as const;
+const SIGNUP_ACCEPTED_MESSAGE = SIGNUP_ACCEPTED.message;
+
+const tokenQuery = z.object({ token: z.string().max(512).optional() });
+const tokenForm = z.object({ token: z.string().max(512).optional() });
+/** What @fastify/formbody gives for a form: strings, or arrays of strings for repeated names. */
+const formBody = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+type Form = z.infer<typeof formBody>;
+
+const htmlPage = { page: true } as const;
+
+function requireToken(token: string | undefined): string {
+  if (!token) throw new AppError("INVALID_TOKEN");
+  return token;
+}
+
+function one(form: Form, name: string): string | undefined {
+  const v = form[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function formValues(form: Form): FormValues {
+  const v: FormValues = { sendWhenEmpty: one(form, "sendWhenEmpty") === "on" || one(form, "sendWhenEmpty") === "true" };
+  for (const key of ["email", "topics", "frequency", "weekday", "sendHour", "timezone", "maxPapers"] as const) {
+    const value = one(form, key);
+    if (value !== undefined) v[key] = value;
+  }
+  return v;
+}
+
+const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? undefined : Number(s));
+const topicLines = (s: string | undefined) => (s ?? "").split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+
+/** The form's fields in the API's shape, so both are checked by the same schema. */
+function preferenceInput(v: FormValues) {
+  return {
+    topics: topicLines(v.topics),
+    frequency: v.frequency,
+    weekday: num(v.weekday),
+    sendHour: num(v.sendHour),
+    timezone: v.timezone,
+    maxPapers: num(v.maxPapers),
+    sendWhenEmpty: v.sendWhenEmpty ?? false,
+  };
+}
+
+/** A refusal the person can fix on the form; anything else propagates to the error handler. */
+function asFieldErrors(err: unknown): FieldError[] {
+  if (err instanceof AppError && err.code === "VALIDATION") return [{ field: err.field ?? "form", message: err.message }];
+  throw err;
+}
+
+/** Refuses too many signups for one address, whoever sends them. */
+export type AddressGuard = (email: string) => Promise<void>;
+
+export interface SubscriberRouteOptions {
+  deps: AppDeps;
+  service: SubscriberService;
+  guardAddress: AddressGuard;
+  /** Per-IP limit for the signup routes, in @fastify/rate-limit's route config shape. */
+  signupRateLimit: { max: number; timeWindow: number };
+  /** Fills the manage page's "Your digest" section (last digest, next send, last ingest run). */
+  manageStatus?: (s: Subscriber) => Promise<SafeHtml | undefined>;
+}
+
+/** RFC 8058 one-click unsubscribe; multipart is accepted here only. */
+const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, { service }) => {
+  await app.register(multipart, { attachFieldsToBody: "keyValues", limits: { fields: 10, fileSize: 0, files: 0, fieldSize: 1024 } });
+  // Mail providers post `List-Unsubscribe=One-Click`; the token alone authorises, so other bodies are ignored.
+  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
+
+  app.post(
+    "/unsubscribe/one-click",
+    {
+      schema: {
+        tags: ["subscriptions"],
+        summary: "RFC 8058 one-click unsubscribe (idempotent, always 200 for a valid token)",
+        querystring: tokenQuery,
+        body: z.unknown(),
+        response: {
+          200: z.object({ status: z.literal("unsubscribed") }),
+          403: z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) }),
+        },
+      },
+    },
+    async (req) => {
+      await service.unsubscribe(requireToken(req.query.token), "unsubscribe", "one-click");
+      return { status: "unsubscribed" as const };
+    },
+  );
+};
+
+export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, opts) => {
+  const { service, guardAddress, signupRateLimit } = opts;
+
+  async function renderManage(token: string, s: Subscriber, extra: Partial<Parameters<typeof managePage>[0]> = {}) {
+    const preferences = await service.preferences(s);
+    const status = opts.manageStatus ? await opts.manageStatus(s) : undefined;
+    return managePage({ token, preferences, ...(status ? { status } : {}), ...extra });
+  }
+
+  app.get("/", { schema: { hide: true }, config: htmlPage }, (_req, reply) => reply.type("text/html; charset=utf-8").send(signupPage()));
+
+  app.post(
+    "/",
+    { schema: { hide: true, body: formBody }, config: { ...htmlPage, rateLimit: signupRateLimit } },
+    async (req, reply) => {
+      const values = formValues(req.body);
+      const parsed = signupSchema.safeParse({ email: values.email ?? "", ...preferenceInput(values) });
+      let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
+      if (parsed.success) {
+        await guardAddress(parsed.data.email);
+        try {
+          await service.signup(parsed.data, { ip: req.ip, userAgent: req.headers["user-agent"] ?? null });
+        } catch (err) {
+          errors = asFieldErrors(err);
+        }
+      }
+      if (errors.length > 0) return reply.code(400).type("text/html; charset=utf-8").send(signupPage(values, errors));
+      return reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
+    },
+  );
+
+  app.get("/check-inbox", { schema: { hide: true }, config: htmlPage }, (_req, reply) =>
+    reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
+  );
+
+  app.get("/confirm", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(req.query.token);
+    await service.check(token, "confirm");
+    return reply.type("text/html; charset=utf-8").send(
+      actionPage({
+        title: "Confirm your subscription",
+        text: "One more step: press the button to start receiving your paper digest.",
+        action: "/confirm",
+        token,
+        button: "Confirm my subscription",
+      }),
+    );
+  });
+
+  app.post("/confirm", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+    const { subscriber, topics } = await service.confirm(requireToken(req.body.token), req.ip);
+    return reply.type("text/html; charset=utf-8").send(
+      welcomePage({
+        title: "You're subscribed",
+        intro: "Your subscription is confirmed. Your first digest arrives at the next send time you chose, as soon as there are new papers.",
+        topics,
+        manageUrl: service.links.manage(subscriber),
+      }),
+    );
+  });
+
+  app.get("/manage", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(req.query.token);
+    const s = await service.check(token, "manage");
+    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s));
+  });
+
+  app.post("/manage", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(one(req.body, "token"));
+    const s = await service.check(token, "manage");
+    const values = formValues(req.body);
+    const parsed = preferencesPatchSchema.safeParse(preferenceInput(values));
+    let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
+    if (parsed.success) {
+      try {
+        const { subscriber, changed } = await service.update(token, parsed.data);
+        return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { changed }));
+      } catch (err) {
+        errors = asFieldErrors(err);
+      }
+    }
+    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { values, errors }));
+  });
+
+  for (const [path, paused] of [["/manage/pause", true], ["/manage/resume", false]] as const) {
+    app.post(path, { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+      const token = requireToken(req.body.token);
+      const { subscriber, changed } = await service.update(token, { paused });
+      const notice = paused ? "Paused: no digests until you resume." : "Resumed: digests start again at your next send time.";
+      return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { notice: changed.length > 0 ? notice : `Nothing changed. ${notice}` }));
+    });
+  }
+
+  app.get("/manage/data", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+    const s = await service.check(requireToken(req.query.token), "manage");
+    const data = await service.exportData(s);
+    return reply
+      .type("application/json; charset=utf-8")
+      .header("content-disposition", 'attachment; filename="paperboy-my-data.json"')
+      .header("cache-control", "no-store")
+      .send(JSON.stringify(data, null, 2));
+  });
+
+  app.post("/manage/unsubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+    const before = await service.check(requireToken(req.body.token), "manage");
+    const s = await service.unsubscribe(requireToken(req.body.token), "manage", "link");
+    return reply
+      .type("text/html; charset=utf-8")
+      .send(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
+  });
+
+  app.get("/unsubscribe", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(req.query.token);
+    await service.check(token, "unsubscribe");
+    return reply.type("text/html; charset=utf-8").send(
+      actionPage({
+        title: "Unsubscribe",
+        text: "Press the button and paperboy stops emailing you, starting now.",
+        action: "/unsubscribe",
+        token,
+        button: "Unsubscribe",
+      }),
+    );
+  });
+
+  app.post("/unsubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(req.body.token);
+    const before = await service.check(token, "unsubscribe");
+    await service.unsubscribe(token, "unsubscribe", "link");
+    return reply
+      .type("text/html; charset=utf-8")
+      .send(unsubscribedPage({ token, alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
+  });
+
+  app.post("/resubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+    const { subscriber, topics, needsConfirmation } = await service.resubscribe(requireToken(req.body.token));
+    if (needsConfirmation) return reply.type("text/html; charset=utf-8").send(checkInboxPage("Welcome back! Confirm your address with the link we just emailed you."));
+    return reply.type("text/html; charset=utf-8").send(
+      welcomePage({
+        title: "Welcome back",
+        intro: subscriber.status === "active" ? "You are subscribed again, with the same topics and schedule as before." : "Your subscription cannot be restarted from here.",
+        topics,
+        manageUrl: service.links.manage(subscriber),
+      }),
+    );
+  });
+
+  await app.register(oneClickRoutes, opts);
+};

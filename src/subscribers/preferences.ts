@@ -1,0 +1,125 @@
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import { validationError } from "../errors.js";
+import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
+
+/**
+ * The shapes a subscriber's choices take on the way in, shared by the JSON API
+ * (as route schemas, so /docs shows them) and the HTML forms (parsed by hand).
+ * Field names are the API's; errors name them (`sendHour`, `topics.3`).
+ */
+
+export const EMAIL_MAX = 254;
+
+function constructsInIntl(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const topic = z
+  .string()
+  .trim()
+  .min(TOPIC_MIN, `A topic needs at least ${TOPIC_MIN} characters.`)
+  .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`);
+
+export const topicsSchema = z
+  .array(topic)
+  .min(1, "Add at least one topic.")
+  .max(TOPICS_MAX, `At most ${TOPICS_MAX} topics.`);
+
+export const timezoneSchema = z
+  .string()
+  .trim()
+  .min(1, "Choose a time zone.")
+  .max(64)
+  .refine(constructsInIntl, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+
+export const preferenceFields = {
+  topics: topicsSchema,
+  frequency: z.enum(["daily", "weekly"]),
+  /** ISO weekday, 1 = Monday … 7 = Sunday; used when frequency is weekly. */
+  weekday: z.number().int().min(1).max(7),
+  sendHour: z.number().int().min(0, "Send hour is 0–23.").max(23, "Send hour is 0–23."),
+  timezone: timezoneSchema,
+  maxPapers: z.number().int().min(5, "Papers per digest is 5–50.").max(50, "Papers per digest is 5–50."),
+  sendWhenEmpty: z.boolean(),
+};
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(EMAIL_MAX, "That email address is too long.")
+  .pipe(z.email("Enter a valid email address."));
+
+export const signupSchema = z
+  .object({
+    email: emailSchema,
+    topics: preferenceFields.topics,
+    frequency: preferenceFields.frequency.default("daily"),
+    weekday: preferenceFields.weekday.default(1),
+    sendHour: preferenceFields.sendHour.default(8),
+    timezone: preferenceFields.timezone.default("UTC"),
+    maxPapers: preferenceFields.maxPapers.default(10),
+    sendWhenEmpty: preferenceFields.sendWhenEmpty.default(false),
+  })
+  .strict();
+
+export type SignupInput = z.infer<typeof signupSchema>;
+
+export const preferencesPatchSchema = z
+  .object({
+    topics: preferenceFields.topics.optional(),
+    frequency: preferenceFields.frequency.optional(),
+    weekday: preferenceFields.weekday.optional(),
+    sendHour: preferenceFields.sendHour.optional(),
+    timezone: preferenceFields.timezone.optional(),
+    maxPapers: preferenceFields.maxPapers.optional(),
+    sendWhenEmpty: preferenceFields.sendWhenEmpty.optional(),
+    /** true pauses digests (the subscription stays active), false resumes them. */
+    paused: z.boolean().optional(),
+  })
+  .strict();
+
+export type PreferencesPatch = z.infer<typeof preferencesPatchSchema>;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** Every problem of a failed parse, first one per field, for forms that show them all at once. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+    const field = [...issue.path.map(String), ...keys.slice(0, 1)].join(".") || "body";
+    if (seen.has(field)) continue;
+    seen.add(field);
+    out.push({ field, message: keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : issue.message });
+  }
+  return out;
+}
+
+/** Normalized email for lookups and counters (the unique index is on lower(email)). */
+export function emailKey(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Intl's canonical zone names: constant for the life of the process. */
+const INTL_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("timeZone"));
+
+/**
+ * A time zone must work in JavaScript (rendering) and be known to Postgres or to
+ * Intl's canonical list, so the planner's `at time zone` agrees with the page.
+ */
+export async function assertTimezoneKnown(db: Queryable, tz: string, field = "timezone"): Promise<void> {
+  if (!constructsInIntl(tz)) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+  if (tz === "UTC" || INTL_ZONES.has(tz)) return;
+  const { rows } = await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_timezone_names where name = ${tz}`);
+  if ((rows[0]?.n ?? 0) === 0) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+}

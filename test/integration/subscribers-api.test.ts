@@ -1,0 +1,272 @@
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { subscribers } from "../../src/db/schema.js";
+import type { App } from "../../src/http/app.js";
+import { tokenFor } from "../../src/subscribers/links.js";
+import { signToken } from "../../src/subscribers/tokens.js";
+import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+
+let rt: TestRuntime;
+let app: App;
+let ipCounter = 0;
+/** Each request from its own address, so only the rate-limit tests meet the per-IP limit. */
+const freshIp = () => `10.1.${Math.floor(++ipCounter / 250)}.${ipCounter % 250}`;
+
+const valid = { email: "reader@example.org", topics: ["diffusion models"] };
+
+async function signup(payload: unknown, remoteAddress = freshIp()) {
+  return app.inject({ method: "POST", url: "/api/subscriptions", remoteAddress, payload: payload as Record<string, unknown> });
+}
+
+async function count(): Promise<number> {
+  const { rows } = await rt.pool.query<{ n: number }>("select count(*)::int as n from subscribers");
+  return rows[0]?.n ?? 0;
+}
+
+async function insertSubscriber(email: string, status: "pending" | "active" | "unsubscribed", extra: Partial<typeof subscribers.$inferInsert> = {}) {
+  const [row] = await rt.db
+    .insert(subscribers)
+    .values({ email, status, confirmedAt: status === "pending" ? null : new Date(), ...extra })
+    .returning();
+  return row!;
+}
+
+const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_SECRET });
+
+beforeAll(async () => {
+  rt = await createTestRuntime({ SIGNUP_RATE_LIMIT_PER_IP: "5", SIGNUP_RATE_LIMIT_PER_ADDRESS: "6" });
+  app = await rt.app();
+});
+afterAll(async () => {
+  await rt?.close();
+});
+
+describe("POST /api/subscriptions validation", () => {
+  const cases: [string, unknown, string][] = [
+    ["a bad email", { ...valid, email: "not-an-email" }, "email"],
+    ["a missing email", { topics: ["llm"] }, "email"],
+    ["no topics", { ...valid, topics: [] }, "topics"],
+    ["21 topics", { ...valid, topics: Array.from({ length: 21 }, (_, i) => `topic ${i}`) }, "topics"],
+    ["a 101-character topic", { ...valid, topics: ["ok topic", "x".repeat(101)] }, "topics.1"],
+    ["a 1-character topic after trimming", { ...valid, topics: ["  x  "] }, "topics.0"],
+    ["a topic of stop words only", { ...valid, topics: ["diffusion", "the and of"] }, "topics.1"],
+    ["an unknown time zone", { ...valid, timezone: "Mars/Olympus_Mons" }, "timezone"],
+    ["send hour 24", { ...valid, sendHour: 24 }, "sendHour"],
+    ["papers 0", { ...valid, maxPapers: 0 }, "maxPapers"],
+    ["papers 51", { ...valid, maxPapers: 51 }, "maxPapers"],
+    ["weekday 8", { ...valid, frequency: "weekly", weekday: 8 }, "weekday"],
+    ["an unknown frequency", { ...valid, frequency: "hourly" }, "frequency"],
+    ["an extra field", { ...valid, admin: true }, "admin"],
+    ["a string send hour", { ...valid, sendHour: "8" }, "sendHour"],
+    ["topics as a string", { ...valid, topics: "llm" }, "topics"],
+    ["a numeric topic", { ...valid, topics: [42] }, "topics.0"],
+    ["a string for send-when-empty", { ...valid, sendWhenEmpty: "yes" }, "sendWhenEmpty"],
+  ];
+  it.each(cases)("refuses %s naming the field and stores nothing", async (_name, payload, field) => {
+    const res = await signup(payload);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: "VALIDATION", field } });
+    expect(await count()).toBe(0);
+  });
+
+  it("refuses a 1 MB body naming the body and stores nothing", async () => {
+    const res = await signup({ ...valid, topics: ["a".repeat(1024 * 1024)] });
+    expect([400, 413]).toContain(res.statusCode);
+    expect(res.json()).toMatchObject({ error: { field: "body" } });
+    expect(await count()).toBe(0);
+  });
+
+  it("refuses malformed JSON as a bad body", async () => {
+    const res = await app.inject({ method: "POST", url: "/api/subscriptions", remoteAddress: freshIp(), headers: { "content-type": "application/json" }, payload: "{\"email\":" });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: "VALIDATION", field: "body" } });
+  });
+
+  it("accepts a time zone alias Postgres knows", async () => {
+    const res = await signup({ email: "alias@example.org", topics: ["speech"], timezone: "Asia/Calcutta" });
+    expect(res.statusCode).toBe(202);
+    const [row] = await rt.db.select().from(subscribers).where(eq(subscribers.email, "alias@example.org"));
+    expect(row?.timezone).toBe("Asia/Calcutta");
+    await rt.db.delete(subscribers);
+  });
+});
+
+describe("no enumeration", () => {
+  it("answers new, pending, active and unsubscribed addresses identically, and mails each what fits", async () => {
+    await insertSubscriber("pending@example.org", "pending");
+    await insertSubscriber("active@example.org", "active");
+    await insertSubscriber("left@example.org", "unsubscribed");
+    const before = rt.sink.messages.length;
+    const answers = [];
+    for (const email of ["new@example.org", "pending@example.org", "active@example.org", "left@example.org"]) {
+      const res = await signup({ email, topics: ["graph neural networks"] });
+      answers.push({ status: res.statusCode, body: res.body, type: res.headers["content-type"] });
+    }
+    expect(answers[0]?.status).toBe(202);
+    for (const a of answers) expect(a).toEqual(answers[0]);
+
+    const mails = (await rt.sink.waitFor(before + 4)).slice(before);
+    const byRecipient = Object.fromEntries(mails.map((m): [string, string | undefined] => [m.envelope.to[0] ?? "", m.parsed.subject]));
+    expect(byRecipient).toEqual({
+      "new@example.org": "Confirm your paperboy subscription",
+      "pending@example.org": "Confirm your paperboy subscription",
+      "active@example.org": "You are already subscribed to paperboy",
+      "left@example.org": "Confirm your paperboy subscription",
+    });
+    const already = mails.find((m) => m.envelope.to[0] === "active@example.org");
+    expect(already?.parsed.text).toMatch(/http:\/\/paperboy\.test\/manage\?token=/);
+    const rows = await rt.db.select({ email: subscribers.email, status: subscribers.status }).from(subscribers);
+    expect(Object.fromEntries(rows.map((r) => [r.email, r.status]))).toMatchObject({
+      "new@example.org": "pending",
+      "pending@example.org": "pending",
+      "active@example.org": "active",
+      "left@example.org": "pending",
+    });
+  });
+
+  it("sends at most 3 confirmation emails per address per hour, silently", async () => {
+    const before = rt.sink.messages.length;
+    for (let i = 0; i < 5; i++) expect((await signup({ email: "again@example.org", topics: ["robotics"] })).statusCode).toBe(202);
+    await rt.sink.waitFor(before + 3);
+    // One more signup to a different address proves the sink is still receiving after the capped ones.
+    await signup({ email: "other@example.org", topics: ["robotics"] });
+    const after = await rt.sink.waitFor(before + 4);
+    expect(after.slice(before).filter((m) => m.envelope.to[0] === "again@example.org")).toHaveLength(3);
+  });
+});
+
+describe("rate limits", () => {
+  it("answers 429 after too many signups from one IP", async () => {
+    const ip = "192.0.2.200";
+    const codes = [];
+    for (let i = 0; i < 6; i++) codes.push((await signup({ email: `ip${i}@example.org`, topics: ["vision"] }, ip)).statusCode);
+    expect(codes).toEqual([202, 202, 202, 202, 202, 429]);
+    const res = await signup({ email: "ip-late@example.org", topics: ["vision"] }, ip);
+    expect(res.json()).toMatchObject({ error: { code: "RATE_LIMITED" } });
+    expect(res.headers["retry-after"]).toBeDefined();
+  });
+
+  it("answers 429 after too many signups for one address from many IPs", async () => {
+    const codes = [];
+    for (let i = 0; i < 7; i++) codes.push((await signup({ email: "Target@Example.org", topics: ["vision"] })).statusCode);
+    expect(codes).toEqual([202, 202, 202, 202, 202, 202, 429]);
+    // The limit follows the address however it is cased.
+    expect((await signup({ email: "target@example.org", topics: ["vision"] })).statusCode).toBe(429);
+  });
+
+  it("shows a page, not JSON, when the form is rate limited", async () => {
+    const ip = "192.0.2.201";
+    let last;
+    for (let i = 0; i < 6; i++) {
+      last = await app.inject({ method: "POST", url: "/", remoteAddress: ip, payload: { email: `form${i}@example.org`, topics: "vision" } });
+    }
+    expect(last?.statusCode).toBe(429);
+    expect(last?.headers["content-type"]).toMatch(/text\/html/);
+  });
+});
+
+describe("tokens", () => {
+  it("refuses forged, truncated, other-purpose, revoked and garbage manage tokens with 403", async () => {
+    const s = await insertSubscriber("tokens@example.org", "active");
+    const good = tokenFor(ctx(), s, "manage");
+    expect((await app.inject({ method: "GET", url: `/api/subscriptions/me?token=${good}` })).statusCode).toBe(200);
+
+    const lastChar = good.at(-1) === "A" ? "B" : "A";
+    const forgedSig = good.slice(0, -1) + lastChar;
+    const otherId = good.replace(/^[0-9]+/, String(s.id + 1000));
+    const truncated = good.slice(0, good.length - 10);
+    const unsubscribeToken = tokenFor(ctx(), s, "unsubscribe");
+    const otherSecret = signToken("another-secret-another-secret-another", { subscriberId: s.id, purpose: "manage", version: s.tokenVersion });
+    for (const bad of [forgedSig, otherId, truncated, unsubscribeToken, otherSecret, "x", "1.m.1.0.", "a".repeat(500)]) {
+      const res = await app.inject({ method: "GET", url: "/api/subscriptions/me", headers: { authorization: `Bearer ${bad}` } });
+      expect(res.statusCode, bad).toBe(403);
+      expect(res.json()).toMatchObject({ error: { code: "INVALID_TOKEN" } });
+    }
+    const none = await app.inject({ method: "GET", url: "/api/subscriptions/me" });
+    expect(none.statusCode).toBe(403);
+
+    await rt.db.update(subscribers).set({ tokenVersion: sql`${subscribers.tokenVersion} + 1` }).where(eq(subscribers.id, s.id));
+    const revoked = await app.inject({ method: "GET", url: `/api/subscriptions/me?token=${good}` });
+    expect(revoked.statusCode).toBe(403);
+    const revokedOneClick = await app.inject({ method: "POST", url: `/unsubscribe/one-click?token=${tokenFor(ctx(), s, "unsubscribe")}`, headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "List-Unsubscribe=One-Click" });
+    expect(revokedOneClick.statusCode).toBe(403);
+    const [after] = await rt.db.select().from(subscribers).where(eq(subscribers.id, s.id));
+    expect(after?.status).toBe("active");
+  });
+
+  it("shows a friendly page for bad, expired and other-purpose links, never a 500", async () => {
+    const s = await insertSubscriber("pages@example.org", "pending");
+    const expired = signToken(rt.config.TOKEN_SECRET, { subscriberId: s.id, purpose: "confirm", version: 1, expiresAt: new Date(Date.now() - 1000) });
+    const manage = tokenFor(ctx(), s, "manage");
+    const requests = [
+      { method: "GET" as const, url: `/confirm?token=${expired}` },
+      { method: "GET" as const, url: `/confirm?token=${manage}` },
+      { method: "GET" as const, url: "/confirm" },
+      { method: "GET" as const, url: "/manage?token=garbage" },
+      { method: "GET" as const, url: `/unsubscribe?token=${manage}` },
+      { method: "POST" as const, url: "/confirm", payload: { token: expired } },
+      { method: "POST" as const, url: "/confirm", payload: {} },
+      { method: "POST" as const, url: "/unsubscribe", payload: { token: "1.u.1.0.AAAA" } },
+    ];
+    for (const r of requests) {
+      const res = await app.inject(r);
+      expect(res.statusCode, r.url).toBe(403);
+      expect(res.headers["content-type"]).toMatch(/text\/html/);
+      expect(res.body).toContain("This link doesn");
+    }
+    const [after] = await rt.db.select().from(subscribers).where(eq(subscribers.id, s.id));
+    expect(after?.status).toBe("pending");
+  });
+
+  it("confirm links stop working once the subscriber unsubscribed", async () => {
+    const s = await insertSubscriber("late@example.org", "unsubscribed", { confirmedAt: null });
+    const res = await app.inject({ method: "POST", url: "/confirm", payload: { token: tokenFor(ctx(), s, "confirm") } });
+    expect(res.statusCode).toBe(403);
+    const [after] = await rt.db.select().from(subscribers).where(eq(subscribers.id, s.id));
+    expect(after?.status).toBe("unsubscribed");
+  });
+});
+
+describe("PATCH /api/subscriptions/me", () => {
+  it("refuses bad fields naming them and changes nothing", async () => {
+    const s = await insertSubscriber("patch@example.org", "active", { sendHour: 9 });
+    const auth = { authorization: `Bearer ${tokenFor(ctx(), s, "manage")}` };
+    for (const [payload, field] of [
+      [{ sendHour: 24 }, "sendHour"],
+      [{ timezone: "Nowhere/Land", sendHour: 5 }, "timezone"],
+      [{ topics: ["fine topic", "a"], sendHour: 5 }, "topics.1"],
+      [{ topics: ["the"], sendHour: 5 }, "topics.0"],
+      [{ status: "active" }, "status"],
+      [{ paused: "yes" }, "paused"],
+    ] as const) {
+      const res = await app.inject({ method: "PATCH", url: "/api/subscriptions/me", headers: auth, payload });
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json()).toMatchObject({ error: { field } });
+    }
+    const [after] = await rt.db.select().from(subscribers).where(eq(subscribers.id, s.id));
+    expect(after?.sendHour).toBe(9);
+    expect(after?.timezone).toBe("UTC");
+  });
+
+  it("pauses and resumes, and reports what changed", async () => {
+    const s = await insertSubscriber("pause@example.org", "active");
+    const auth = { authorization: `Bearer ${tokenFor(ctx(), s, "manage")}` };
+    const paused = await app.inject({ method: "PATCH", url: "/api/subscriptions/me", headers: auth, payload: { paused: true, sendWhenEmpty: true, weekday: 7, frequency: "weekly" } });
+    expect(paused.json()).toMatchObject({ preferences: { paused: true, status: "active", sendWhenEmpty: true, weekday: 7, frequency: "weekly" }, changed: ["frequency", "weekday", "sendWhenEmpty", "paused"] });
+    const same = await app.inject({ method: "PATCH", url: "/api/subscriptions/me", headers: auth, payload: { paused: true } });
+    expect(same.json()).toMatchObject({ changed: [] });
+    const resumed = await app.inject({ method: "PATCH", url: "/api/subscriptions/me", headers: auth, payload: { paused: false } });
+    expect(resumed.json()).toMatchObject({ preferences: { paused: false }, changed: ["paused"] });
+  });
+
+  it("exports consent, topics and digests sent", async () => {
+    const s = await insertSubscriber("export@example.org", "active", { consentIp: "192.0.2.5", consentAt: new Date("2026-11-01T10:00:00Z") });
+    await rt.pool.query("insert into digests (subscriber_id, period, status, covers_to, paper_count, sent_at) values ($1, '2026-11-20', 'sent', now(), 7, now())", [s.id]);
+    const res = await app.inject({ method: "GET", url: `/api/subscriptions/me?token=${tokenFor(ctx(), s, "manage")}` });
+    expect(res.json()).toMatchObject({
+      preferences: { email: "export@example.org", status: "active" },
+      consent: { ip: "192.0.2.5", signedUpAt: "2026-11-01T10:00:00.000Z" },
+      digests: [{ period: "2026-11-20", status: "sent", paperCount: 7 }],
+    });
+  });
+});

@@ -1,0 +1,184 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emailEvents, subscribers } from "../../src/db/schema.js";
+import type { App } from "../../src/http/app.js";
+import { tokenFor } from "../../src/subscribers/links.js";
+import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+
+let rt: TestRuntime;
+let app: App;
+let ip = 0;
+const remoteAddress = () => `10.9.0.${++ip}`;
+const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_SECRET });
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const urlencoded = { "content-type": "application/x-www-form-urlencoded" };
+
+async function activeSubscriber(email: string, topics = ["diffusion models"]) {
+  const [row] = await rt.db.insert(subscribers).values({ email, status: "active", confirmedAt: new Date() }).returning();
+  await setSubscriberTopics(rt.db, row!.id, topics);
+  return row!;
+}
+
+async function row(id: number) {
+  const [r] = await rt.db.select().from(subscribers).where(eq(subscribers.id, id));
+  return r!;
+}
+
+beforeAll(async () => {
+  rt = await createTestRuntime();
+  app = await rt.app();
+});
+afterAll(async () => {
+  await rt?.close();
+});
+
+describe("signup page without JavaScript", () => {
+  it("serves an accessible form with no inline script under a strict CSP", async () => {
+    const res = await app.inject({ method: "GET", url: "/" });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-security-policy"]).toMatch(/script-src 'self'/);
+    for (const id of ["email", "topics", "frequency", "weekday", "sendHour", "timezone", "maxPapers"]) {
+      expect(res.body).toContain(`<label for="${id}"`);
+      expect(res.body).toContain(`id="${id}"`);
+    }
+    expect(res.body).toContain('name="viewport" content="width=device-width, initial-scale=1"');
+    expect(res.body).toMatch(/<textarea id="topics"[^>]*>[\s\S]*<\/textarea>\s*<p class="error"[^>]*><\/p>\s*<div data-topic-preview><\/div>/);
+    expect(res.body).toContain('<script src="/assets/signup.js" defer></script>');
+    expect(res.body).toContain('<script src="/assets/preview.js" defer></script>');
+    expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const js = await app.inject({ method: "GET", url: "/assets/signup.js" });
+    expect(js.statusCode).toBe(200);
+  });
+
+  it("posts the form and shows the check-your-inbox page, the same for a known address", async () => {
+    const fields = { email: "form@example.org", topics: "diffusion models\r\n\r\n  llm agents  \r\n", frequency: "weekly", weekday: "3", sendHour: "6", timezone: "America/New_York", maxPapers: "15", sendWhenEmpty: "on" };
+    const first = await app.inject({ method: "POST", url: "/", remoteAddress: remoteAddress(), headers: urlencoded, payload: form(fields) });
+    expect(first.statusCode).toBe(200);
+    expect(first.body).toContain("Check your inbox");
+    const [saved] = await rt.db.select().from(subscribers).where(eq(subscribers.email, "form@example.org"));
+    expect(saved).toMatchObject({ status: "pending", frequency: "weekly", weekday: 3, sendHour: 6, timezone: "America/New_York", maxPapers: 15, sendWhenEmpty: true });
+    const again = await app.inject({ method: "POST", url: "/", remoteAddress: remoteAddress(), headers: urlencoded, payload: form(fields) });
+    expect(again.statusCode).toBe(first.statusCode);
+    expect(again.body).toBe(first.body);
+    const mails = await rt.sink.waitFor(2);
+    expect(mails.filter((m) => m.envelope.to[0] === "form@example.org")).toHaveLength(2);
+  });
+
+  it("re-renders the form with the error next to the field, keeps what was typed, stores nothing", async () => {
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ email: "nope", topics: "robots" }, "email", /Enter a valid email address/],
+      [{ email: "a@example.org", topics: "" }, "topics", /Add at least one topic/],
+      [{ email: "a@example.org", topics: "ok\nthe" }, "topics", /Topic 2: Topic &quot;the&quot; has no searchable words/],
+      [{ email: "a@example.org", topics: "robots", timezone: "Atlantis/Capital" }, "timezone", /Unknown time zone/],
+      [{ email: "a@example.org", topics: "robots", sendHour: "24" }, "sendHour", /Send hour is 0–23/],
+      [{ email: "a@example.org", topics: "robots", maxPapers: "0" }, "maxPapers", /Papers per digest is 5–50/],
+    ];
+    for (const [fields, field, message] of cases) {
+      const res = await app.inject({ method: "POST", url: "/", remoteAddress: remoteAddress(), headers: urlencoded, payload: form(fields) });
+      expect(res.statusCode, field).toBe(400);
+      expect(res.body).toMatch(new RegExp(`<p class="error" id="${field}-error" data-error-for="${field}" role="alert">[^<]*`));
+      expect(res.body).toMatch(message);
+      expect(res.body).toContain(`value="${fields.email}"`);
+    }
+    const kept = await app.inject({ method: "POST", url: "/", remoteAddress: remoteAddress(), headers: urlencoded, payload: form({ email: "x@example.org", topics: "<b>mine</b>\nsecond", timezone: "Bad/Zone" }) });
+    expect(kept.body).toContain("&lt;b&gt;mine&lt;/b&gt;\nsecond</textarea>");
+    expect(kept.body).toContain('value="Bad/Zone"');
+    const rows = await rt.db.select().from(subscribers).where(eq(subscribers.email, "a@example.org"));
+    expect(rows).toHaveLength(0);
+  });
+});
+
+describe("manage page", () => {
+  it("shows the preferences and saves a change, saying what changed", async () => {
+    const s = await activeSubscriber("manage@example.org", ["diffusion models", "speech"]);
+    const token = tokenFor(ctx(), s, "manage");
+    const page = await app.inject({ method: "GET", url: `/manage?token=${token}` });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain("manage@example.org");
+    expect(page.body).toContain("diffusion models\nspeech</textarea>");
+    expect(page.body).toContain("<div data-topic-preview></div>");
+    expect(page.body).toContain(`name="token" value="${token}"`);
+
+    const save = await app.inject({
+      method: "POST",
+      url: "/manage",
+      headers: urlencoded,
+      payload: form({ token, topics: "diffusion models\nrobot learning", frequency: "daily", weekday: "1", sendHour: "18", timezone: "UTC", maxPapers: "10" }),
+    });
+    expect(save.statusCode).toBe(200);
+    expect(save.body).toContain("What changed");
+    expect(save.body).toContain("<strong>Send hour</strong>: 18:00");
+    expect(save.body).toContain("<strong>Topics</strong>: diffusion models, robot learning");
+    expect(save.body).not.toContain("<strong>Time zone</strong>");
+    expect((await row(s.id)).sendHour).toBe(18);
+
+    const bad = await app.inject({
+      method: "POST",
+      url: "/manage",
+      headers: urlencoded,
+      payload: form({ token, topics: "quantum", frequency: "daily", weekday: "1", sendHour: "3", timezone: "Nowhere/Else", maxPapers: "10" }),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain("Nothing was saved");
+    expect(bad.body).toContain('value="Nowhere/Else"');
+    expect((await row(s.id)).sendHour).toBe(18);
+  });
+
+  it("pauses, resumes and downloads the data", async () => {
+    const s = await activeSubscriber("pauser@example.org");
+    const token = tokenFor(ctx(), s, "manage");
+    const pause = await app.inject({ method: "POST", url: "/manage/pause", headers: urlencoded, payload: form({ token }) });
+    expect(pause.body).toContain("Paused: no digests until you resume.");
+    expect(pause.body).toContain('action="/manage/resume"');
+    expect((await row(s.id)).pausedAt).toBeInstanceOf(Date);
+    expect((await row(s.id)).status).toBe("active");
+    await app.inject({ method: "POST", url: "/manage/resume", headers: urlencoded, payload: form({ token }) });
+    expect((await row(s.id)).pausedAt).toBeNull();
+
+    const data = await app.inject({ method: "GET", url: `/manage/data?token=${token}` });
+    expect(data.headers["content-disposition"]).toMatch(/attachment/);
+    expect(data.json()).toMatchObject({ preferences: { email: "pauser@example.org", topics: ["diffusion models"] } });
+  });
+
+  it("refuses a form post without its token and changes nothing", async () => {
+    const s = await activeSubscriber("csrf@example.org");
+    const res = await app.inject({ method: "POST", url: "/manage/pause", headers: urlencoded, payload: form({}) });
+    expect(res.statusCode).toBe(403);
+    expect((await row(s.id)).pausedAt).toBeNull();
+  });
+});
+
+describe("unsubscribe page", () => {
+  it("GET changes nothing; POST unsubscribes and records it; resubscribe brings the subscription back", async () => {
+    const s = await activeSubscriber("leaver@example.org");
+    const token = tokenFor(ctx(), s, "unsubscribe");
+    const look = await app.inject({ method: "GET", url: `/unsubscribe?token=${token}` });
+    expect(look.statusCode).toBe(200);
+    expect(look.body).toContain('action="/unsubscribe"');
+    expect((await row(s.id)).status).toBe("active");
+
+    const done = await app.inject({ method: "POST", url: "/unsubscribe", headers: urlencoded, payload: form({ token }) });
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain("You are unsubscribed");
+    expect(done.body).toContain('action="/resubscribe"');
+    expect((await row(s.id)).status).toBe("unsubscribed");
+    const twice = await app.inject({ method: "POST", url: "/unsubscribe", headers: urlencoded, payload: form({ token }) });
+    expect(twice.statusCode).toBe(200);
+    const events = await rt.db.select().from(emailEvents).where(eq(emailEvents.subscriberId, s.id));
+    expect(events.map((e) => e.source)).toEqual(["link"]);
+
+    const back = await app.inject({ method: "POST", url: "/resubscribe", headers: urlencoded, payload: form({ token }) });
+    expect(back.statusCode).toBe(200);
+    expect(back.body).toContain("Welcome back");
+    expect(back.body).toContain("<li>diffusion models</li>");
+    expect((await row(s.id)).status).toBe("active");
+  });
+
+  it("unsubscribes from the manage page", async () => {
+    const s = await activeSubscriber("manage-leaver@example.org");
+    const res = await app.inject({ method: "POST", url: "/manage/unsubscribe", headers: urlencoded, payload: form({ token: tokenFor(ctx(), s, "manage") }) });
+    expect(res.body).toContain("You are unsubscribed");
+    expect((await row(s.id)).status).toBe("unsubscribed");
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { AppError } from "../../src/errors.js";
+import { links } from "../../src/subscribers/links.js";
+import { CONFIRM_TOKEN_TTL_MS, signToken, verifyToken, type TokenPurpose } from "../../src/subscribers/tokens.js";
+
+const secret = "unit-secret-unit-secret-unit-secret-42";
+const claims = { subscriberId: 42, purpose: "manage" as TokenPurpose, version: 3 };
+
+function refusal(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return (err as AppError).code;
+  }
+}
+
+describe("signed tokens", () => {
+  it("round-trips the subscriber, purpose and version", () => {
+    const token = signToken(secret, claims);
+    expect(verifyToken(secret, token, "manage")).toEqual({ ...claims, expiresAt: undefined });
+  });
+
+  it("refuses a token signed with another secret, or with any character changed", () => {
+    const token = signToken(secret, claims);
+    expect(refusal(() => verifyToken("another-secret-another-secret-another-1", token, "manage"))).toBe("INVALID_TOKEN");
+    for (let i = 0; i < token.length; i++) {
+      const c = token[i] === "A" ? "B" : "A";
+      const tampered = token.slice(0, i) + c + token.slice(i + 1);
+      if (tampered === token) continue;
+      expect(refusal(() => verifyToken(secret, tampered, "manage")), `position ${i}`).toBeDefined();
+    }
+  });
+
+  it("refuses a signature changed only in base64's unused trailing bits", () => {
+    const token = signToken(secret, claims);
+    const sig = token.slice(token.lastIndexOf(".") + 1);
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // 32 bytes take 43 characters; the last one carries 2 bits that decoding drops.
+    const last = alphabet.indexOf(sig.at(-1)!);
+    const sibling = alphabet[last ^ 1]!;
+    const respelled = token.slice(0, -1) + sibling;
+    expect(Buffer.from(respelled.slice(respelled.lastIndexOf(".") + 1), "base64url")).toEqual(Buffer.from(sig, "base64url"));
+    expect(refusal(() => verifyToken(secret, respelled, "manage"))).toBe("INVALID_TOKEN");
+  });
+
+  it("refuses truncated and malformed tokens", () => {
+    const token = signToken(secret, claims);
+    for (const bad of [token.slice(0, -1), token.slice(0, token.lastIndexOf(".")), "", "....", "x.m.1.0.abc", `${token}.extra`]) {
+      expect(refusal(() => verifyToken(secret, bad, "manage")), bad).toBe("INVALID_TOKEN");
+    }
+  });
+
+  it("binds the purpose: an unsubscribe token does not manage, a view token does not confirm", () => {
+    expect(refusal(() => verifyToken(secret, signToken(secret, { ...claims, purpose: "unsubscribe" }), "manage"))).toBe("INVALID_TOKEN");
+    expect(refusal(() => verifyToken(secret, signToken(secret, { ...claims, purpose: "view" }), "confirm"))).toBe("INVALID_TOKEN");
+  });
+
+  it("expires confirm links after 7 days", () => {
+    const now = new Date("2026-11-28T12:00:00Z");
+    const url = links.confirm({ publicUrl: "https://paperboy.example", secret }, { id: 7, tokenVersion: 1 }, now);
+    const token = new URL(url).searchParams.get("token")!;
+    expect(verifyToken(secret, token, "confirm", new Date(now.getTime() + CONFIRM_TOKEN_TTL_MS - 1000)).subscriberId).toBe(7);
+    expect(refusal(() => verifyToken(secret, token, "confirm", new Date(now.getTime() + CONFIRM_TOKEN_TTL_MS + 1000)))).toBe("TOKEN_EXPIRED");
+  });
+
+  it("carries the version so that bumping it revokes older links (checked by the caller)", () => {
+    const old = verifyToken(secret, signToken(secret, claims), "manage");
+    const fresh = verifyToken(secret, signToken(secret, { ...claims, version: 4 }), "manage");
+    expect(old.version).not.toBe(fresh.version);
+  });
+});

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
-import { handled, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
+import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
 import { createLogger } from "../logger.js";
 import { openRuntime } from "./runtime.js";
 import { exitOnStartupError } from "./shutdown.js";
@@ -23,8 +23,8 @@ const commands: Record<string, Command> = {
       process.stdout.write("migrations applied\n");
     },
   },
-  subscribers: { summary: "export subscribers to CSV, or import them from CSV", usage: subscribersUsage, run: handled(subscribersCommand) },
-  stats: { summary: "subscribers and digests by status, papers, the last ingest", usage: statsUsage, run: handled(statsCommand) },
+  subscribers: { summary: "export subscribers to CSV, or import them from CSV", usage: subscribersUsage, run: (args) => runOps(subscribersCommand, args) },
+  stats: { summary: "subscribers and digests by status, papers, the last ingest", usage: statsUsage, run: (args) => runOps(statsCommand, args) },
 };
 
 function help(): string {

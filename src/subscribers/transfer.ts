@@ -306,6 +306,7 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
         const suppressed = (SUPPRESSED as readonly string[]).includes(r.status ?? "");
         // --confirmed keeps an explicit "pending" (a restore), and makes unspecified or active rows active.
         const status = suppressed ? r.status! : opts.confirmed ? (r.status ?? "active") : "pending";
+        const vouched = opts.confirmed && status === "active";
         const confirmedAt = status === "active" || suppressed ? (r.confirmed_at ?? (status === "active" ? now : null)) : null;
         return {
           email: r.email,
@@ -317,10 +318,11 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
           maxPapers: r.max_papers,
           sendWhenEmpty: r.send_when_empty,
           pausedAt: r.paused_at ?? null,
-          consentAt: r.consent_at ?? (opts.confirmed ? now : null),
+          // The consent record the operator vouches for with --confirmed belongs to those it makes active.
+          consentAt: r.consent_at ?? (vouched ? now : null),
           consentIp: r.consent_ip ?? null,
           consentUserAgent: r.consent_user_agent ?? null,
-          consentNote: r.consent_note ?? (opts.confirmed ? (opts.consentNote?.trim() ?? null) : null),
+          consentNote: r.consent_note ?? (vouched ? (opts.consentNote?.trim() ?? null) : null),
           confirmedAt,
           unsubscribedAt: r.unsubscribed_at ?? (status === "unsubscribed" ? now : null),
           createdAt: r.created_at ?? now,
@@ -367,7 +369,8 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
     return {
       created: created.length,
       existing: rows.filter((r) => existingSet.has(r.email.toLowerCase())).map((r) => r.email),
-      toConfirm: created.filter((c) => c.status === "pending").map((c) => ({ id: c.id, email: c.email, tokenVersion: c.tokenVersion, topics: c.row.topics })),
+      // --confirmed writes to nobody; a pending row it restores stays as it was.
+      toConfirm: created.filter((c) => !opts.confirmed && c.status === "pending").map((c) => ({ id: c.id, email: c.email, tokenVersion: c.tokenVersion, topics: c.row.topics })),
     };
   });
 }

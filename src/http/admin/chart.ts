@@ -57,7 +57,8 @@ export function digestChart(days: DigestDay[]): SafeHtml {
 
   const xLabels = days
     .map((d, i) => ({ d, i }))
-    .filter(({ i }) => i === 0 || i === days.length - 1 || i % 7 === 0)
+    // Weekly ticks counted back from today, so the last label is today's and none collide.
+    .filter(({ i }) => (days.length - 1 - i) % 7 === 0)
     .map(({ d, i }) => html`<text x="${(PAD.left + i * slot + slot / 2).toFixed(1)}" y="${H - 8}" text-anchor="middle">${d.day.slice(5)}</text>`);
 
   const desc = `Digests per day from ${first} to ${last}: ${DIGEST_SERIES.map((s) => `${sum(s.key)} ${s.label}`).join(", ")}.`;

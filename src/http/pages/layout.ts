@@ -14,6 +14,10 @@ button.secondary{background:transparent;color:var(--accent);border:1px solid var
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 pre{white-space:pre-wrap;word-break:break-word;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem;font-size:.85rem}
 .muted{color:var(--muted)}ul.topics{padding-left:1.2rem}
+main:has(>.admin){max-width:72rem}.admin table.numbers td,.admin table.numbers th{text-align:right}.admin table.numbers th:first-child,.admin table.numbers td:first-child{text-align:left}
+.admin .err{color:var(--err);font-size:.85rem;word-break:break-word}.admin .notice{padding:.6rem .9rem;border-radius:8px;border:1px solid var(--line)}.admin .notice.error{color:var(--err)}
+.admin .actions{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1.5rem}.admin figure.chart{margin:0}.admin .digest-chart text{font-size:11px;fill:var(--muted)}
+.admin .digest-chart g.day:hover rect[fill="transparent"]{fill:var(--line)}.admin .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.9rem}.admin .legend i{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.35rem;vertical-align:-1px}
 `;
 
 /** The page shell shared by every server-rendered page. Scripts are same-origin files only (CSP). */

@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
+/** The part of an SVG element the assertions read (the test tsconfig has no DOM lib). */
+type Attrs = { getAttribute(name: string): string | null };
+
 const TOKEN = "admin-token-e2e-0123456789";
 const screenshots = fileURLToPath(new URL("./__screenshots__/", import.meta.url));
 
@@ -63,15 +66,15 @@ describe("admin dashboard in Chromium", () => {
 
     const days = page.locator("svg.digest-chart g.day");
     await expect.poll(() => days.count()).toBe(30);
-    const dayAttrs = await days.evaluateAll((gs) => gs.map((g) => g.getAttribute("data-day")));
+    const dayAttrs = await days.evaluateAll((gs: Attrs[]) => gs.map((g) => g.getAttribute("data-day")));
     const today = new Date().toISOString().slice(0, 10);
     expect(dayAttrs.at(-1)).toBe(today);
     expect(new Set(dayAttrs).size).toBe(30);
 
     // Every day has data; the bars carry what the database holds.
     const { rows } = await rt.db.execute<{ n: number }>(sql`select count(*)::int as n from digests where status in ('sent', 'empty', 'failed', 'bounced')`);
-    const drawn = await days.evaluateAll((gs) =>
-      gs.reduce((a, g) => a + ["sent", "empty", "failed", "bounced"].reduce((b, k) => b + Number(g.getAttribute(`data-${k}`)), 0), 0),
+    const drawn = await days.evaluateAll((gs: Attrs[]) =>
+      gs.reduce((a: number, g) => a + ["sent", "empty", "failed", "bounced"].reduce((b, k) => b + Number(g.getAttribute(`data-${k}`)), 0), 0),
     );
     expect(drawn).toBe(rows[0]?.n);
     expect(await page.locator("svg.digest-chart rect.sent").count()).toBeGreaterThan(20);

@@ -7,6 +7,7 @@ export const errorCatalog = {
   INVALID_TOKEN: { status: 403, message: "This link is not valid. It may be incomplete, expired or replaced by a newer one." },
   TOKEN_EXPIRED: { status: 403, message: "This link has expired." },
   UNAUTHORIZED: { status: 401, message: "Authentication is required." },
+  FORBIDDEN: { status: 403, message: "This request was refused." },
   NOT_FOUND: { status: 404, message: "Not found." },
   CONFLICT: { status: 409, message: "The request conflicts with the current state." },
   GONE: { status: 410, message: "This subscription no longer exists." },

@@ -62,6 +62,8 @@ export const subscribers = pgTable(
     consentAt: ts("consent_at"),
     consentIp: text("consent_ip"),
     consentUserAgent: text("consent_user_agent"),
+    /** How consent was obtained when it was not our signup form (e.g. an import: "paper sign-up sheet, 2026-10"). */
+    consentNote: text("consent_note"),
     confirmedAt: ts("confirmed_at"),
     confirmIp: text("confirm_ip"),
     unsubscribedAt: ts("unsubscribed_at"),

@@ -16,12 +16,16 @@ import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
+import type { Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Outbox } from "../mail/outbox.js";
+import type { Metrics } from "../metrics.js";
+import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
 import { registerErrorHandling } from "./errors.js";
 import { siteCss } from "./pages/layout.js";
 import { healthRoutes } from "./routes/health.js";
+import { metricsRoutes, registerHttpMetrics } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 
@@ -35,6 +39,10 @@ export interface AppDeps {
   /** Present when mail goes to the local outbox (npm start without SMTP_URL). */
   outbox?: Outbox | undefined;
   logger: Logger;
+  queues: Queues;
+  metrics: Metrics;
+  /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
+  testDigest?: TestDigestSender | undefined;
 }
 
 export type App = FastifyInstance<
@@ -61,6 +69,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerHttpMetrics(app, deps.metrics);
+  // Every request log line carries reqId; the client gets the same id back to quote in a report.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
 
   // External plugins first, then the app's own routes.
   await app.register(helmet, {
@@ -96,6 +109,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes, { deps });
   await app.register(outboxRoutes, { deps });
   await app.register(subscriberRoutes, { deps });
+  await app.register(metricsRoutes, { deps });
+  await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
 
   return app;
 }

@@ -1,5 +1,6 @@
 import { Worker, type ConnectionOptions, type Job, type WorkerOptions } from "bullmq";
 import type { Logger } from "../logger.js";
+import type { JobMetrics } from "../metrics.js";
 import type { IngestJob, PlanJob, QueueName, SendJob } from "./queues.js";
 
 export interface JobHandlers {
@@ -15,6 +16,8 @@ export interface WorkerSettings {
   sendConcurrency: number;
   /** Global cap on send jobs per second across every worker process (BullMQ limiter). */
   sendJobsPerSecond?: number;
+  /** Counts completed and failed jobs by queue (exposed on /metrics of this process). */
+  metrics?: JobMetrics | undefined;
 }
 
 export interface Workers {
@@ -28,9 +31,11 @@ export function startWorkers(handlers: JobHandlers, settings: WorkerSettings): W
   const add = <T>(name: QueueName, fn: ((job: Job<T>) => Promise<unknown>) | undefined, extra: Partial<WorkerOptions> = {}) => {
     if (!fn) return;
     const worker = new Worker<T>(name, fn, { connection: settings.connection, prefix: settings.prefix, ...extra });
-    worker.on("failed", (job, err) =>
-      settings.logger.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed"),
-    );
+    worker.on("failed", (job, err) => {
+      settings.metrics?.failed(name);
+      settings.logger.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "job failed");
+    });
+    worker.on("completed", () => settings.metrics?.completed(name));
     worker.on("error", (err) => settings.logger.error({ queue: name, err: err.message }, "worker error"));
     workers.push(worker as Worker);
   };

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
+import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
 import { createLogger } from "../logger.js";
 import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
 import { openRuntime } from "./runtime.js";
@@ -28,6 +29,8 @@ const commands: Record<string, Command> = {
     usage: ingestUsage,
     run: runIngestCommand,
   },
+  subscribers: { summary: "export subscribers to CSV, or import them from CSV", usage: subscribersUsage, run: (args) => runOps(subscribersCommand, args) },
+  stats: { summary: "subscribers and digests by status, papers, the last ingest", usage: statsUsage, run: (args) => runOps(statsCommand, args) },
 };
 
 function help(): string {

@@ -21,6 +21,7 @@ async function main() {
     prefix: config.QUEUE_PREFIX,
     logger,
     sendConcurrency: config.SEND_CONCURRENCY,
+    metrics: rt.metrics.jobs,
   });
   if (config.SCHEDULER_ENABLED) {
     await registerSchedulers(rt.queues, { ingestCron: config.INGEST_CRON, ingestTz: config.INGEST_TZ, planCron: config.PLAN_CRON });

@@ -8,6 +8,7 @@ import { createDb, createPool, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
 import { createQueues, type Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
+import { createMetrics, type Metrics } from "../metrics.js";
 import type { Mailer } from "../mail/mailer.js";
 import { startOutbox, type Outbox } from "../mail/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
@@ -27,6 +28,8 @@ export interface Runtime {
   mailer: Mailer;
   outbox?: Outbox | undefined;
   queues: Queues;
+  /** This process's Prometheus registry and the counters the modules report to. */
+  metrics: Metrics;
   /** Closes everything opened here, in reverse order; safe to call twice. */
   close(): Promise<void>;
 }
@@ -151,7 +154,8 @@ export async function openRuntime(
     const queues = createQueues(bullConnection, config.QUEUE_PREFIX);
     closers.push({ name: "queues", fn: () => queues.close() });
 
-    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, close };
+    const metrics = createMetrics();
+    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, metrics, close };
   } catch (err) {
     await close();
     throw err;

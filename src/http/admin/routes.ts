@@ -1,0 +1,179 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { FastifyAdapter } from "@bull-board/fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import {
+  digestsPerDay,
+  recentFailedDigests,
+  recentIngestRuns,
+  requeueFailedDigest,
+  signupsPerDay,
+  subscribersByStatus,
+} from "../../digests/stats.js";
+import { AppError } from "../../errors.js";
+import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "../../subscribers/topics.js";
+import type { AppDeps } from "../app.js";
+import { adminGuard, assertSameOrigin } from "./auth.js";
+import { adminOffPage, dashboardPage, QUEUE_STATES, type ScheduledRun } from "./page.js";
+
+const NOTICES = {
+  ingest: { kind: "ok", text: "Ingest queued." },
+  plan: { kind: "ok", text: "Plan queued: due digests will be planned and sent." },
+  test: { kind: "ok", text: "Test digest sent." },
+  resend: { kind: "ok", text: "Digest queued for sending again." },
+  "resend-none": { kind: "error", text: "That digest is not failed any more (already resent?)." },
+} as const;
+
+const isoDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-11-28")
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), "is not a calendar date");
+
+const topicsField = z
+  .string()
+  .transform((v) => v.split(/[\n,]/).map((t) => t.trim().replace(/\s+/g, " ")).filter((t) => t.length > 0))
+  .pipe(z.array(z.string().min(TOPIC_MIN).max(TOPIC_MAX)).min(1, "needs at least one topic").max(TOPICS_MAX));
+
+/** A test digest is rendered and sent right away, so no address or topic lands in Redis. */
+export type TestDigestSender = (input: { to: string; topics: string[] }) => Promise<{ paperCount: number }>;
+
+function wantsHtml(request: FastifyRequest) {
+  return (request.headers.accept ?? "").includes("text/html");
+}
+
+/** Where a form goes back to; scripts using a bearer token get JSON instead. */
+function done(request: FastifyRequest, reply: FastifyReply, notice: keyof typeof NOTICES, extra: Record<string, unknown> = {}) {
+  if (request.adminAuth === "bearer" && !wantsHtml(request)) {
+    if (NOTICES[notice].kind === "error") throw new AppError("CONFLICT", NOTICES[notice].text);
+    return reply.code(200).send({ ok: true, notice: NOTICES[notice].text, ...extra });
+  }
+  return reply.code(303).header("location", `/admin?done=${notice}`).send();
+}
+
+const actionReply = { 200: z.object({ ok: z.literal(true), notice: z.string() }).loose(), 303: z.undefined() };
+
+export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: TestDigestSender | undefined }> = async (app, { deps, testDigest }) => {
+  const token = deps.config.ADMIN_TOKEN;
+
+  if (!token) {
+    // Admin off: every admin URL says so (and how to turn it on) instead of a bare 404.
+    const off = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.method === "GET" && wantsHtml(request)) return reply.code(404).type("text/html; charset=utf-8").send(adminOffPage());
+      throw new AppError("ADMIN_DISABLED");
+    };
+    app.all("/admin", { schema: { hide: true } }, off);
+    app.all("/admin/*", { schema: { hide: true } }, off);
+    return;
+  }
+
+  app.addHook("onRequest", adminGuard(token));
+
+  app.get(
+    "/admin",
+    { schema: { hide: true, querystring: z.object({ done: z.enum(Object.keys(NOTICES) as [keyof typeof NOTICES]).optional() }) }, config: { page: true } },
+    async (req, reply) => {
+      const now = new Date();
+      const queues = deps.queues.all();
+      const [subscribers, signups, digests, ingestRuns, failedDigests, depths, schedulers] = await Promise.all([
+        subscribersByStatus(deps.db),
+        signupsPerDay(deps.db, 30, now),
+        digestsPerDay(deps.db, 30, now),
+        recentIngestRuns(deps.db, 10),
+        recentFailedDigests(deps.db, 20),
+        Promise.all(queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...QUEUE_STATES) }))),
+        Promise.all(queues.map(async (q) => ({ queue: q.name, list: await q.getJobSchedulers(0, 49, true) }))),
+      ]);
+      const schedules: ScheduledRun[] = schedulers
+        .flatMap(({ queue, list }) =>
+          list.map((s) => ({ queue, key: s.key, pattern: s.pattern ?? (s.every ? `every ${s.every} ms` : null), tz: s.tz ?? null, next: s.next ? new Date(s.next) : null })),
+        )
+        .sort((a, b) => (a.next?.getTime() ?? Infinity) - (b.next?.getTime() ?? Infinity));
+      const page = dashboardPage({
+        subscribers,
+        signups,
+        digests,
+        ingestRuns,
+        failedDigests,
+        queues: depths,
+        schedules,
+        sources: deps.config.PAPERS_SOURCES,
+        today: now.toISOString().slice(0, 10),
+        testDigestAvailable: Boolean(testDigest),
+        notice: req.query.done ? NOTICES[req.query.done] : undefined,
+      });
+      return reply.header("cache-control", "no-store").type("text/html; charset=utf-8").send(page);
+    },
+  );
+
+  app.post(
+    "/admin/actions/ingest",
+    {
+      schema: {
+        hide: true,
+        body: z.object({
+          day: isoDay,
+          source: z
+            .string()
+            .optional()
+            .refine((s) => !s || deps.config.PAPERS_SOURCES.includes(s), `must be one of the configured sources (${deps.config.PAPERS_SOURCES.join(", ")}) or empty for all`),
+        }),
+        response: actionReply,
+      },
+      config: { page: true },
+    },
+    async (req, reply) => {
+      assertSameOrigin(req, deps.config.PUBLIC_URL);
+      const { day, source } = req.body;
+      const job = await deps.queues.ingest.add("ingest", source ? { day, source } : { day });
+      req.log.info({ jobId: job.id, day, source: source ?? "all" }, "admin queued ingest");
+      return done(req, reply, "ingest", { jobId: job.id });
+    },
+  );
+
+  app.post(
+    "/admin/actions/plan",
+    { schema: { hide: true, response: actionReply }, config: { page: true } },
+    async (req, reply) => {
+      assertSameOrigin(req, deps.config.PUBLIC_URL);
+      const job = await deps.queues.plan.add("plan", { at: new Date().toISOString() });
+      req.log.info({ jobId: job.id }, "admin queued plan");
+      return done(req, reply, "plan", { jobId: job.id });
+    },
+  );
+
+  app.post(
+    "/admin/actions/test-digest",
+    { schema: { hide: true, body: z.object({ email: z.email(), topics: topicsField }), response: actionReply }, config: { page: true } },
+    async (req, reply) => {
+      assertSameOrigin(req, deps.config.PUBLIC_URL);
+      if (!testDigest) throw new AppError("UNAVAILABLE", "Test digests are not available: the digest renderer is not wired into the API.");
+      const result = await testDigest({ to: req.body.email, topics: req.body.topics });
+      req.log.info({ topics: req.body.topics.length, papers: result.paperCount }, "admin sent a test digest");
+      return done(req, reply, "test", { paperCount: result.paperCount });
+    },
+  );
+
+  app.post(
+    "/admin/digests/:id/resend",
+    { schema: { hide: true, params: z.object({ id: z.coerce.number().int().positive() }), response: actionReply }, config: { page: true } },
+    async (req, reply) => {
+      assertSameOrigin(req, deps.config.PUBLIC_URL);
+      const id = req.params.id;
+      if (!(await requeueFailedDigest(deps.db, id))) return done(req, reply, "resend-none", { digestId: id });
+      // A fresh job id: the batch job that failed may still be kept under its own id,
+      // and BullMQ would ignore a job whose id it holds. The send handler's status
+      // claim keeps it exactly-once however many jobs name the digest.
+      const job = await deps.queues.send.add("send", { digestIds: [id] }, { jobId: `resend-${id}-${Date.now()}` });
+      req.log.info({ digestId: id, jobId: job.id }, "admin resent a failed digest");
+      return done(req, reply, "resend", { digestId: id, jobId: job.id });
+    },
+  );
+
+  // bull-board over every queue, behind the same guard (the hook above covers this child too).
+  const board = new FastifyAdapter();
+  board.setBasePath("/admin/queues");
+  createBullBoard({ queues: deps.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: board, options: { uiConfig: { boardTitle: "paperboy queues" } } });
+  await app.register(board.registerPlugin(), { prefix: "/admin/queues" });
+};

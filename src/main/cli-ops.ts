@@ -1,0 +1,198 @@
+import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { finished } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import cliProgress from "cli-progress";
+import { loadConfig } from "../config.js";
+import { totals } from "../digests/stats.js";
+import { createLogger } from "../logger.js";
+import { maskEmail } from "../mail/headers.js";
+import { createImportConfirmation } from "../subscribers/import-confirmation.js";
+import {
+  countExportable,
+  csvHeader,
+  csvRows,
+  exportSubscriberPages,
+  importSubscribers,
+  parseSubscriberCsv,
+  unsearchableTopics,
+} from "../subscribers/transfer.js";
+import { openRuntime, type Runtime } from "./runtime.js";
+
+/** Operator commands: subscribers export/import and stats (see the table in cli.ts). */
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Where a command writes: data to `out`, progress and messages to `err`. */
+export interface Io {
+  out: NodeJS.WritableStream;
+  err: (line: string) => void;
+  /** Show progress bars (a terminal on stderr). */
+  progress: boolean;
+}
+
+export type OpsCommand = (rt: Runtime, args: string[], io: Io) => Promise<void>;
+
+/**
+ * Runs a command against a fresh runtime, closed afterwards. Usage mistakes and
+ * refused input end with their message and exit code 1, not a stack trace.
+ */
+export async function runOps(command: OpsCommand, args: string[]): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  const rt = await openRuntime(config, { logger, role: "cli" });
+  const io: Io = { out: process.stdout, err: (line) => process.stderr.write(line + "\n"), progress: process.stderr.isTTY };
+  let failed: Error | undefined;
+  try {
+    await command(rt, args, io);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (!(err instanceof UsageError || code.startsWith("ERR_PARSE_ARGS") || code === "ENOENT")) throw err;
+    failed = err as Error;
+  } finally {
+    await rt.close();
+  }
+  if (failed) {
+    io.err(failed.message);
+    process.exit(1);
+  }
+}
+
+/** A bar on stderr when it is a terminal; silent in pipes and CI, where only the summary line shows. */
+function progress(io: Io, label: string, total: number) {
+  if (!io.progress) return { update: (_n: number) => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {value}/{total} {percentage}% · {eta_formatted} left`, stream: process.stderr, hideCursor: true, noTTYOutput: false },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return { update: (n: number) => bar.update(n), stop: () => bar.stop() };
+}
+
+export const subscribersUsage = `subscribers export [--out file.csv]
+       npm run cli -- subscribers import <file.csv> [--confirmed --consent-note "how consent was given"]
+
+export  writes every subscriber with an address as CSV (stdout unless --out): email, status,
+        timezone, send_hour, frequency, weekday, max_papers, send_when_empty, paused_at,
+        topics (a JSON array of labels), consent_at, consent_ip, consent_user_agent,
+        consent_note, confirmed_at, unsubscribed_at, created_at.
+import  checks every row first and reports each bad one by line; if any row is bad,
+        nothing is imported. All rows go in one transaction. Only email and topics are
+        required (topics as a JSON array or labels joined by " | ").
+        Without --confirmed, new subscribers are pending and each gets a confirmation email.
+        With --confirmed (needs --consent-note), they are active at once; the note is stored
+        as their consent record. Rows marked unsubscribed/bounced/complained keep that status
+        and get no email. Addresses that already exist are left untouched.`;
+
+export const subscribersCommand: OpsCommand = async (rt, args, io) => {
+  const [sub, ...rest] = args;
+  if (sub === "export") return exportCommand(rt, rest, io);
+  if (sub === "import") return importCommand(rt, rest, io);
+  throw new UsageError(`subscribers needs "export" or "import"\n\nusage: npm run cli -- ${subscribersUsage}`);
+};
+
+async function exportCommand(rt: Runtime, args: string[], io: Io): Promise<void> {
+  const { values } = parseArgs({ args, options: { out: { type: "string", short: "o" } }, strict: true, allowPositionals: false });
+  const total = await countExportable(rt.db);
+  const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out, { encoding: "utf8", mode: 0o600 }) : io.out;
+  const bar = values.out ? progress(io, "export", total) : undefined;
+  const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r())));
+  let n = 0;
+  await write(csvHeader());
+  for await (const page of exportSubscriberPages(rt.db)) {
+    await write(csvRows(page));
+    n += page.length;
+    bar?.update(n);
+  }
+  bar?.stop();
+  if (out !== io.out) {
+    out.end();
+    await finished(out);
+  }
+  io.err(`exported ${n} subscriber${n === 1 ? "" : "s"}${values.out ? ` to ${values.out}` : ""}`);
+}
+
+async function importCommand(rt: Runtime, args: string[], io: Io): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { confirmed: { type: "boolean", default: false }, "consent-note": { type: "string" } },
+    strict: true,
+    allowPositionals: true,
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError(`subscribers import needs one CSV file\n\nusage: npm run cli -- ${subscribersUsage}`);
+  const note = values["consent-note"]?.trim();
+  if (values.confirmed && !note) throw new UsageError('--confirmed needs --consent-note "…": how these people gave their consent (kept with each subscriber)');
+  if (!values.confirmed && note) throw new UsageError("--consent-note only applies with --confirmed");
+  const text = await readFile(file, "utf8");
+
+  const parsed = parseSubscriberCsv(text);
+  const problems = [...parsed.problems, ...(await unsearchableTopics(rt.db, parsed.rows))].sort((a, b) => a.line - b.line);
+  if (problems.length > 0) {
+    for (const p of problems) io.err(`${file}:${p.line}: ${p.field ? `${p.field}: ` : ""}${p.message}`);
+    const lines = new Set(problems.map((p) => p.line)).size;
+    throw new UsageError(`${lines} bad row${lines === 1 ? "" : "s"}; nothing was imported. Fix them and run the import again.`);
+  }
+  const bar = progress(io, "import", parsed.rows.length);
+  const result = await importSubscribers(rt.db, parsed.rows, { confirmed: values.confirmed ?? false, consentNote: note, onProgress: (n) => bar.update(n) });
+  bar.stop();
+
+  let sent = 0;
+  const failed: string[] = [];
+  if (result.toConfirm.length > 0) {
+    const confirm = await createImportConfirmation({
+      mailer: rt.mailer,
+      links: { publicUrl: rt.config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET },
+      postalAddress: rt.config.POSTAL_ADDRESS,
+      mailDomain: rt.config.MAIL_DOMAIN,
+    });
+    const mailBar = progress(io, "confirmation emails", result.toConfirm.length);
+    for (const s of result.toConfirm) {
+      try {
+        await confirm(s);
+        sent++;
+      } catch (err) {
+        failed.push(`${maskEmail(s.email)} (${(err as Error).message})`);
+      }
+      mailBar.update(sent + failed.length);
+    }
+    mailBar.stop();
+  }
+  io.err(
+    `imported ${result.created} subscriber${result.created === 1 ? "" : "s"} (${values.confirmed ? "confirmed" : "pending confirmation"})` +
+      `, ${result.existing.length} already here and left as they were` +
+      (result.toConfirm.length > 0 ? `, ${sent} confirmation email${sent === 1 ? "" : "s"} sent` : ""),
+  );
+  if (failed.length > 0) {
+    for (const f of failed) io.err(`  confirmation not sent: ${f}`);
+    throw new UsageError(`${failed.length} confirmation email${failed.length === 1 ? "" : "s"} could not be sent; those subscribers stay pending.`);
+  }
+}
+
+export const statsUsage = "stats [--json]";
+
+export const statsCommand: OpsCommand = async (rt, args, io) => {
+  const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, strict: true });
+  const t = await totals(rt.db);
+  if (values.json) {
+    io.out.write(JSON.stringify(t, null, 2) + "\n");
+    return;
+  }
+  const line = (rows: { status: string; count: number }[]) =>
+    rows.map((r) => `${r.status} ${r.count}`).join(" · ") + ` · total ${rows.reduce((a, r) => a + r.count, 0)}`;
+  const run = t.lastIngest;
+  io.out.write(
+    [
+      `subscribers  ${line(t.subscribers)}`,
+      `digests      ${line(t.digests)}`,
+      `papers       ${t.papers} (${t.topics} distinct topics followed)`,
+      `last ingest  ${
+        run
+          ? `${run.source} for ${run.day}: ${run.status}, started ${run.startedAt.toISOString()}, ${run.fetched} fetched, ${run.inserted} new, ${run.updated} updated, ${run.skipped} skipped${run.error ? ` — ${run.error}` : ""}`
+          : "never"
+      }`,
+    ].join("\n") + "\n",
+  );
+};

@@ -29,7 +29,7 @@ describe("plan: who is due when", () => {
    * day whose send hour has already passed, as a newly started planner would.
    */
   async function planHourly(subscriberIds: number[], fromIso: string, toIso: string): Promise<Record<string, string>[]> {
-    const createdAt = subscriberIds.map(() => ({}));
+    const createdAt: Record<string, string>[] = subscriberIds.map(() => ({}));
     for (const now of hours(fromIso, toIso)) {
       await planDigests(tdb.db, { now });
       const { rows } = await tdb.db.execute<{ subscriber_id: number; period: string }>(

@@ -56,37 +56,66 @@ export interface MatchResult {
  */
 export async function matchDigests(db: Queryable, digestIds: number[]): Promise<MatchResult> {
   if (digestIds.length === 0) return { withPapers: 0, empty: 0, papers: 0 };
+  const window = await candidateWindow(db, digestIds);
+  const { rows } = await db.execute(matchDigestsQuery(digestIds, window));
+  const row = rows[0] as unknown as { with_papers: number; empty: number; papers: number } | undefined;
+  return { withPapers: row?.with_papers ?? 0, empty: row?.empty ?? 0, papers: row?.papers ?? 0 };
+}
+
+/** What the digests can cover, together: plain values so the match can use the paper indexes. */
+export interface CandidateWindow {
+  /** Earliest covers_from among digests that have one (ISO), or null. */
+  minFrom: string | null;
+  /** Latest covers_to (ISO). */
+  maxTo: string;
+  /** Latest listing day seen by maxTo, when some digest is a first digest; else null. */
+  latestDay: string | null;
+}
+
+export async function candidateWindow(db: Queryable, digestIds: number[]): Promise<CandidateWindow> {
+  const { rows } = await db.execute<{ min_from: string | null; max_to: string; latest_day: string | null }>(sql`
+    with b as (
+      select min(covers_from) as min_from, max(covers_to) as max_to, bool_or(covers_from is null) as has_first
+      from digests where id = any(${sql.param(digestIds)}::bigint[])
+    )
+    select to_json(b.min_from) #>> '{}' as min_from, to_json(b.max_to) #>> '{}' as max_to,
+           case when b.has_first
+                then (select to_char(max(p.listing_day), 'YYYY-MM-DD') from papers p where p.first_seen_at <= b.max_to) end as latest_day
+    from b`);
+  const row = rows[0];
+  return { minFrom: row?.min_from ?? null, maxTo: row?.max_to ?? new Date(0).toISOString(), latestDay: row?.latest_day ?? null };
+}
+
+/** The one statement behind matchDigests (exported for EXPLAIN in the benchmark). */
+export function matchDigestsQuery(digestIds: number[], w: CandidateWindow): SQL {
   const ids = sql.param(digestIds);
-  const { rows } = await db.execute<{ papers: number }>(sql`
+  const maxTo = sql`${w.maxTo}::timestamptz`;
+  const minFrom = w.minFrom === null ? sql`null::timestamptz` : sql`${w.minFrom}::timestamptz`;
+  const latestDay = w.latestDay === null ? sql`null::date` : sql`${w.latestDay}::date`;
+  return sql`
     with d as materialized (
-      select dg.id as digest_id, dg.subscriber_id, dg.covers_from, dg.covers_to, s.max_papers
+      select dg.id as digest_id, dg.subscriber_id, dg.covers_from, dg.covers_to, s.max_papers, s.send_when_empty
       from digests dg join subscribers s on s.id = dg.subscriber_id
       where dg.id = any(${ids}::bigint[])
-    ),
-    bounds as materialized (
-      select min(covers_from) as min_from, max(covers_to) as max_to, bool_or(covers_from is null) as has_first from d
-    ),
-    latest as materialized (
-      select max(p.listing_day) as day from papers p, bounds b where b.has_first and p.first_seen_at <= b.max_to
-    ),
-    cand as (
-      select p.id, p.search, p.upvotes, p.published_at, p.first_seen_at, p.listing_day
-      from papers p, bounds b
-      where p.first_seen_at <= b.max_to
-        and (p.first_seen_at > b.min_from or p.listing_day = (select day from latest))
     ),
     chunk_topics as materialized (
       select distinct st.topic_id from subscriber_topics st join d on d.subscriber_id = st.subscriber_id
     ),
-    -- Distinct topics × candidate papers, once.
+    -- Distinct topics × candidate papers, once; each topic probes the GIN index.
     topic_hits as materialized (
-      select t.id as topic_id, c.id as paper_id, c.upvotes, c.published_at, c.first_seen_at, c.listing_day,
-             ts_rank_cd(c.search, q.q) as rank,
-             array_to_string(${matchedLexemes(sql`c.search`, sql`t.query`)}, ' ') as words
+      select t.id as topic_id, h.*
       from chunk_topics ct
       join topics t on t.id = ct.topic_id
       cross join lateral websearch_to_tsquery('english', t.query) as q(q)
-      join cand c on c.search @@ q.q
+      cross join lateral (
+        select p.id as paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day,
+               ts_rank_cd(p.search, q.q) as rank,
+               ${matchedLexemes(sql`p.search`, sql`t.query`)} as words
+        from papers p
+        where p.search @@ q.q
+          and p.first_seen_at <= ${maxTo}
+          and (p.first_seen_at > ${minFrom} or p.listing_day = ${latestDay})
+      ) h
     ),
     sub_hits as (
       select d.digest_id, d.subscriber_id, d.max_papers, h.paper_id, h.upvotes, h.published_at, h.first_seen_at,
@@ -94,9 +123,8 @@ export async function matchDigests(db: Queryable, digestIds: number[]): Promise<
       from d
       join subscriber_topics st on st.subscriber_id = d.subscriber_id
       join topic_hits h on h.topic_id = st.topic_id
-      where (case when d.covers_from is null
-                  then h.listing_day = (select day from latest) and h.first_seen_at <= d.covers_to
-                  else h.first_seen_at > d.covers_from and h.first_seen_at <= d.covers_to end)
+      where h.first_seen_at <= d.covers_to
+        and (case when d.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > d.covers_from end)
     ),
     already_sent as materialized (
       select distinct d2.subscriber_id, dp.paper_id
@@ -110,8 +138,10 @@ export async function matchDigests(db: Queryable, digestIds: number[]): Promise<
       select sh.digest_id, sh.paper_id, min(sh.max_papers) as max_papers,
              ${boostedScore(sql`max(sh.rank)`, sql`min(sh.upvotes)`)} as score,
              min(sh.upvotes) as upvotes, max(sh.published_at) as published_at, max(sh.first_seen_at) as first_seen_at,
-             array_agg(sh.label order by sh.rank desc, sh.label) as matched_topics,
-             string_agg(sh.words, ' ') as words
+             count(*) as topics,
+             -- Most papers match one topic: skip the ordered aggregate and the word union then.
+             case when count(*) = 1 then array[min(sh.label)] else array_agg(sh.label order by sh.rank desc, sh.label) end as matched_topics,
+             case when count(*) = 1 then min(sh.words) else array_agg(array_to_string(sh.words, ' ')) end as words
       from sub_hits sh
       where not exists (select 1 from already_sent a where a.subscriber_id = sh.subscriber_id and a.paper_id = sh.paper_id)
       group by sh.digest_id, sh.paper_id
@@ -126,7 +156,8 @@ export async function matchDigests(db: Queryable, digestIds: number[]): Promise<
     inserted as (
       insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
       select r.digest_id, r.paper_id, r.rank, r.score, r.matched_topics,
-             coalesce(array(select distinct w from unnest(string_to_array(r.words, ' ')) as w where w <> '' order by w), '{}')
+             case when r.topics = 1 then r.words
+                  else array(select distinct w from unnest(string_to_array(array_to_string(r.words, ' '), ' ')) as w where w <> '' order by w) end
       from ranked r
       where r.rank <= r.max_papers
       returning digest_id
@@ -137,10 +168,9 @@ export async function matchDigests(db: Queryable, digestIds: number[]): Promise<
     updated as (
       update digests dg
       set paper_count = coalesce(c.n, 0),
-          status = case when coalesce(c.n, 0) = 0 and not s.send_when_empty then 'empty'::digest_status else dg.status end,
+          status = case when coalesce(c.n, 0) = 0 and not d.send_when_empty then 'empty'::digest_status else dg.status end,
           updated_at = now()
       from d
-      join subscribers s on s.id = d.subscriber_id
       left join counts c on c.digest_id = d.digest_id
       where dg.id = d.digest_id
       returning dg.id, dg.paper_count
@@ -149,7 +179,5 @@ export async function matchDigests(db: Queryable, digestIds: number[]): Promise<
            count(*) filter (where paper_count = 0)::int as empty,
            coalesce(sum(paper_count), 0)::int as papers
     from updated
-  `);
-  const row = rows[0] as unknown as { with_papers: number; empty: number; papers: number } | undefined;
-  return { withPapers: row?.with_papers ?? 0, empty: row?.empty ?? 0, papers: row?.papers ?? 0 };
+  `;
 }

@@ -71,6 +71,8 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
   let after = 0;
   for (;;) {
     const chunk = await db.transaction(async (tx) => {
+      // The match sorts and hashes a few rows per subscriber of the chunk; keep that in memory.
+      await tx.execute(sql`set local work_mem = '64MB'`);
       const { rows } = await tx.execute<{
         last_id: number | null;
         scanned: number;

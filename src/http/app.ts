@@ -23,6 +23,7 @@ import { registerErrorHandling } from "./errors.js";
 import { siteCss } from "./pages/layout.js";
 import { healthRoutes } from "./routes/health.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { previewRoutes } from "./routes/preview.js";
 
 /** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
 export interface AppDeps {
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(healthRoutes, { deps });
   await app.register(outboxRoutes, { deps });
+  await app.register(previewRoutes, { deps });
 
   return app;
 }

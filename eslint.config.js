@@ -31,4 +31,14 @@ export default tseslint.config(
     },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  // Browser scripts served as-is from /assets (no build step, not in the TS project).
+  {
+    files: ["src/http/assets/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: "script",
+      parserOptions: { projectService: false },
+      globals: { window: "readonly", document: "readonly", fetch: "readonly", URLSearchParams: "readonly", setTimeout: "readonly", clearTimeout: "readonly" },
+    },
+  },
 );

@@ -49,16 +49,20 @@ async function seed(db: Db): Promise<void> {
            '2026-11-27', 'https://arxiv.org/abs/2511.' || g, 'https://arxiv.org/pdf/2511.' || g,
            floor(random() * random() * 300)::int, '2026-11-27T06:00:00Z', '2026-11-26T12:00:00Z'
     from generate_series(1, ${PAPERS}) g, (select array_agg(w order by n) as a from vocab) v`);
-  // Half the topics are one word, half two words.
+  // 1,000 one-word topics and 4,000 two-word ones.
   await db.execute(sql`
     insert into topics (query)
-    select distinct q from (
-      select case when g % 2 = 0
-                  then (select w from vocab where n = 1 + (g * 7) % 2000)
-                  else (select w from vocab where n = 1 + (g * 13) % 2000) || ' ' || (select w from vocab where n = 1 + (g * 29 + 1) % 2000)
-             end as q
-      from generate_series(1, ${TOPICS} * 2) g
-    ) t limit ${TOPICS}`);
+    select w from vocab where n % 2 = 0
+    union all
+    select q from (
+      select distinct on (q) q from (
+        select a.w || ' ' || b.w as q, g
+        from generate_series(1, 6000) g
+        join vocab a on a.n = 1 + (g * 7) % 2000
+        join vocab b on b.n = 1 + (g * 389 + g / 2000) % 2000
+        where a.n <> b.n
+      ) x order by q, g
+    ) y limit ${TOPICS}`);
   await db.execute(sql`
     insert into subscribers (email, status, timezone, send_hour, frequency, max_papers)
     select 'reader' || g || '@example.org', 'pending', 'UTC', 8, 'daily', 10 from generate_series(1, ${SUBSCRIBERS}) g`);
@@ -68,6 +72,8 @@ async function seed(db: Db): Promise<void> {
     from subscribers s
     cross join generate_series(0, 2) k
     join topics t on t.id = 1 + ((s.id * 7919 + k * 4729) % ${TOPICS})`);
+  const { rows } = await db.execute<{ n: number }>(sql`select count(*)::int as n from topics`);
+  if (rows[0]?.n !== TOPICS) throw new Error(`seeded ${rows[0]?.n} topics, expected ${TOPICS}`);
   await db.execute(sql`analyze`);
 }
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { matchDigests } from "./match.js";
+import { matchDigests, type MatchResult } from "./match.js";
 import { isKnownTimeZone } from "./schedule.js";
 
 export interface PlanOptions {
@@ -8,6 +8,8 @@ export interface PlanOptions {
   now: Date;
   /** Subscribers read per keyset-paged chunk (one transaction each). */
   chunkSize?: number;
+  /** Chunks planned at the same time, each on its own pool connection (default 2). */
+  concurrency?: number;
   /** Called after each chunk commits with the digests it queued, so sending can start early. */
   onQueued?: (digestIds: number[]) => Promise<void>;
 }
@@ -42,8 +44,9 @@ export const DEFAULT_PLAN_CHUNK = 10_000;
  * The period is that local date; a planner that was down for a whole period does not
  * catch it up, the next digest simply covers everything since the previous one.
  *
- * Subscribers are read in keyset-paged chunks (`id > last order by id limit n`), each
- * chunk in its own transaction: digests are inserted with ON CONFLICT (subscriber_id,
+ * Subscribers are read in keyset-paged chunks (the next boundary is `id > last order by
+ * id offset n-1 limit 1` on the (status, id) index), each chunk in its own transaction,
+ * a few chunks at a time on separate connections (chunks never share a subscriber): digests are inserted with ON CONFLICT (subscriber_id,
  * period) DO NOTHING, so a re-run or a second planner at the same time creates nothing
  * twice, and only the digests this transaction inserted are matched.
  */
@@ -68,88 +71,118 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
   );
   const zones = zoneRows.rows.map((r) => r.timezone).filter(isKnownTimeZone);
 
-  let after = 0;
-  for (;;) {
-    const chunk = await db.transaction(async (tx) => {
-      // The match sorts and hashes a few rows per subscriber of the chunk; keep that in memory.
-      await tx.execute(sql`set local work_mem = '64MB'`);
-      const { rows } = await tx.execute<{
-        last_id: number | null;
-        scanned: number;
-        unknown_zone: number;
-        due: number;
-        created: number[] | null;
-      }>(sql`
-        with subs as materialized (
-          select s.id, s.timezone, s.send_hour, s.frequency, s.weekday
-          from subscribers s
-          where s.status = 'active' and s.paused_at is null and s.id > ${after}
-          order by s.id
-          limit ${chunkSize}
-        ),
-        local as (
-          select id, send_hour, frequency, weekday, (${now}::timestamptz at time zone timezone) as t
-          from subs where timezone = any(${sql.param(zones)}::text[])
-        ),
-        due as materialized (
-          select l.id as subscriber_id, l.t::date as period
-          from local l
-          where extract(hour from l.t) >= l.send_hour
-            and (l.frequency = 'daily' or extract(isodow from l.t) = l.weekday)
-            and not exists (select 1 from digests d where d.subscriber_id = l.id and d.period = l.t::date)
-        ),
-        ins as (
-          insert into digests (subscriber_id, period, status, covers_from, covers_to)
-          select due.subscriber_id, due.period, 'queued', prev.covers_to, ${now}::timestamptz
-          from due
-          left join lateral (
-            select d.covers_to from digests d
-            where d.subscriber_id = due.subscriber_id and d.period < due.period
-            order by d.period desc limit 1
-          ) prev on true
-          order by due.subscriber_id
-          on conflict (subscriber_id, period) do nothing
-          returning id
-        )
-        select (select max(id) from subs) as last_id,
-               (select count(*) from subs)::int as scanned,
-               (select count(*) from subs)::int - (select count(*) from local)::int as unknown_zone,
-               (select count(*) from due)::int as due,
-               (select array_agg(id order by id) from ins) as created
-      `);
-      const row = rows[0];
-      const created = (row?.created ?? []).map(Number);
-      const match = await matchDigests(tx, created);
-      const queued =
-        created.length === 0
-          ? []
-          : (
-              await tx.execute<{ id: number }>(
-                sql`select id from digests where id = any(${sql.param(created)}::bigint[]) and status = 'queued' order by id`,
-              )
-            ).rows.map((r) => Number(r.id));
-      return {
-        lastId: row?.last_id == null ? null : Number(row.last_id),
-        scanned: row?.scanned ?? 0,
-        unknownZone: row?.unknown_zone ?? 0,
-        due: row?.due ?? 0,
-        created: created.length,
-        match,
-        queued,
-      };
+  // Chunk boundaries are handed out one at a time, in id order, to the workers below.
+  let cursor = 0;
+  let exhausted = false;
+  let handout: Promise<unknown> = Promise.resolve();
+  const nextRange = (): Promise<{ lo: number; hi: number | null } | null> => {
+    const next = handout.then(async () => {
+      if (exhausted) return null;
+      const { rows } = await db.execute<{ id: number }>(sql`
+        select id from subscribers
+        where status = 'active' and paused_at is null and id > ${cursor}
+        order by id offset ${chunkSize - 1} limit 1`);
+      const lo = cursor;
+      const hi = rows[0] ? Number(rows[0].id) : null;
+      if (hi === null) exhausted = true;
+      else cursor = hi;
+      return { lo, hi };
     });
-    if (chunk.lastId === null) break;
-    after = chunk.lastId;
-    summary.scanned += chunk.scanned;
-    summary.unknownZone += chunk.unknownZone;
-    summary.due += chunk.due;
-    summary.created += chunk.created;
-    summary.withPapers += chunk.match.withPapers;
-    summary.empty += chunk.match.empty;
-    summary.papers += chunk.match.papers;
-    summary.queuedDigestIds.push(...chunk.queued);
-    if (opts.onQueued && chunk.queued.length > 0) await opts.onQueued(chunk.queued);
-    if (chunk.scanned < chunkSize) break;
-  }
+    handout = next.catch(() => undefined);
+    return next;
+  };
+
+  const worker = async () => {
+    for (let range = await nextRange(); range; range = await nextRange()) {
+      const chunk = await planChunk(db, now, zones, range.lo, range.hi);
+      summary.scanned += chunk.scanned;
+      summary.unknownZone += chunk.unknownZone;
+      summary.due += chunk.due;
+      summary.created += chunk.created;
+      summary.withPapers += chunk.match.withPapers;
+      summary.empty += chunk.match.empty;
+      summary.papers += chunk.match.papers;
+      summary.queuedDigestIds.push(...chunk.queued);
+      if (opts.onQueued && chunk.queued.length > 0) await opts.onQueued(chunk.queued);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+  summary.queuedDigestIds.sort((a, b) => a - b);
   return summary;
+}
+
+interface ChunkResult {
+  scanned: number;
+  unknownZone: number;
+  due: number;
+  created: number;
+  match: MatchResult;
+  queued: number[];
+}
+
+/** Plans the active subscribers with lo < id <= hi (hi null: to the end) in one transaction. */
+function planChunk(db: Db, now: string, zones: string[], lo: number, hi: number | null): Promise<ChunkResult> {
+  return db.transaction(async (tx) => {
+    // The match sorts and hashes a few rows per subscriber of the chunk; keep that in memory.
+    await tx.execute(sql`set local work_mem = '64MB'`);
+    const { rows } = await tx.execute<{
+      scanned: number;
+      unknown_zone: number;
+      due: number;
+      created: number[] | null;
+    }>(sql`
+      with subs as materialized (
+        select s.id, s.timezone, s.send_hour, s.frequency, s.weekday
+        from subscribers s
+        where s.status = 'active' and s.paused_at is null and s.id > ${lo} and (${hi}::bigint is null or s.id <= ${hi}::bigint)
+      ),
+      local as (
+        select id, send_hour, frequency, weekday, (${now}::timestamptz at time zone timezone) as t
+        from subs where timezone = any(${sql.param(zones)}::text[])
+      ),
+      due as materialized (
+        select l.id as subscriber_id, l.t::date as period
+        from local l
+        where extract(hour from l.t) >= l.send_hour
+          and (l.frequency = 'daily' or extract(isodow from l.t) = l.weekday)
+          and not exists (select 1 from digests d where d.subscriber_id = l.id and d.period = l.t::date)
+      ),
+      ins as (
+        insert into digests (subscriber_id, period, status, covers_from, covers_to)
+        select due.subscriber_id, due.period, 'queued', prev.covers_to, ${now}::timestamptz
+        from due
+        left join lateral (
+          select d.covers_to from digests d
+          where d.subscriber_id = due.subscriber_id and d.period < due.period
+          order by d.period desc limit 1
+        ) prev on true
+        order by due.subscriber_id
+        on conflict (subscriber_id, period) do nothing
+        returning id
+      )
+      select (select count(*) from subs)::int as scanned,
+             (select count(*) from subs)::int - (select count(*) from local)::int as unknown_zone,
+             (select count(*) from due)::int as due,
+             (select array_agg(id order by id) from ins) as created
+    `);
+    const row = rows[0];
+    const created = (row?.created ?? []).map(Number);
+    const match = await matchDigests(tx, created);
+    const queued =
+      created.length === 0
+        ? []
+        : (
+            await tx.execute<{ id: number }>(
+              sql`select id from digests where id = any(${sql.param(created)}::bigint[]) and status = 'queued' order by id`,
+            )
+          ).rows.map((r) => Number(r.id));
+    return {
+      scanned: row?.scanned ?? 0,
+      unknownZone: row?.unknown_zone ?? 0,
+      due: row?.due ?? 0,
+      created: created.length,
+      match,
+      queued,
+    };
+  });
 }

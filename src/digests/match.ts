@@ -54,10 +54,11 @@ export interface MatchResult {
  * Run it in the transaction that created the digests, so no digest is ever visible
  * as queued without its papers.
  */
-export async function matchDigests(db: Queryable, digestIds: number[]): Promise<MatchResult> {
+export async function matchDigests(db: Queryable, digestIds: number[], cache?: TopicHitCache): Promise<MatchResult> {
   if (digestIds.length === 0) return { withPapers: 0, empty: 0, papers: 0 };
   const window = await candidateWindow(db, digestIds);
-  const { rows } = await db.execute(matchDigestsQuery(digestIds, window));
+  const hits = await (cache ?? createTopicHitCache()).covering(db, window);
+  const { rows } = await db.execute(matchDigestsQuery(digestIds, window, hits));
   const row = rows[0] as unknown as { with_papers: number; empty: number; papers: number } | undefined;
   return { withPapers: row?.with_papers ?? 0, empty: row?.empty ?? 0, papers: row?.papers ?? 0 };
 }
@@ -86,11 +87,80 @@ export async function candidateWindow(db: Queryable, digestIds: number[]): Promi
   return { minFrom: row?.min_from ?? null, maxTo: row?.max_to ?? new Date(0).toISOString(), latestDay: row?.latest_day ?? null };
 }
 
+/** Topic × paper matches, column-wise, as computed once per plan run. */
+export interface TopicHits {
+  topicIds: number[];
+  paperIds: number[];
+  ranks: number[];
+  /** Matched lexemes, space-separated. */
+  words: string[];
+}
+
+/**
+ * Matches every followed topic against the candidate papers once per plan run, so the
+ * chunks of a run join to these hits instead of each matching the same topics again.
+ * It widens itself (and recomputes) only when a chunk needs papers it does not cover,
+ * e.g. a subscriber back from a long pause.
+ */
+export interface TopicHitCache {
+  covering(db: Queryable, window: CandidateWindow): Promise<TopicHits>;
+}
+
+export function createTopicHitCache(): TopicHitCache {
+  let covered: { from: number | null; maxTo: number; latestDay: string | null; hits: TopicHits } | undefined;
+  let pending: Promise<unknown> = Promise.resolve();
+  const at = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+  const covers = (w: CandidateWindow) => {
+    if (!covered || covered.maxTo !== at(w.maxTo)) return false;
+    const from = at(w.minFrom);
+    if (from !== null && (covered.from === null || covered.from > from)) return false;
+    return w.latestDay === null || covered.latestDay === w.latestDay;
+  };
+  return {
+    covering(db, w) {
+      // Serialised, so two chunks that need the same widening compute it once.
+      const next = pending.then(async () => {
+        if (covered && covers(w)) return covered.hits;
+        const sameRun = covered !== undefined && covered.maxTo === Date.parse(w.maxTo);
+        const froms = [at(w.minFrom), sameRun ? (covered?.from ?? null) : null].filter((f): f is number => f !== null);
+        const minFrom = froms.length > 0 ? new Date(Math.min(...froms)).toISOString() : null;
+        const latestDay = w.latestDay ?? (sameRun ? (covered?.latestDay ?? null) : null);
+        const window: CandidateWindow = { minFrom, maxTo: w.maxTo, latestDay };
+        const hits = await computeTopicHits(db, window);
+        covered = { from: at(minFrom), maxTo: Date.parse(w.maxTo), latestDay, hits };
+        return hits;
+      });
+      pending = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
+
+export async function computeTopicHits(db: Queryable, w: CandidateWindow): Promise<TopicHits> {
+  const { rows } = await db.execute<{ topic_ids: number[] | null; paper_ids: number[] | null; ranks: number[] | null; words: string[] | null }>(sql`
+    with h as (
+      select t.id as topic_id, p.id as paper_id, ts_rank_cd(p.search, q.q) as rank,
+             array_to_string(${matchedLexemes(sql`p.search`, sql`t.query`)}, ' ') as words
+      from topics t
+      cross join lateral websearch_to_tsquery('english', t.query) as q(q)
+      join papers p on p.search @@ q.q
+      where exists (select 1 from subscriber_topics st where st.topic_id = t.id)
+        and p.first_seen_at <= ${w.maxTo}::timestamptz
+        and (p.first_seen_at > ${w.minFrom}::timestamptz or p.listing_day = ${w.latestDay}::date)
+    )
+    select array_agg(topic_id) as topic_ids, array_agg(paper_id) as paper_ids, array_agg(rank) as ranks, array_agg(words) as words from h`);
+  const r = rows[0];
+  return {
+    topicIds: (r?.topic_ids ?? []).map(Number),
+    paperIds: (r?.paper_ids ?? []).map(Number),
+    ranks: (r?.ranks ?? []).map(Number),
+    words: r?.words ?? [],
+  };
+}
+
 /** The one statement behind matchDigests (exported for EXPLAIN in the benchmark). */
-export function matchDigestsQuery(digestIds: number[], w: CandidateWindow): SQL {
+export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits: TopicHits): SQL {
   const ids = sql.param(digestIds);
-  const maxTo = sql`${w.maxTo}::timestamptz`;
-  const minFrom = w.minFrom === null ? sql`null::timestamptz` : sql`${w.minFrom}::timestamptz`;
   const latestDay = w.latestDay === null ? sql`null::date` : sql`${w.latestDay}::date`;
   return sql`
     with d as materialized (
@@ -101,21 +171,14 @@ export function matchDigestsQuery(digestIds: number[], w: CandidateWindow): SQL 
     chunk_topics as materialized (
       select distinct st.topic_id from subscriber_topics st join d on d.subscriber_id = st.subscriber_id
     ),
-    -- Distinct topics × candidate papers, once; each topic probes the GIN index.
+    -- Topic × paper matches computed once for the whole plan run.
     topic_hits as materialized (
-      select t.id as topic_id, h.*
-      from chunk_topics ct
-      join topics t on t.id = ct.topic_id
-      cross join lateral websearch_to_tsquery('english', t.query) as q(q)
-      cross join lateral (
-        select p.id as paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day,
-               ts_rank_cd(p.search, q.q) as rank,
-               ${matchedLexemes(sql`p.search`, sql`t.query`)} as words
-        from papers p
-        where p.search @@ q.q
-          and p.first_seen_at <= ${maxTo}
-          and (p.first_seen_at > ${minFrom} or p.listing_day = ${latestDay})
-      ) h
+      select h.topic_id, h.paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day, h.rank,
+             string_to_array(h.words, ' ') as words
+      from unnest(${sql.param(hits.topicIds)}::bigint[], ${sql.param(hits.paperIds)}::bigint[],
+                  ${sql.param(hits.ranks)}::real[], ${sql.param(hits.words)}::text[]) as h(topic_id, paper_id, rank, words)
+      join papers p on p.id = h.paper_id
+      where h.topic_id in (select topic_id from chunk_topics)
     ),
     sub_hits as (
       select d.digest_id, d.subscriber_id, d.max_papers, h.paper_id, h.upvotes, h.published_at, h.first_seen_at,

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { matchDigests, type MatchResult } from "./match.js";
+import { createTopicHitCache, matchDigests, type MatchResult, type TopicHitCache } from "./match.js";
 import { isKnownTimeZone } from "./schedule.js";
 
 export interface PlanOptions {
@@ -71,6 +71,7 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
   );
   const zones = zoneRows.rows.map((r) => r.timezone).filter(isKnownTimeZone);
 
+  const hitCache = createTopicHitCache();
   // Chunk boundaries are handed out one at a time, in id order, to the workers below.
   let cursor = 0;
   let exhausted = false;
@@ -94,7 +95,7 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
 
   const worker = async () => {
     for (let range = await nextRange(); range; range = await nextRange()) {
-      const chunk = await planChunk(db, now, zones, range.lo, range.hi);
+      const chunk = await planChunk(db, now, zones, hitCache, range.lo, range.hi);
       summary.scanned += chunk.scanned;
       summary.unknownZone += chunk.unknownZone;
       summary.due += chunk.due;
@@ -121,7 +122,7 @@ interface ChunkResult {
 }
 
 /** Plans the active subscribers with lo < id <= hi (hi null: to the end) in one transaction. */
-function planChunk(db: Db, now: string, zones: string[], lo: number, hi: number | null): Promise<ChunkResult> {
+function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache, lo: number, hi: number | null): Promise<ChunkResult> {
   return db.transaction(async (tx) => {
     // The match sorts and hashes a few rows per subscriber of the chunk; keep that in memory.
     await tx.execute(sql`set local work_mem = '64MB'`);
@@ -167,7 +168,7 @@ function planChunk(db: Db, now: string, zones: string[], lo: number, hi: number 
     `);
     const row = rows[0];
     const created = (row?.created ?? []).map(Number);
-    const match = await matchDigests(tx, created);
+    const match = await matchDigests(tx, created, hitCache);
     const queued =
       created.length === 0
         ? []

@@ -168,15 +168,8 @@ export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits:
       from digests dg join subscribers s on s.id = dg.subscriber_id
       where dg.id = any(${ids}::bigint[])
     ),
-    -- The chunk's subscriber topics, read once through the (subscriber_id, topic_id) key.
-    st as materialized (
-      select st.subscriber_id, st.topic_id, st.label
-      from d cross join lateral (
-        select x.subscriber_id, x.topic_id, x.label from subscriber_topics x where x.subscriber_id = d.subscriber_id
-      ) st
-    ),
     chunk_topics as materialized (
-      select distinct topic_id from st
+      select distinct st.topic_id from subscriber_topics st join d on d.subscriber_id = st.subscriber_id
     ),
     -- Topic × paper matches computed once for the whole plan run.
     topic_hits as materialized (
@@ -191,7 +184,7 @@ export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits:
       select d.digest_id, d.subscriber_id, d.max_papers, h.paper_id, h.upvotes, h.published_at, h.first_seen_at,
              h.rank, h.words, st.label
       from d
-      join st on st.subscriber_id = d.subscriber_id
+      join subscriber_topics st on st.subscriber_id = d.subscriber_id
       join topic_hits h on h.topic_id = st.topic_id
       where h.first_seen_at <= d.covers_to
         and (case when d.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > d.covers_from end)

@@ -38,7 +38,7 @@ export default tseslint.config(
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: "script",
-      globals: { window: "readonly", document: "readonly", fetch: "readonly", FormData: "readonly", Intl: "readonly", URLSearchParams: "readonly", console: "readonly" },
+      globals: { window: "readonly", document: "readonly", fetch: "readonly", FormData: "readonly", Intl: "readonly", URLSearchParams: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly" },
     },
   },
 );

@@ -22,12 +22,15 @@ import type { Mailer } from "../mail/mailer.js";
 import type { Outbox } from "../mail/outbox.js";
 import type { Metrics } from "../metrics.js";
 import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
+import { subscriberDeliveryStatus } from "../digests/status.js";
 import { registerErrorHandling } from "./errors.js";
+import { deliveryStatusSection } from "./pages/delivery-status.js";
 import { siteCss } from "./pages/layout.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes, registerHttpMetrics } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
+import { previewRoutes } from "./routes/preview.js";
 
 /** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
 export interface AppDeps {
@@ -108,9 +111,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(healthRoutes, { deps });
   await app.register(outboxRoutes, { deps });
-  await app.register(subscriberRoutes, { deps });
+  await app.register(subscriberRoutes, {
+    deps,
+    manageStatus: async (s) => {
+      const status = await subscriberDeliveryStatus(deps.db, s.id, new Date());
+      return status ? deliveryStatusSection(status) : undefined;
+    },
+  });
   await app.register(metricsRoutes, { deps });
   await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
+  await app.register(previewRoutes, { deps });
 
   return app;
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
 import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
+import { planDigests } from "../digests/plan.js";
+import { enqueueSendBatches } from "../jobs/enqueue.js";
 import { createLogger } from "../logger.js";
 import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
 import { openRuntime } from "./runtime.js";
@@ -31,6 +33,46 @@ const commands: Record<string, Command> = {
   },
   subscribers: { summary: "export subscribers to CSV, or import them from CSV", usage: subscribersUsage, run: (args) => runOps(subscribersCommand, args) },
   stats: { summary: "subscribers and digests by status, papers, the last ingest", usage: statsUsage, run: (args) => runOps(statsCommand, args) },
+  plan: {
+    summary: "create the digests due now (or at --at), match their papers and enqueue sending",
+    usage: "plan [--at ISO-time]",
+    async run(args) {
+      const { values } = parseArgs({ args, options: { at: { type: "string" } }, strict: true });
+      const now = values.at ? new Date(values.at) : new Date();
+      if (Number.isNaN(now.getTime())) {
+        process.stderr.write(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z\n`);
+        process.exit(2);
+      }
+      const config = loadConfig();
+      const logger = createLogger(config);
+      const rt = await openRuntime(config, { logger, role: "cli" });
+      try {
+        let sendJobs = 0;
+        const s = await planDigests(rt.db, {
+          now,
+          onQueued: async (ids) => {
+            sendJobs += await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);
+          },
+        });
+        process.stdout.write(
+          [
+            `planned for ${now.toISOString()}`,
+            `  subscribers scanned   ${s.scanned}`,
+            `  due                   ${s.due}`,
+            `  digests created       ${s.created}`,
+            `    with papers         ${s.withPapers}`,
+            `    empty               ${s.empty}`,
+            `  papers matched        ${s.papers}`,
+            `  queued for sending    ${s.queuedDigestIds.length} (${sendJobs} send jobs)`,
+            ...(s.unknownZone > 0 ? [`  unknown time zone     ${s.unknownZone} (skipped)`] : []),
+            "",
+          ].join("\n"),
+        );
+      } finally {
+        await rt.close();
+      }
+    },
+  },
 };
 
 function help(): string {

@@ -1,0 +1,92 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../../src/db/client.js";
+import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+
+let seq = 0;
+
+export interface SubscriberFixture {
+  topics: string[];
+  timezone?: string;
+  sendHour?: number;
+  frequency?: "daily" | "weekly";
+  weekday?: number;
+  maxPapers?: number;
+  sendWhenEmpty?: boolean;
+  status?: "pending" | "active" | "unsubscribed";
+  paused?: boolean;
+}
+
+/** An active subscriber with topics, inserted directly (signup is another module's business). */
+export async function addSubscriber(db: Db, f: SubscriberFixture): Promise<number> {
+  seq++;
+  const { rows } = await db.execute<{ id: number }>(sql`
+    insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, paused_at, confirmed_at)
+    values (${`reader${seq}-${Date.now()}@example.org`}, ${f.status ?? "active"}, ${f.timezone ?? "UTC"}, ${f.sendHour ?? 8},
+            ${f.frequency ?? "daily"}, ${f.weekday ?? 1}, ${f.maxPapers ?? 10}, ${f.sendWhenEmpty ?? false},
+            ${f.paused ? sql`now()` : sql`null`}, now())
+    returning id`);
+  const id = Number(rows[0]!.id);
+  await setSubscriberTopics(db, id, f.topics);
+  return id;
+}
+
+export interface PaperFixture {
+  title: string;
+  abstract?: string;
+  keywords?: string[];
+  upvotes?: number;
+  listingDay: string;
+  firstSeenAt: string;
+  publishedAt?: string;
+}
+
+export async function addPaper(db: Db, p: PaperFixture): Promise<number> {
+  seq++;
+  const arxiv = `2511.${String(10000 + seq).padStart(5, "0")}`;
+  const { rows } = await db.execute<{ id: number }>(sql`
+    insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url, ai_keywords, upvotes, first_seen_at, published_at)
+    values (${arxiv}, ${p.title}, ${p.abstract ?? ""}, ${p.listingDay}, ${`https://arxiv.org/abs/${arxiv}`},
+            ${`https://arxiv.org/pdf/${arxiv}`}, ${sql.param(p.keywords ?? [])}::text[], ${p.upvotes ?? 0},
+            ${p.firstSeenAt}::timestamptz, ${p.publishedAt ?? p.firstSeenAt}::timestamptz)
+    returning id`);
+  return Number(rows[0]!.id);
+}
+
+export type DigestRow = {
+  id: number;
+  subscriber_id: number;
+  period: string;
+  status: string;
+  paper_count: number;
+  /** ISO instants, UTC. */
+  covers_from: string | null;
+  covers_to: string;
+};
+
+const iso = (col: ReturnType<typeof sql>) => sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+export async function digestsOf(db: Db, subscriberId: number): Promise<DigestRow[]> {
+  const { rows } = await db.execute<DigestRow>(
+    sql`select id, subscriber_id, to_char(period, 'YYYY-MM-DD') as period, status, paper_count,
+               ${iso(sql`covers_from`)} as covers_from, ${iso(sql`covers_to`)} as covers_to
+        from digests where subscriber_id = ${subscriberId} order by period`,
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id), subscriber_id: Number(r.subscriber_id) }));
+}
+
+export type DigestPaperRow = {
+  title: string;
+  rank: number;
+  score: number;
+  matched_topics: string[];
+  matched_words: string[];
+};
+
+export async function digestPapersOf(db: Db, digestId: number): Promise<DigestPaperRow[]> {
+  const { rows } = await db.execute<DigestPaperRow>(
+    sql`select p.title, dp.rank, dp.score, dp.matched_topics, dp.matched_words
+        from digest_papers dp join papers p on p.id = dp.paper_id
+        where dp.digest_id = ${digestId} order by dp.rank`,
+  );
+  return rows;
+}

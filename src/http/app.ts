@@ -21,6 +21,7 @@ import type { Mailer } from "../mail/mailer.js";
 import type { Outbox } from "../mail/outbox.js";
 import { registerErrorHandling } from "./errors.js";
 import { siteCss } from "./pages/layout.js";
+import { digestRoutes } from "./routes/digests.js";
 import { healthRoutes } from "./routes/health.js";
 import { outboxRoutes } from "./routes/outbox.js";
 
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(healthRoutes, { deps });
   await app.register(outboxRoutes, { deps });
+  await app.register(digestRoutes, { deps });
 
   return app;
 }

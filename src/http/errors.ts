@@ -26,10 +26,10 @@ function toAppError(err: FastifyError | Error): AppError {
   const fe = err as FastifyError;
   if (hasZodFastifySchemaValidationErrors(fe)) {
     const first = fe.validation[0];
-    const issue = first?.params.issue as { path?: PropertyKey[]; keys?: unknown } | undefined;
-    const path = issue?.path ?? [];
+    // The provider puts the issue's path in instancePath (`/topics/3`) and its other fields in params.
+    const path = (first?.instancePath ?? "").split("/").filter((p) => p.length > 0);
     // Unknown keys: zod reports them on the parent with the offending keys listed.
-    const keys = Array.isArray(issue?.keys) ? (issue.keys as string[]) : [];
+    const keys = Array.isArray(first?.params.keys) ? (first.params.keys as string[]) : [];
     const field = keys.length > 0 ? [...path.map(String), keys[0]].join(".") : fieldOf(path, fe.validationContext);
     const message = keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : (first?.message ?? "Invalid input.");
     return new AppError("VALIDATION", field ? `${field}: ${message}` : message, field);

@@ -17,7 +17,7 @@ describe("npm run cli -- send", () => {
 
   it("sends every queued digest, skips the unsubscribed, and prints a summary", async () => {
     const seeded = await Promise.all([seedOne(rt.pool), seedOne(rt.pool), seedOne(rt.pool, { status: "unsubscribed" })]);
-    const { stdout } = await run("npx", ["tsx", "src/main/cli.ts", "send"], {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/main/cli.ts", "send"], {
       env: {
         ...process.env,
         NODE_ENV: "test",

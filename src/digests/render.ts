@@ -114,30 +114,41 @@ export function authorLine(authors: string[]): string {
 
 /** The first ~max characters, cut at a word boundary, with an ellipsis when cut. */
 export function excerpt(text: string, max = SUMMARY_CHARS): string {
-  const clean = text.replace(/\s+/g, " ").trim();
-  if (clean.length <= max) return clean;
+  // Only the head matters: cleaning a whole 2,000-character abstract per email is waste.
+  const clean = text.slice(0, max * 2 + 100).replace(/\s+/g, " ").trim();
+  if (clean.length <= max && text.length <= max * 2 + 100) return clean;
   const cut = clean.slice(0, max + 1);
   const lastSpace = cut.lastIndexOf(" ");
   const head = lastSpace > max * 0.6 ? cut.slice(0, lastSpace) : clean.slice(0, max);
   return `${head.replace(/[\s,;:.\-–—]+$/, "")}…`;
 }
 
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * Splits text into plain and matched segments. A matched word hits at a word start
- * and may run on with letters (stemming: "model" marks "models"), case-insensitive.
+ * The pattern for a set of matched words: a hit starts at a word start and may run
+ * on with letters (stemming: "model" marks "models"), case-insensitive.
  */
-export function highlight(text: string, words: string[]): Segment[] {
-  const terms = [...new Set(words.map((w) => w.trim().toLowerCase()).filter((w) => w.length >= 2))].sort(
-    (a, b) => b.length - a.length,
-  );
-  if (terms.length === 0 || text.length === 0) return text.length === 0 ? [] : [{ text, hit: false }];
-  const re = new RegExp(`(?<![\\p{L}\\p{N}])(?:${terms.map(escapeRegExp).join("|")})[\\p{L}\\p{N}]*`, "giu");
+export function highlighter(words: string[]): RegExp | null {
+  const terms = [...new Set(words.map((w) => w.trim().toLowerCase()).filter((w) => w.length >= 2))].sort((a, b) => b.length - a.length);
+  if (terms.length === 0) return null;
+  // No lookbehind: V8 scans for the literal terms much faster; highlight() checks the word start.
+  return new RegExp(`(?:${terms.map(escapeRegExp).join("|")})[\\p{L}\\p{N}]*`, "giu");
+}
+
+/** Splits text into plain and matched segments; the template escapes each and wraps the hits. */
+export function highlight(text: string, words: string[] | RegExp | null): Segment[] {
+  const re = Array.isArray(words) ? highlighter(words) : words;
+  if (text.length === 0) return [];
+  if (!re) return [{ text, hit: false }];
   const out: Segment[] = [];
   let last = 0;
+  re.lastIndex = 0;
   for (const m of text.matchAll(re)) {
     const start = m.index;
+    if (start > 0 && WORD_CHAR.test(text[start - 1] ?? "")) continue;
     if (start > last) out.push({ text: text.slice(last, start), hit: false });
     out.push({ text: m[0], hit: true });
     last = start + m[0].length;
@@ -159,35 +170,62 @@ export function summaryLine(papers: Pick<DigestPaper, "matchedTopics">[]): strin
   return `${head} on ${shown}${more > 0 ? ` and ${more} more ${more === 1 ? "topic" : "topics"}` : ""}`;
 }
 
+const dateFormat = () => new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+
 /** The period's date as a reader expects it, e.g. "Saturday, 28 November 2026". */
-export function periodLabel(period: string, frequency: "daily" | "weekly"): string {
-  const day = new Date(`${period}T12:00:00Z`);
-  const label = new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(day);
+export function periodLabel(period: string, frequency: "daily" | "weekly", format: Intl.DateTimeFormat = dateFormat()): string {
+  const label = format.format(new Date(`${period}T12:00:00Z`));
   return frequency === "weekly" ? `week of ${label}` : label;
 }
 
-export function paperView(p: DigestPaper): PaperView {
+/**
+ * What stays the same across the digests of a process (date formatter, highlight
+ * patterns, cleaned URLs), kept per renderer so a fill does no repeated parsing.
+ */
+export interface ViewCache {
+  format: Intl.DateTimeFormat;
+  patterns: Map<string, RegExp | null>;
+  urls: Map<string, string | null>;
+}
+
+export const createViewCache = (): ViewCache => ({ format: dateFormat(), patterns: new Map(), urls: new Map() });
+
+const CACHE_LIMIT = 5000;
+
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  const hit = map.get(key);
+  if (hit !== undefined || map.has(key)) return hit as V;
+  if (map.size >= CACHE_LIMIT) map.clear();
+  const v = make();
+  map.set(key, v);
+  return v;
+}
+
+export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+  const url = (u: string | null) => (u ? cached(cache.urls, u, () => webUrl(u)) : null);
+  const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
   const summarySource = p.aiSummary?.trim() ? p.aiSummary.trim() : p.abstract;
   const summaryText = excerpt(summarySource);
-  const arxivUrl = webUrl(p.arxivUrl) ?? "https://arxiv.org/";
+  const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
+  const title = p.title.replace(/\s+/g, " ").trim();
   return {
     rank: p.rank,
-    title: highlight(p.title.replace(/\s+/g, " ").trim(), p.matchedWords),
-    titleText: p.title.replace(/\s+/g, " ").trim(),
-    url: webUrl(p.hfUrl) ?? arxivUrl,
+    title: highlight(title, re),
+    titleText: title,
+    url: url(p.hfUrl) ?? arxivUrl,
     authors: authorLine(p.authors),
     upvotes: p.upvotes,
-    summary: highlight(summaryText, p.matchedWords),
+    summary: highlight(summaryText, re),
     summaryText,
     topics: p.matchedTopics.join(", "),
     arxivUrl,
-    pdfUrl: webUrl(p.pdfUrl) ?? arxivUrl,
-    codeUrl: githubUrl(p.githubRepo),
-    projectUrl: webUrl(p.projectPage),
+    pdfUrl: url(p.pdfUrl) ?? arxivUrl,
+    codeUrl: p.githubRepo ? cached(cache.urls, `gh:${p.githubRepo}`, () => githubUrl(p.githubRepo)) : null,
+    projectUrl: url(p.projectPage),
   };
 }
 
-export function digestView(ctx: RenderContext, d: DigestInput): DigestView {
+export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache()): DigestView {
   const papers = [...d.papers].sort((a, b) => a.rank - b.rank);
   const summary = summaryLine(papers);
   const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
@@ -195,8 +233,8 @@ export function digestView(ctx: RenderContext, d: DigestInput): DigestView {
   return {
     subject: summary,
     summary,
-    date: periodLabel(d.period, d.recipient.frequency),
-    papers: papers.map(paperView),
+    date: periodLabel(d.period, d.recipient.frequency, cache.format),
+    papers: papers.map((p) => paperView(p, cache)),
     links: {
       manage: links.manage(ctx, who),
       unsubscribe: links.unsubscribe(ctx, who),
@@ -216,7 +254,8 @@ export interface DigestRenderer {
 /** Compiles the digest template once; every render after that is a fill. */
 export async function createDigestRenderer(ctx: RenderContext, compiled?: CompiledEmail<DigestView>): Promise<DigestRenderer> {
   const email = compiled ?? (await compileEmail<DigestView>("digest"));
-  const view = (d: DigestInput) => digestView(ctx, d);
+  const cache = createViewCache();
+  const view = (d: DigestInput) => digestView(ctx, d, cache);
   return {
     view,
     render(d) {

@@ -120,7 +120,8 @@ export function excerpt(text: string, max = SUMMARY_CHARS): string {
   const cut = clean.slice(0, max + 1);
   const lastSpace = cut.lastIndexOf(" ");
   const head = lastSpace > max * 0.6 ? cut.slice(0, lastSpace) : clean.slice(0, max);
-  return `${head.replace(/[\s,;:.\-–—]+$/, "")}…`;
+  // Three dots, not "…": an all-ASCII digest goes out as 7bit, a third smaller than base64.
+  return `${head.replace(/[\s,;:.\-–—]+$/, "")}...`;
 }
 
 const WORD_CHAR = /[\p{L}\p{N}]/u;

@@ -4,7 +4,7 @@ import { headerSafe } from "./headers.js";
 /**
  * A fast RFC 5322 / MIME writer for one message shape: multipart/alternative with a
  * text and an HTML part. nodemailer composing a 40 KB message costs ~1.5 ms of CPU;
- * this costs a base64 pass. Everything that is the same for every digest (From,
+ * this costs one pass over the bodies (7bit when ASCII, else base64). Everything that is the same for every digest (From,
  * MIME-Version, List-Id, List-Unsubscribe-Post, part headers) is built once when
  * the writer is created; per message only To, Subject, Date, Message-ID,
  * List-Unsubscribe and the two bodies are filled in. The result still goes out
@@ -87,6 +87,19 @@ export function mailbox(value: string): { header: string; address: string } {
   return { header: `${shown} <${address}>`, address };
 }
 
+/** ASCII with no line over 998 octets: sendable as 7bit, as is (RFC 5322 §2.1.1). */
+const SEVEN_BIT = /^[\x01-\x7f]*$/;
+const LONG_LINE = /[^\r\n]{999}/;
+
+/** A part as 7bit when it can be (a third smaller on the wire than base64 and nothing to encode), else base64. */
+function part(type: string, body: string): string {
+  if (SEVEN_BIT.test(body) && !LONG_LINE.test(body)) {
+    const crlf = body.replace(/\r?\n/g, "\r\n");
+    return `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n${crlf}`;
+  }
+  return `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64Lines(body)}`;
+}
+
 /** base64 in 76-character lines, as RFC 2045 asks. */
 function base64Lines(body: string): string {
   const b64 = Buffer.from(body, "utf8").toString("base64");
@@ -107,12 +120,12 @@ export function createMimeWriter(opts: { from: string; staticHeaders?: Record<st
     "MIME-Version: 1.0",
     ...Object.entries(opts.staticHeaders ?? {}).map(([k, v]) => fold(headerSafe(k), headerSafe(v))),
   ].join("\r\n");
-  // One boundary per writer is enough: base64 bodies can never contain "--=_" lines.
+  // A random boundary per writer: base64 never contains it, and a 7bit body that did
+  // would have to guess 24 random hex digits; build() still checks and falls back.
   const boundary = `=_paperboy_${randomBytes(12).toString("hex")}`;
   const head = `Content-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n\r\n`;
-  const textHead = `--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`;
-  const htmlHead = `\r\n--${boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`;
   const tail = `\r\n--${boundary}--\r\n`;
+  const safe = (body: string) => (body.includes(boundary) ? body.replaceAll(boundary, "") : body);
 
   return {
     envelopeFrom: from.address,
@@ -127,7 +140,9 @@ export function createMimeWriter(opts: { from: string; staticHeaders?: Record<st
         `Message-ID: ${headerSafe(msg.messageId)}`,
         ...Object.entries(msg.headers ?? {}).map(([k, v]) => fold(headerSafe(k), headerSafe(v))),
       ].join("\r\n");
-      return Buffer.from(`${lines}\r\n${head}${textHead}${base64Lines(msg.text)}${htmlHead}${base64Lines(msg.html)}${tail}`, "utf8");
+      const text = part("text/plain", safe(msg.text));
+      const html = part("text/html", safe(msg.html));
+      return Buffer.from(`${lines}\r\n${head}--${boundary}\r\n${text}\r\n--${boundary}\r\n${html}${tail}`, "utf8");
     },
   };
 }

@@ -52,3 +52,16 @@ describe("MIME writer", () => {
     expect(writer.canWrite("jäne@example.org")).toBe(false);
   });
 });
+
+describe("MIME writer encodings", () => {
+  it("sends an all-ASCII body as 7bit with CRLF lines, and anything else as base64", async () => {
+    const raw = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-9@paperboy.test>", text: "plain\nascii", html: "<p>caf&eacute;</p>\n<p>ok</p>" }).toString();
+    expect(raw).toContain("Content-Transfer-Encoding: 7bit\r\n\r\nplain\r\nascii");
+    expect(raw).not.toContain("base64");
+    const mixed = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-9@paperboy.test>", text: "café", html: `<p>${"x".repeat(1200)}</p>` });
+    expect(mixed.toString().match(/Content-Transfer-Encoding: base64/g)).toHaveLength(2);
+    const mail = await simpleParser(mixed);
+    expect(mail.text).toBe("café");
+    expect(mail.html).toBe(`<p>${"x".repeat(1200)}</p>`);
+  });
+});

@@ -81,7 +81,7 @@ describe("digest render", () => {
     expect(html).toContain(ctx.postalAddress);
     expect(text).toContain("because you follow: diffusion, test-time compute");
     expect(text).toContain("Ada Lovelace, Alan Turing, Grace Hopper, Edsger Dijkstra, Barbara Liskov et al.");
-    expect(text).toContain("▲ 35");
+    expect(text).toContain("35 upvotes");
     expect(text).toContain("Code: https://github.com/example/diffusion-reasoning");
   });
 
@@ -95,8 +95,8 @@ describe("digest view helpers", () => {
   it("cuts abstracts at a word near 300 characters", () => {
     const long = "word ".repeat(100);
     const cut = excerpt(long);
-    expect(cut.length).toBeLessThanOrEqual(301);
-    expect(cut.endsWith("word…")).toBe(true);
+    expect(cut.length).toBeLessThanOrEqual(303);
+    expect(cut.endsWith("word...")).toBe(true);
     expect(excerpt("short text")).toBe("short text");
   });
 

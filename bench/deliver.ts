@@ -167,7 +167,11 @@ async function main() {
     );
   } finally {
     await mailer.close();
-    await sink.ask("stop").catch(() => undefined);
+    // "stop" has no answer: the sink exits; waiting for a reply would hang before the database is dropped.
+    await new Promise<void>((resolve) => {
+      sink.child.once("exit", () => resolve());
+      sink.child.send({ type: "stop" });
+    });
     await pool.end();
     await adminQuery(`drop database if exists "${dbName}" with (force)`);
   }

@@ -14,6 +14,7 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
   RATE_LIMITED: { status: 429, message: "Too many requests. Please wait a little and try again." },
   ADMIN_DISABLED: { status: 404, message: "Admin is off: set ADMIN_TOKEN to turn it on." },
+  WEBHOOK_DISABLED: { status: 404, message: "The email-events webhook is off: set WEBHOOK_TOKEN to turn it on." },
   UPSTREAM: { status: 502, message: "An upstream service failed." },
   UNAVAILABLE: { status: 503, message: "The service is not ready." },
   INTERNAL: { status: 500, message: "Something went wrong on our side." },

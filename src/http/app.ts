@@ -26,6 +26,7 @@ import { subscriberDeliveryStatus } from "../digests/status.js";
 import { registerErrorHandling } from "./errors.js";
 import { deliveryStatusSection } from "./pages/delivery-status.js";
 import { siteCss } from "./pages/layout.js";
+import { digestRoutes } from "./routes/digests.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes, registerHttpMetrics } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(metricsRoutes, { deps });
   await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
   await app.register(previewRoutes, { deps });
+  await app.register(digestRoutes, { deps });
 
   return app;
 }

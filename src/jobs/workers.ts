@@ -6,7 +6,8 @@ import type { IngestJob, PlanJob, QueueName, SendJob } from "./queues.js";
 export interface JobHandlers {
   ingest?: (job: Job<IngestJob>) => Promise<unknown>;
   plan?: (job: Job<PlanJob>) => Promise<unknown>;
-  send?: (job: Job<SendJob>) => Promise<unknown>;
+  /** `token` is BullMQ's lock token, needed to move the job to delayed. */
+  send?: (job: Job<SendJob>, token?: string) => Promise<unknown>;
 }
 
 export interface WorkerSettings {
@@ -18,6 +19,22 @@ export interface WorkerSettings {
   sendJobsPerSecond?: number;
   /** Counts completed and failed jobs by queue (exposed on /metrics of this process). */
   metrics?: JobMetrics | undefined;
+  /** Global cap on send jobs as a BullMQ limiter window; see sendLimiter(). Wins over sendJobsPerSecond. */
+  sendLimiter?: { max: number; duration: number } | undefined;
+  /** BullMQ lock duration and stalled-check interval for send jobs (ms): how soon a dead worker's job is taken over. */
+  sendLockMs?: number | undefined;
+}
+
+/**
+ * BullMQ's limiter counts jobs, and a send job carries up to `batchSize` digests. To
+ * hold SEND_RATE_PER_SECOND emails/s globally, start at most rate/batchSize jobs a
+ * second (for rates below one batch a second: one job every batchSize/rate seconds).
+ * Inside a job the sender paces itself at the same rate, so a batch does not burst;
+ * two overlapping jobs can briefly exceed the rate, never the average.
+ */
+export function sendLimiter(emailsPerSecond: number, batchSize: number): { max: number; duration: number } {
+  if (emailsPerSecond >= batchSize) return { max: Math.floor(emailsPerSecond / batchSize), duration: 1000 };
+  return { max: 1, duration: Math.ceil((1000 * batchSize) / emailsPerSecond) };
 }
 
 export interface Workers {
@@ -41,9 +58,11 @@ export function startWorkers(handlers: JobHandlers, settings: WorkerSettings): W
   };
   add("ingest", handlers.ingest, { concurrency: 1 });
   add("plan", handlers.plan, { concurrency: 1 });
+  const limiter = settings.sendLimiter ?? (settings.sendJobsPerSecond ? { max: settings.sendJobsPerSecond, duration: 1000 } : undefined);
   add("send", handlers.send, {
     concurrency: settings.sendConcurrency,
-    ...(settings.sendJobsPerSecond ? { limiter: { max: settings.sendJobsPerSecond, duration: 1000 } } : {}),
+    ...(limiter ? { limiter } : {}),
+    ...(settings.sendLockMs ? { lockDuration: settings.sendLockMs, stalledInterval: settings.sendLockMs } : {}),
   });
   let closing: Promise<void> | undefined;
   return {

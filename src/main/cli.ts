@@ -3,6 +3,8 @@ import { loadConfig } from "../config.js";
 import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
 import { planDigests } from "../digests/plan.js";
 import { enqueueSendBatches } from "../jobs/enqueue.js";
+import { pendingDigestIds, type BatchResult } from "../digests/send.js";
+import { buildDigestSender } from "../digests/sender.js";
 import { createLogger } from "../logger.js";
 import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
 import { openRuntime } from "./runtime.js";
@@ -15,6 +17,39 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  send: {
+    summary: "send every queued digest now (and any a dead worker left in sending past its lease), then print a summary",
+    usage: "send",
+    async run() {
+      const config = loadConfig();
+      const logger = createLogger(config);
+      const rt = await openRuntime(config, { logger, role: "cli" });
+      try {
+        // One process, one batch at a time: the whole SMTP pool serves this batch.
+        const sender = await buildDigestSender(rt, { lanes: config.SMTP_POOL_SIZE });
+        const total: Omit<BatchResult, "leaseWaitMs"> = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, done: 0 };
+        const started = Date.now();
+        let last = 0;
+        for (;;) {
+          const ids = await pendingDigestIds(rt.pool, last, config.SEND_BATCH_SIZE, config.SEND_LEASE_MS);
+          if (ids.length === 0) break;
+          last = ids.at(-1) ?? last;
+          const r = await sender.sendBatch(ids);
+          for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r[k];
+          process.stdout.write(`\r${total.sent} sent, ${total.skipped} skipped, ${total.bounced} bounced, ${total.failed} failed, ${total.retry} to retry`);
+        }
+        const secs = (Date.now() - started) / 1000;
+        process.stdout.write(
+          `\nsend: ${total.sent} sent, ${total.skipped} skipped (subscriber no longer active or paused), ${total.bounced} bounced, ` +
+            `${total.failed} failed, ${total.retry} back in the queue after a temporary SMTP failure, ` +
+            `${total.leased} held by another worker; ${secs.toFixed(1)} s\n`,
+        );
+        if (total.failed > 0 || total.retry > 0) process.exitCode = 1;
+      } finally {
+        await rt.close();
+      }
+    },
+  },
   migrate: {
     summary: "apply pending database migrations",
     usage: "migrate",

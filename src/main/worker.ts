@@ -1,7 +1,7 @@
 import { loadConfig } from "../config.js";
 import { createJobHandlers } from "../jobs/handlers.js";
 import { registerSchedulers } from "../jobs/scheduler.js";
-import { startWorkers } from "../jobs/workers.js";
+import { sendLimiter, startWorkers } from "../jobs/workers.js";
 import { createLogger } from "../logger.js";
 import { openRuntime } from "./runtime.js";
 import { exitOnStartupError, onShutdown } from "./shutdown.js";
@@ -17,6 +17,7 @@ async function main() {
     logger,
     sendConcurrency: config.SEND_CONCURRENCY,
     metrics: rt.metrics.jobs,
+    sendLimiter: sendLimiter(config.SEND_RATE_PER_SECOND, config.SEND_BATCH_SIZE),
   });
   if (config.SCHEDULER_ENABLED) {
     await registerSchedulers(rt.queues, { ingestCron: config.INGEST_CRON, ingestTz: config.INGEST_TZ, planCron: config.PLAN_CRON });

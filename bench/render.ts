@@ -1,0 +1,77 @@
+/**
+ * Render benchmark: per-email mjml2html (fill the MJML source, then run MJML, what a
+ * naive sender does) against the compiled template fill the send pipeline uses, in
+ * the same process on the same digests. Goal: the fill ≥ 200× faster.
+ *
+ *   npx tsx bench/render.ts
+ */
+import { performance } from "node:perf_hooks";
+import { createDigestRenderer, type DigestInput, type DigestPaper, type DigestView } from "../src/digests/render.js";
+import { createHandlebars, mjmlToHtml, readTemplate } from "../src/mail/templates.js";
+
+const ctx = { publicUrl: "https://paperboy.example.org", secret: "bench-secret-bench-secret-bench-secret-01", postalAddress: "paperboy, 1 Example Street, 10115 Berlin, Germany" };
+const WORDS = "diffusion models reasoning test-time compute language agents benchmark scaling tokens verifier sampling policy reward attention".split(" ");
+
+function paper(i: number): DigestPaper {
+  const words = Array.from({ length: 190 }, (_, k) => WORDS[(i * 7 + k * 3) % WORDS.length]).join(" ");
+  return {
+    rank: (i % 20) + 1,
+    title: `Scaling ${WORDS[i % WORDS.length]} for ${WORDS[(i + 3) % WORDS.length]}: a study of test-time compute in diffusion models (${i})`,
+    abstract: `${words}.`,
+    authors: ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth", "Frances Allen"],
+    upvotes: i % 97,
+    arxivUrl: `https://arxiv.org/abs/2511.${10000 + i}`,
+    pdfUrl: `https://arxiv.org/pdf/2511.${10000 + i}`,
+    hfUrl: `https://huggingface.co/papers/2511.${10000 + i}`,
+    githubRepo: i % 2 ? "example/diffusion-reasoning" : null,
+    projectPage: i % 3 ? null : `https://example.org/project/${i}`,
+    aiSummary: null,
+    matchedTopics: ["diffusion", "test-time compute"],
+    matchedWords: ["diffusion", "test-time", "compute"],
+  };
+}
+
+export function benchDigest(id: number, papers = 20): DigestInput {
+  return {
+    digestId: id,
+    period: "2026-11-28",
+    recipient: { subscriberId: id, tokenVersion: 1, email: `reader${id}@example.org`, frequency: "daily", timezone: "UTC" },
+    papers: Array.from({ length: papers }, (_, k) => ({ ...paper(id * 20 + k), rank: k + 1 })),
+  };
+}
+
+const renderer = await createDigestRenderer(ctx);
+const fillSource = createHandlebars().compile<DigestView>(await readTemplate("digest.mjml"));
+const digests = Array.from({ length: 200 }, (_, i) => benchDigest(i + 1));
+
+// Warm up both paths (JIT, MJML's lazy requires).
+for (const d of digests.slice(0, 5)) {
+  await mjmlToHtml(fillSource(renderer.view(d)));
+  renderer.render(d);
+}
+
+const SLOW = 40;
+let t = performance.now();
+let slowBytes = 0;
+for (let i = 0; i < SLOW; i++) slowBytes += (await mjmlToHtml(fillSource(renderer.view(digests[i % digests.length]!)))).length;
+const slowMs = (performance.now() - t) / SLOW;
+
+const FAST = 4000;
+t = performance.now();
+let fastBytes = 0;
+for (let i = 0; i < FAST; i++) {
+  const r = renderer.render(digests[i % digests.length]!);
+  fastBytes += r.html.length + r.text.length;
+}
+const fastMs = (performance.now() - t) / FAST;
+
+const sample = renderer.render(digests[0]!);
+process.stdout.write(
+  [
+    `digest: 20 papers, HTML ${(Buffer.byteLength(sample.html) / 1024).toFixed(1)} KB, text ${(Buffer.byteLength(sample.text) / 1024).toFixed(1)} KB`,
+    `per-email mjml2html (fill MJML source, then MJML): ${slowMs.toFixed(2)} ms/email  (${SLOW} emails, ${(slowBytes / SLOW / 1024).toFixed(1)} KB avg)`,
+    `compiled fill (view model + HTML + text):          ${(fastMs * 1000).toFixed(1)} µs/email  (${FAST} emails, ${(fastBytes / FAST / 1024).toFixed(1)} KB avg)`,
+    `ratio: ${(slowMs / fastMs).toFixed(0)}× faster (goal ≥ 200×)`,
+    "",
+  ].join("\n"),
+);

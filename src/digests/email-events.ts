@@ -1,0 +1,69 @@
+import type pg from "pg";
+import { digestIdFromMessageId } from "./send.js";
+
+/** A bounce or complaint reported after the fact (an ESP webhook, a feedback loop). */
+export interface ReportedEvent {
+  messageId?: string | undefined;
+  email?: string | undefined;
+  type: "bounce" | "complaint";
+  permanent: boolean;
+  source: string;
+  detail?: string | undefined;
+}
+
+export interface EventOutcome {
+  matched: boolean;
+  subscriberStatus?: string;
+}
+
+/**
+ * Records the event and suppresses the subscriber: a complaint stops all mail
+ * (complained); a permanent bounce marks the address bounced. A temporary bounce is
+ * only recorded. One transaction, so an event is never half-applied.
+ */
+export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: ReportedEvent): Promise<EventOutcome> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    let subscriberId: number | undefined;
+    let digestId: number | null = null;
+    if (ev.messageId) {
+      digestId = digestIdFromMessageId(ev.messageId, mailDomain);
+      if (digestId !== null) {
+        const r = await client.query<{ subscriber_id: number }>("select subscriber_id from digests where id = $1", [digestId]);
+        subscriberId = r.rows[0]?.subscriber_id;
+        if (subscriberId === undefined) digestId = null;
+      }
+    }
+    if (subscriberId === undefined && ev.email) {
+      const r = await client.query<{ id: number }>("select id from subscribers where lower(email) = lower($1)", [ev.email]);
+      subscriberId = r.rows[0]?.id;
+    }
+    if (subscriberId === undefined) {
+      await client.query("rollback");
+      return { matched: false };
+    }
+    await client.query(
+      `insert into email_events (subscriber_id, digest_id, type, permanent, source, detail) values ($1, $2, $3, $4, $5, $6)`,
+      [subscriberId, digestId, ev.type, ev.permanent, ev.source, ev.detail ?? null],
+    );
+    const { rows } = await client.query<{ status: string }>(
+      `update subscribers set
+         status = case
+           when $2 = 'complaint' then 'complained'::subscriber_status
+           when $2 = 'bounce' and $3 and status <> 'complained' then 'bounced'::subscriber_status
+           else status end,
+         bounce_count = bounce_count + case when $2 = 'bounce' and $3 then 1 else 0 end,
+         updated_at = now()
+       where id = $1 returning status`,
+      [subscriberId, ev.type, ev.permanent],
+    );
+    await client.query("commit");
+    return { matched: true, subscriberStatus: rows[0]?.status ?? "unknown" };
+  } catch (err) {
+    await client.query("rollback").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,272 @@
+import { compileEmail, type CompiledEmail } from "../mail/templates.js";
+import { links, type LinkContext } from "../subscribers/links.js";
+
+/**
+ * The digest email's view model and its render. The MJML template is compiled once
+ * (compileEmail); a digest is a Handlebars fill of that, so every value below is
+ * plain text that the template escapes. Highlighting never builds HTML here: text
+ * is split into segments {text, hit} and the template wraps the hits after
+ * escaping each one.
+ */
+
+/** One paper of a digest as the send pipeline and the view page read it. */
+export interface DigestPaper {
+  rank: number;
+  title: string;
+  abstract: string;
+  authors: string[];
+  upvotes: number;
+  arxivUrl: string;
+  pdfUrl: string;
+  hfUrl: string | null;
+  githubRepo: string | null;
+  projectPage: string | null;
+  aiSummary: string | null;
+  matchedTopics: string[];
+  matchedWords: string[];
+}
+
+export interface DigestRecipient {
+  subscriberId: number;
+  tokenVersion: number;
+  email: string;
+  frequency: "daily" | "weekly";
+  timezone: string;
+}
+
+export interface DigestInput {
+  digestId: number;
+  /** The local date that starts the digest's period, YYYY-MM-DD. */
+  period: string;
+  recipient: DigestRecipient;
+  papers: DigestPaper[];
+}
+
+export interface Segment {
+  text: string;
+  hit: boolean;
+}
+
+export interface PaperView {
+  rank: number;
+  title: Segment[];
+  titleText: string;
+  url: string;
+  authors: string;
+  upvotes: number;
+  summary: Segment[];
+  summaryText: string;
+  topics: string;
+  arxivUrl: string;
+  pdfUrl: string;
+  codeUrl: string | null;
+  projectUrl: string | null;
+}
+
+export interface DigestView {
+  subject: string;
+  summary: string;
+  date: string;
+  papers: PaperView[];
+  links: { manage: string; unsubscribe: string; view: string };
+  why: string;
+  postalAddress: string;
+}
+
+export interface RenderContext extends LinkContext {
+  postalAddress: string;
+}
+
+export interface RenderedDigest {
+  subject: string;
+  html: string;
+  text: string;
+  /** The RFC 8058 one-click target for the List-Unsubscribe header. */
+  oneClickUrl: string;
+}
+
+const MAX_AUTHORS = 5;
+const SUMMARY_CHARS = 300;
+const SUMMARY_TOPICS = 3;
+
+/** Only web links reach an href; anything else (javascript:, data:, garbage) is dropped. */
+export function webUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  try {
+    const u = new URL(value.trim());
+    return u.protocol === "https:" || u.protocol === "http:" ? u.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+function githubUrl(repo: string | null): string | null {
+  if (!repo) return null;
+  if (/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo.trim())) return `https://github.com/${repo.trim()}`;
+  return webUrl(repo);
+}
+
+export function authorLine(authors: string[]): string {
+  const names = authors.map((a) => a.trim()).filter((a) => a.length > 0);
+  if (names.length <= MAX_AUTHORS) return names.join(", ");
+  return `${names.slice(0, MAX_AUTHORS).join(", ")} et al.`;
+}
+
+/** The first ~max characters, cut at a word boundary, with an ellipsis when cut. */
+export function excerpt(text: string, max = SUMMARY_CHARS): string {
+  // Only the head matters: cleaning a whole 2,000-character abstract per email is waste.
+  const clean = text.slice(0, max * 2 + 100).replace(/\s+/g, " ").trim();
+  if (clean.length <= max && text.length <= max * 2 + 100) return clean;
+  const cut = clean.slice(0, max + 1);
+  const lastSpace = cut.lastIndexOf(" ");
+  const head = lastSpace > max * 0.6 ? cut.slice(0, lastSpace) : clean.slice(0, max);
+  // Three dots, not "…": an all-ASCII digest goes out as 7bit, a third smaller than base64.
+  return `${head.replace(/[\s,;:.\-–—]+$/, "")}...`;
+}
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The pattern for a set of matched words: a hit starts at a word start and may run
+ * on with letters (stemming: "model" marks "models"), case-insensitive.
+ */
+export function highlighter(words: string[]): RegExp | null {
+  const terms = [...new Set(words.map((w) => w.trim().toLowerCase()).filter((w) => w.length >= 2))].sort((a, b) => b.length - a.length);
+  if (terms.length === 0) return null;
+  // No lookbehind: V8 scans for the literal terms much faster; highlight() checks the word start.
+  return new RegExp(`(?:${terms.map(escapeRegExp).join("|")})[\\p{L}\\p{N}]*`, "giu");
+}
+
+/** Splits text into plain and matched segments; the template escapes each and wraps the hits. */
+export function highlight(text: string, words: string[] | RegExp | null): Segment[] {
+  const re = Array.isArray(words) ? highlighter(words) : words;
+  if (text.length === 0) return [];
+  if (!re) return [{ text, hit: false }];
+  const out: Segment[] = [];
+  let last = 0;
+  re.lastIndex = 0;
+  for (const m of text.matchAll(re)) {
+    const start = m.index;
+    if (start > 0 && WORD_CHAR.test(text[start - 1] ?? "")) continue;
+    if (start > last) out.push({ text: text.slice(last, start), hit: false });
+    out.push({ text: m[0], hit: true });
+    last = start + m[0].length;
+  }
+  if (last < text.length) out.push({ text: text.slice(last), hit: false });
+  return out;
+}
+
+/** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
+export function summaryLine(papers: Pick<DigestPaper, "matchedTopics">[]): string {
+  const counts = new Map<string, number>();
+  for (const p of papers) for (const t of p.matchedTopics) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t);
+  const n = papers.length;
+  const head = `${n} new ${n === 1 ? "paper" : "papers"}`;
+  if (ranked.length === 0) return head;
+  const shown = ranked.slice(0, SUMMARY_TOPICS).join(", ");
+  const more = ranked.length - SUMMARY_TOPICS;
+  return `${head} on ${shown}${more > 0 ? ` and ${more} more ${more === 1 ? "topic" : "topics"}` : ""}`;
+}
+
+const dateFormat = () => new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+
+/** The period's date as a reader expects it, e.g. "Saturday, 28 November 2026". */
+export function periodLabel(period: string, frequency: "daily" | "weekly", format: Intl.DateTimeFormat = dateFormat()): string {
+  const label = format.format(new Date(`${period}T12:00:00Z`));
+  return frequency === "weekly" ? `week of ${label}` : label;
+}
+
+/**
+ * What stays the same across the digests of a process (date formatter, highlight
+ * patterns, cleaned URLs), kept per renderer so a fill does no repeated parsing.
+ */
+export interface ViewCache {
+  format: Intl.DateTimeFormat;
+  patterns: Map<string, RegExp | null>;
+  urls: Map<string, string | null>;
+}
+
+export const createViewCache = (): ViewCache => ({ format: dateFormat(), patterns: new Map(), urls: new Map() });
+
+const CACHE_LIMIT = 5000;
+
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  const hit = map.get(key);
+  if (hit !== undefined || map.has(key)) return hit as V;
+  if (map.size >= CACHE_LIMIT) map.clear();
+  const v = make();
+  map.set(key, v);
+  return v;
+}
+
+export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+  const url = (u: string | null) => (u ? cached(cache.urls, u, () => webUrl(u)) : null);
+  const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
+  const summarySource = p.aiSummary?.trim() ? p.aiSummary.trim() : p.abstract;
+  const summaryText = excerpt(summarySource);
+  const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
+  const title = p.title.replace(/\s+/g, " ").trim();
+  return {
+    rank: p.rank,
+    title: highlight(title, re),
+    titleText: title,
+    url: url(p.hfUrl) ?? arxivUrl,
+    authors: authorLine(p.authors),
+    upvotes: p.upvotes,
+    summary: highlight(summaryText, re),
+    summaryText,
+    topics: p.matchedTopics.join(", "),
+    arxivUrl,
+    pdfUrl: url(p.pdfUrl) ?? arxivUrl,
+    codeUrl: p.githubRepo ? cached(cache.urls, `gh:${p.githubRepo}`, () => githubUrl(p.githubRepo)) : null,
+    projectUrl: url(p.projectPage),
+  };
+}
+
+export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache()): DigestView {
+  const papers = [...d.papers].sort((a, b) => a.rank - b.rank);
+  const summary = summaryLine(papers);
+  const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
+  const cadence = d.recipient.frequency === "weekly" ? "weekly" : "daily";
+  return {
+    subject: summary,
+    summary,
+    date: periodLabel(d.period, d.recipient.frequency, cache.format),
+    papers: papers.map((p) => paperView(p, cache)),
+    links: {
+      manage: links.manage(ctx, who),
+      unsubscribe: links.unsubscribe(ctx, who),
+      view: links.viewDigest(ctx, who, d.digestId),
+    },
+    why: `You get this ${cadence} email because ${d.recipient.email} subscribed to paperboy and confirmed the subscription. Each paper matched one of the topics you follow.`,
+    postalAddress: ctx.postalAddress,
+  };
+}
+
+export interface DigestRenderer {
+  render(d: DigestInput): RenderedDigest;
+  /** The view model alone (for tests and the browser view). */
+  view(d: DigestInput): DigestView;
+}
+
+/** Compiles the digest template once; every render after that is a fill. */
+export async function createDigestRenderer(ctx: RenderContext, compiled?: CompiledEmail<DigestView>): Promise<DigestRenderer> {
+  const email = compiled ?? (await compileEmail<DigestView>("digest"));
+  const cache = createViewCache();
+  const view = (d: DigestInput) => digestView(ctx, d, cache);
+  return {
+    view,
+    render(d) {
+      const v = view(d);
+      return {
+        subject: v.subject,
+        html: email.html(v),
+        text: email.text(v),
+        oneClickUrl: links.oneClick(ctx, { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion }),
+      };
+    },
+  };
+}

@@ -1,0 +1,348 @@
+/**
+ * The send pipeline: a batch of digest ids → emails handed to SMTP, each digest at
+ * most once per claim.
+ *
+ * States: queued → sending → sent | skipped | bounced | failed (and back to queued on
+ * a transient SMTP failure, until SEND_MAX_ATTEMPTS).
+ *
+ * Exactly once. A digest is claimed on its own, right before it is sent, with a
+ * conditional update (`queued → sending`); a duplicated or retried job finds nothing
+ * to claim. It is marked `sent` right after the SMTP server accepted it, before the
+ * next digest of the same lane is claimed. So `sending` means exactly "this digest
+ * may be in an SMTP transaction right now": every other digest of a batch is either
+ * still `queued` or already settled.
+ *
+ * Crash policy (a worker dies: SIGKILL, OOM, power). Digests still `queued` are
+ * simply sent by the retried job (BullMQ hands a stalled job to another worker).
+ * A digest left in `sending` was in flight: we cannot know whether the server
+ * accepted it. Once its lease (SEND_LEASE_MS, longer than any SMTP transaction can
+ * take with our timeouts) has run out, the next job that holds it re-claims it and
+ * sends it again with the SAME Message-ID (`<digest-{id}@{MAIL_DOMAIN}>`), so a
+ * receiver that already has it can drop the copy. A job that meets a digest whose
+ * lease has not run out waits for it (the job is delayed, not failed). The only
+ * possible duplicate is a digest the server accepted in the instant between its
+ * `250 OK` and our `sent` update (well under a millisecond here), at most one per
+ * lane of a dead worker, and it carries the same Message-ID. We chose this over
+ * marking such digests `failed` for an operator because a lost digest is a silent
+ * failure nobody resends, while a rare same-Message-ID copy is harmless.
+ */
+import type pg from "pg";
+import type { Logger } from "../logger.js";
+import type { Mailer } from "../mail/mailer.js";
+import type { MimeWriter } from "../mail/mime.js";
+import type { DigestPaper, DigestRenderer } from "./render.js";
+
+export interface SendSettings {
+  mailDomain: string;
+  listId: string;
+  listUnsubscribeMailto?: string | undefined;
+  /** Sends of one digest (claims) before a transient failure becomes `failed`. */
+  maxAttempts: number;
+  /** Permanent bounces before the subscriber is suppressed. */
+  bounceLimit: number;
+  /** How long a claim holds before another worker may take the digest over. */
+  leaseMs: number;
+  /** Digests of one batch in flight at once (each lane sends one at a time). */
+  lanes: number;
+  /** Pace of this batch in emails per second; undefined = as fast as SMTP takes them. */
+  ratePerSecond?: number | undefined;
+}
+
+export interface SendDeps {
+  /** Raw pool: the per-digest statements are named (prepared once per connection). */
+  pool: pg.Pool;
+  mailer: Mailer;
+  renderer: DigestRenderer;
+  mime: MimeWriter;
+  logger: Logger;
+  settings: SendSettings;
+}
+
+export interface BatchOptions {
+  /** No retry follows: transient failures become `failed` instead of `queued`. */
+  finalAttempt?: boolean;
+}
+
+export interface BatchResult {
+  sent: number;
+  skipped: number;
+  bounced: number;
+  failed: number;
+  /** Back to `queued` after a transient failure: the job should retry. */
+  retry: number;
+  /** Held in `sending` by another claim whose lease has not run out. */
+  leased: number;
+  /** Milliseconds until the first of those leases runs out. */
+  leaseWaitMs: number;
+  /** Already settled (sent, skipped…) or unknown: nothing to do. */
+  done: number;
+}
+
+export const messageIdFor = (digestId: number, domain: string) => `<digest-${digestId}@${domain}>`;
+
+/** Parses our own Message-ID back to the digest id; null for anything else. */
+export function digestIdFromMessageId(messageId: string, domain: string): number | null {
+  const m = /^<?digest-([1-9][0-9]{0,15})@([^>]+)>?$/.exec(messageId.trim());
+  if (!m || m[2]?.toLowerCase() !== domain.toLowerCase()) return null;
+  return Number(m[1]);
+}
+
+export type SmtpOutcome = "permanent" | "transient";
+
+/** 5xx replies are permanent; 4xx replies, dropped connections, timeouts and anything unknown are transient. */
+export function classifySmtpError(err: unknown): SmtpOutcome {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  if (typeof code === "number" && code >= 500 && code < 600) return "permanent";
+  return "transient";
+}
+
+function describe(err: unknown): string {
+  const e = err as { response?: unknown; message?: unknown };
+  const text = typeof e.response === "string" ? e.response : typeof e.message === "string" ? e.message : String(err);
+  return text.slice(0, 500);
+}
+
+interface PaperRow {
+  digest_id: number;
+  paper_id: number;
+  rank: number;
+  matched_topics: string[];
+  matched_words: string[];
+  first: boolean;
+  title: string | null;
+  abstract: string | null;
+  authors: string[] | null;
+  upvotes: number | null;
+  arxiv_url: string | null;
+  pdf_url: string | null;
+  hf_url: string | null;
+  github_repo: string | null;
+  project_page: string | null;
+  ai_summary: string | null;
+}
+
+type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords">;
+
+/**
+ * The batch's papers in one query. A paper shared by many digests of the batch is
+ * transferred once (its columns are only filled on its first row).
+ */
+const PAPERS_SQL = `
+select x.digest_id, x.paper_id, x.rank, x.matched_topics, x.matched_words, x.first,
+       case when x.first then p.title end as title, case when x.first then p.abstract end as abstract,
+       case when x.first then p.authors end as authors, case when x.first then p.upvotes end as upvotes,
+       case when x.first then p.arxiv_url end as arxiv_url, case when x.first then p.pdf_url end as pdf_url,
+       case when x.first then p.hf_url end as hf_url, case when x.first then p.github_repo end as github_repo,
+       case when x.first then p.project_page end as project_page, case when x.first then p.ai_summary end as ai_summary
+from (select dp.*, row_number() over (partition by dp.paper_id order by dp.digest_id) = 1 as first
+      from digest_papers dp where dp.digest_id = any($1::bigint[])) x
+join papers p on p.id = x.paper_id
+order by x.digest_id, x.rank`;
+
+export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promise<Map<number, DigestPaper[]>> {
+  const { rows } = await pool.query<PaperRow>({ name: "digest_batch_papers", text: PAPERS_SQL, values: [digestIds] });
+  const bodies = new Map<number, PaperBody>();
+  for (const r of rows) {
+    if (!r.first) continue;
+    bodies.set(r.paper_id, {
+      title: r.title ?? "",
+      abstract: r.abstract ?? "",
+      authors: r.authors ?? [],
+      upvotes: r.upvotes ?? 0,
+      arxivUrl: r.arxiv_url ?? "",
+      pdfUrl: r.pdf_url ?? "",
+      hfUrl: r.hf_url,
+      githubRepo: r.github_repo,
+      projectPage: r.project_page,
+      aiSummary: r.ai_summary,
+    });
+  }
+  const byDigest = new Map<number, DigestPaper[]>();
+  for (const r of rows) {
+    const body = bodies.get(r.paper_id);
+    if (!body) continue;
+    let list = byDigest.get(r.digest_id);
+    if (!list) byDigest.set(r.digest_id, (list = []));
+    list.push({ ...body, rank: r.rank, matchedTopics: r.matched_topics, matchedWords: r.matched_words });
+  }
+  return byDigest;
+}
+
+interface ClaimRow {
+  id: number;
+  period: string;
+  subscriber_id: number;
+  email: string | null;
+  subscriber_status: string;
+  paused: boolean;
+  erased: boolean;
+  token_version: number;
+  frequency: "daily" | "weekly";
+  timezone: string;
+}
+
+/** queued → sending, or a `sending` digest whose lease ran out (its worker died). */
+const CLAIM_SQL = `
+update digests d set status = 'sending', claimed_at = now(), attempts = d.attempts + 1, updated_at = now()
+from subscribers s
+where d.id = $1 and s.id = d.subscriber_id
+  and (d.status = 'queued' or (d.status = 'sending' and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
+returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
+  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone`;
+
+const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at = now(), error = null, updated_at = now()
+where id = $1 and status = 'sending'`;
+
+const SKIP_SQL = `update digests set status = 'skipped', error = $2, claimed_at = null, updated_at = now()
+where id = $1 and status = 'sending'`;
+
+const TRANSIENT_SQL = `update digests set status = case when $3::boolean or attempts >= $4::int then 'failed'::digest_status else 'queued'::digest_status end,
+  error = $2, claimed_at = null, updated_at = now()
+where id = $1 and status = 'sending' returning status`;
+
+/** Bounce the digest, record the event and count it against the subscriber, in one statement. */
+const BOUNCE_SQL = `
+with d as (
+  update digests set status = 'bounced', error = $2, claimed_at = null, updated_at = now()
+  where id = $1 and status = 'sending' returning id, subscriber_id
+), e as (
+  insert into email_events (subscriber_id, digest_id, type, permanent, source, detail)
+  select subscriber_id, id, 'bounce', true, 'smtp', $2 from d
+)
+update subscribers s set bounce_count = s.bounce_count + 1, updated_at = now(),
+  status = case when s.bounce_count + 1 >= $3::int and s.status = 'active' then 'bounced'::subscriber_status else s.status end
+from d where s.id = d.subscriber_id
+returning s.status`;
+
+const LEASED_SQL = `select coalesce(min(extract(epoch from (claimed_at + make_interval(secs => $2::double precision / 1000) - now())) * 1000), 0)::float8 as wait_ms,
+  count(*)::int as n
+from digests where id = any($1::bigint[]) and status = 'sending'`;
+
+function skipReason(c: ClaimRow): string | null {
+  if (c.erased || !c.email) return "subscriber erased";
+  if (c.subscriber_status !== "active") return `subscriber ${c.subscriber_status}`;
+  if (c.paused) return "subscriber paused";
+  return null;
+}
+
+export interface DigestSender {
+  sendBatch(digestIds: number[], opts?: BatchOptions): Promise<BatchResult>;
+}
+
+export function createDigestSender(deps: SendDeps): DigestSender {
+  const { pool, mailer, renderer, mime, logger, settings } = deps;
+  const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
+
+  async function deliver(c: ClaimRow, papers: DigestPaper[]): Promise<string> {
+    const email = c.email ?? "";
+    const rendered = renderer.render({
+      digestId: c.id,
+      period: c.period,
+      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, email, frequency: c.frequency, timezone: c.timezone },
+      papers,
+    });
+    const messageId = messageIdFor(c.id, settings.mailDomain);
+    const headers = { "List-Unsubscribe": `<${rendered.oneClickUrl}>${mailto}` };
+    if (mime.canWrite(email)) {
+      const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
+      await mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
+    } else {
+      // Internationalised addresses need nodemailer's SMTPUTF8 handling.
+      await mailer.send({
+        to: email,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        messageId,
+        headers: { ...headers, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${settings.listId}>` },
+      });
+    }
+    return messageId;
+  }
+
+  return {
+    async sendBatch(digestIds, opts = {}) {
+      const ids = [...new Set(digestIds)];
+      const result: BatchResult = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, leaseWaitMs: 0, done: 0 };
+      if (ids.length === 0) return result;
+      const papers = await loadBatchPapers(pool, ids);
+      const unclaimed: number[] = [];
+      const interval = settings.ratePerSecond ? 1000 / settings.ratePerSecond : 0;
+      let nextSlot = Date.now();
+      let cursor = 0;
+
+      const pace = async () => {
+        if (!interval) return;
+        const now = Date.now();
+        const at = Math.max(nextSlot, now);
+        nextSlot = at + interval;
+        if (at > now) await new Promise((r) => setTimeout(r, at - now));
+      };
+
+      const one = async (id: number) => {
+        const claim = await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [id, settings.leaseMs] });
+        const c = claim.rows[0];
+        if (!c) {
+          unclaimed.push(id);
+          return;
+        }
+        const reason = skipReason(c);
+        if (reason) {
+          await pool.query({ name: "digest_skip", text: SKIP_SQL, values: [id, reason] });
+          result.skipped++;
+          return;
+        }
+        await pace();
+        let messageId: string;
+        try {
+          messageId = await deliver(c, papers.get(id) ?? []);
+        } catch (err) {
+          const detail = describe(err);
+          if (classifySmtpError(err) === "permanent") {
+            const r = await pool.query<{ status: string }>({ name: "digest_bounce", text: BOUNCE_SQL, values: [id, detail, settings.bounceLimit] });
+            result.bounced++;
+            logger.warn({ digestId: id, subscriberId: c.subscriber_id, subscriberStatus: r.rows[0]?.status, detail }, "digest bounced");
+          } else {
+            const r = await pool.query<{ status: string }>({
+              name: "digest_transient",
+              text: TRANSIENT_SQL,
+              values: [id, detail, opts.finalAttempt === true, settings.maxAttempts],
+            });
+            if (r.rows[0]?.status === "failed") result.failed++;
+            else result.retry++;
+            logger.warn({ digestId: id, status: r.rows[0]?.status, detail }, "digest send failed (transient)");
+          }
+          return;
+        }
+        await pool.query({ name: "digest_sent", text: SENT_SQL, values: [id, messageId] });
+        result.sent++;
+      };
+
+      const lane = async () => {
+        while (cursor < ids.length) {
+          const id = ids[cursor++];
+          if (id !== undefined) await one(id);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.lanes, ids.length)) }, lane));
+
+      if (unclaimed.length > 0) {
+        const { rows } = await pool.query<{ wait_ms: number; n: number }>({ name: "digest_leased", text: LEASED_SQL, values: [unclaimed, settings.leaseMs] });
+        result.leased = rows[0]?.n ?? 0;
+        result.leaseWaitMs = Math.max(0, Math.ceil(rows[0]?.wait_ms ?? 0));
+        result.done = unclaimed.length - result.leased;
+      }
+      return result;
+    },
+  };
+}
+
+/** Queued digest ids, and `sending` ones whose lease ran out, by key (`id > last`), for the CLI and sweeps. */
+export async function pendingDigestIds(pool: pg.Pool, afterId: number, limit: number, leaseMs: number): Promise<number[]> {
+  const { rows } = await pool.query<{ id: number }>(
+    `select id from digests where id > $1 and (status = 'queued' or (status = 'sending' and claimed_at < now() - make_interval(secs => $3::double precision / 1000)))
+     order by id limit $2`,
+    [afterId, limit, leaseMs],
+  );
+  return rows.map((r) => r.id);
+}

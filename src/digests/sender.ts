@@ -1,0 +1,40 @@
+import type { Config } from "../config.js";
+import type pg from "pg";
+import type { Logger } from "../logger.js";
+import type { Mailer } from "../mail/mailer.js";
+import { createMimeWriter } from "../mail/mime.js";
+import { createDigestRenderer } from "./render.js";
+import { createDigestSender, type DigestSender, type SendSettings } from "./send.js";
+
+export interface SenderDeps {
+  config: Config & { TOKEN_SECRET: string };
+  pool: pg.Pool;
+  mailer: Mailer;
+  logger: Logger;
+}
+
+/** Send settings from config. A batch uses its share of the SMTP pool, so concurrent jobs don't queue on it. */
+export function sendSettings(config: Config, overrides: Partial<SendSettings> = {}): SendSettings {
+  return {
+    mailDomain: config.MAIL_DOMAIN,
+    listId: config.LIST_ID,
+    listUnsubscribeMailto: config.LIST_UNSUBSCRIBE_MAILTO,
+    maxAttempts: config.SEND_MAX_ATTEMPTS,
+    bounceLimit: config.BOUNCE_LIMIT,
+    leaseMs: config.SEND_LEASE_MS,
+    lanes: Math.max(1, Math.ceil(config.SMTP_POOL_SIZE / config.SEND_CONCURRENCY)),
+    ratePerSecond: config.SEND_RATE_PER_SECOND,
+    ...overrides,
+  };
+}
+
+/** Compiles the digest template (once) and wires the sender for one process. */
+export async function buildDigestSender(deps: SenderDeps, overrides: Partial<SendSettings> = {}): Promise<DigestSender> {
+  const { config } = deps;
+  const renderer = await createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS });
+  const mime = createMimeWriter({
+    from: deps.mailer.from,
+    staticHeaders: { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${config.LIST_ID}>` },
+  });
+  return createDigestSender({ pool: deps.pool, mailer: deps.mailer, renderer, mime, logger: deps.logger, settings: sendSettings(config, overrides) });
+}

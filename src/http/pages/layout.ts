@@ -34,7 +34,7 @@ export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]
 <link rel="stylesheet" href="/assets/site.css">
 </head>
 <body>
-<header class="site"><a href="/">📬 paperboy</a></header>
+<header class="site"><a href="/">paperboy</a></header>
 <main>
 ${opts.body}
 </main>

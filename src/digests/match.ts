@@ -176,10 +176,12 @@ export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits:
       from digests dg join subscribers s on s.id = dg.subscriber_id
       where dg.id = any(${ids}::bigint[])
     ),
-    -- The chunk's subscriber topics, read once.
+    -- The chunk's subscriber topics, read once; a chunk is an id range of subscribers, so
+    -- the range bounds let the primary key skip the other chunks' rows.
     dt as materialized (
       select d.digest_id, d.subscriber_id, d.max_papers, d.covers_from, d.covers_to, st.topic_id, st.label
       from d join subscriber_topics st on st.subscriber_id = d.subscriber_id
+      where st.subscriber_id between (select min(subscriber_id) from d) and (select max(subscriber_id) from d)
     ),
     -- Topic × paper matches computed once for the whole plan run.
     topic_hits as materialized (

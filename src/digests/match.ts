@@ -137,13 +137,21 @@ export function createTopicHitCache(): TopicHitCache {
 }
 
 export async function computeTopicHits(db: Queryable, w: CandidateWindow): Promise<TopicHits> {
+  // Papers inserted since the last vacuum sit in the GIN index's pending list, which every
+  // per-topic probe below would scan in full (thousands of probes); merge it first.
+  await db.execute(sql`select gin_clean_pending_list('papers_search_idx'::regclass)`);
+  // One GIN probe per topic (the lateral "offset 0" keeps the probe per topic) instead of
+  // testing every topic against every paper: ts_rank_cd and the matched words are then
+  // computed only for the few papers each topic matches.
   const { rows } = await db.execute<{ topic_ids: number[] | null; paper_ids: number[] | null; ranks: number[] | null; words: string[] | null }>(sql`
     with h as (
       select t.id as topic_id, p.id as paper_id, ts_rank_cd(p.search, q.q) as rank,
              array_to_string(${matchedLexemes(sql`p.search`, sql`t.query`)}, ' ') as words
       from topics t
       cross join lateral websearch_to_tsquery('english', t.query) as q(q)
-      join papers p on p.search @@ q.q
+      cross join lateral (
+        select p.id, p.search, p.first_seen_at, p.listing_day from papers p where p.search @@ q.q offset 0
+      ) p
       where exists (select 1 from subscriber_topics st where st.topic_id = t.id)
         and p.first_seen_at <= ${w.maxTo}::timestamptz
         and (p.first_seen_at > ${w.minFrom}::timestamptz or p.listing_day = ${w.latestDay}::date)
@@ -168,26 +176,19 @@ export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits:
       from digests dg join subscribers s on s.id = dg.subscriber_id
       where dg.id = any(${ids}::bigint[])
     ),
-    chunk_topics as materialized (
-      select distinct st.topic_id from subscriber_topics st join d on d.subscriber_id = st.subscriber_id
+    -- The chunk's subscriber topics, read once; a chunk is an id range of subscribers, so
+    -- the range bounds let the primary key skip the other chunks' rows.
+    dt as materialized (
+      select d.digest_id, d.subscriber_id, d.max_papers, d.covers_from, d.covers_to, st.topic_id, st.label
+      from d join subscriber_topics st on st.subscriber_id = d.subscriber_id
+      where st.subscriber_id between (select min(subscriber_id) from d) and (select max(subscriber_id) from d)
     ),
     -- Topic × paper matches computed once for the whole plan run.
     topic_hits as materialized (
-      select h.topic_id, h.paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day, h.rank,
-             string_to_array(h.words, ' ') as words
+      select h.topic_id, h.paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day, h.rank, h.words
       from unnest(${sql.param(hits.topicIds)}::bigint[], ${sql.param(hits.paperIds)}::bigint[],
                   ${sql.param(hits.ranks)}::real[], ${sql.param(hits.words)}::text[]) as h(topic_id, paper_id, rank, words)
       join papers p on p.id = h.paper_id
-      where h.topic_id in (select topic_id from chunk_topics)
-    ),
-    sub_hits as (
-      select d.digest_id, d.subscriber_id, d.max_papers, h.paper_id, h.upvotes, h.published_at, h.first_seen_at,
-             h.rank, h.words, st.label
-      from d
-      join subscriber_topics st on st.subscriber_id = d.subscriber_id
-      join topic_hits h on h.topic_id = st.topic_id
-      where h.first_seen_at <= d.covers_to
-        and (case when d.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > d.covers_from end)
     ),
     already_sent as materialized (
       select distinct d2.subscriber_id, dp.paper_id
@@ -197,32 +198,50 @@ export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits:
         and dp.paper_id in (select paper_id from topic_hits)
         and d2.id <> all(${ids}::bigint[])
     ),
+    sub_hits as materialized (
+      select dt.digest_id, dt.subscriber_id, dt.max_papers, h.paper_id, h.upvotes, h.published_at, h.first_seen_at,
+             h.rank, h.words, dt.label
+      from dt
+      join topic_hits h on h.topic_id = dt.topic_id
+      where h.first_seen_at <= dt.covers_to
+        and (case when dt.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > dt.covers_from end)
+        and not exists (select 1 from already_sent a where a.subscriber_id = dt.subscriber_id and a.paper_id = h.paper_id)
+    ),
+    -- Plain aggregates only: a paper usually matches one of the subscriber's topics, and
+    -- the ordered label list and word union of the others are built below for kept papers.
     per_paper as (
       select sh.digest_id, sh.paper_id, min(sh.max_papers) as max_papers,
              ${boostedScore(sql`max(sh.rank)`, sql`min(sh.upvotes)`)} as score,
              min(sh.upvotes) as upvotes, max(sh.published_at) as published_at, max(sh.first_seen_at) as first_seen_at,
-             count(*) as topics,
-             -- Most papers match one topic: skip the ordered aggregate and the word union then.
-             case when count(*) = 1 then array[min(sh.label)] else array_agg(sh.label order by sh.rank desc, sh.label) end as matched_topics,
-             case when count(*) = 1 then min(sh.words) else array_agg(array_to_string(sh.words, ' ')) end as words
+             count(*) as topics, min(sh.label) as label, min(sh.words) as words
       from sub_hits sh
-      where not exists (select 1 from already_sent a where a.subscriber_id = sh.subscriber_id and a.paper_id = sh.paper_id)
       group by sh.digest_id, sh.paper_id
     ),
-    ranked as (
-      select pp.*, row_number() over (
-               partition by pp.digest_id
-               order by pp.score desc, pp.upvotes desc, pp.published_at desc nulls last, pp.first_seen_at desc, pp.paper_id desc
-             ) as rank
-      from per_paper pp
+    kept as materialized (
+      select * from (
+        select pp.*, row_number() over (
+                 partition by pp.digest_id
+                 order by pp.score desc, pp.upvotes desc, pp.published_at desc nulls last, pp.first_seen_at desc, pp.paper_id desc
+               ) as rank
+        from per_paper pp
+      ) r
+      where r.rank <= r.max_papers
+    ),
+    multi as (
+      select sh.digest_id, sh.paper_id, array_agg(sh.label order by sh.rank desc, sh.label) as matched_topics,
+             string_agg(sh.words, ' ') as words
+      from kept k
+      join sub_hits sh on sh.digest_id = k.digest_id and sh.paper_id = k.paper_id
+      where k.topics > 1
+      group by sh.digest_id, sh.paper_id
     ),
     inserted as (
       insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
-      select r.digest_id, r.paper_id, r.rank, r.score, r.matched_topics,
-             case when r.topics = 1 then r.words
-                  else array(select distinct w from unnest(string_to_array(array_to_string(r.words, ' '), ' ')) as w where w <> '' order by w) end
-      from ranked r
-      where r.rank <= r.max_papers
+      select k.digest_id, k.paper_id, k.rank, k.score, coalesce(m.matched_topics, array[k.label]),
+             case when m.digest_id is null then string_to_array(k.words, ' ')
+                  else array(select distinct w from unnest(string_to_array(m.words, ' ')) as w where w <> '' order by w) end
+      from kept k
+      left join multi m on m.digest_id = k.digest_id and m.paper_id = k.paper_id
       returning digest_id
     ),
     counts as (

@@ -133,7 +133,9 @@ export const papers = pgTable(
       ),
   },
   (t) => [
-    index("papers_search_idx").using("gin", t.search),
+    // No pending list: matching probes this index once per topic, and a pending list of
+    // freshly ingested papers would be scanned in full by every probe.
+    index("papers_search_idx").using("gin", t.search).with({ fastupdate: false }),
     index("papers_first_seen_idx").on(t.firstSeenAt, t.id),
     index("papers_listing_day_idx").on(t.listingDay),
   ],

@@ -137,9 +137,7 @@ export function createTopicHitCache(): TopicHitCache {
 }
 
 export async function computeTopicHits(db: Queryable, w: CandidateWindow): Promise<TopicHits> {
-  // Papers inserted since the last vacuum sit in the GIN index's pending list, which every
-  // per-topic probe below would scan in full (thousands of probes); merge it first.
-  await db.execute(sql`select gin_clean_pending_list('papers_search_idx'::regclass)`);
+  // papers_search_idx has fastupdate off (see schema.ts), so no pending list slows the probes.
   // One GIN probe per topic (the lateral "offset 0" keeps the probe per topic) instead of
   // testing every topic against every paper: ts_rank_cd and the matched words are then
   // computed only for the few papers each topic matches.

@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import Handlebars from "handlebars";
 import mjml2html from "mjml";
+import { compileFill } from "./fill.js";
+
 
 export const templatesDir = fileURLToPath(new URL("../../templates", import.meta.url));
 
@@ -100,9 +102,12 @@ export async function compileListEmail<T, K extends keyof T & string>(name: stri
   // Standalone lines were handled when the whole template was parsed; doing it
   // again on the pieces would strip differently.
   const opts = { ignoreStandalone: true } as const;
-  const outerHtml = hb.compile<ListFilled<T, K>>(html.outer, opts);
-  const itemHtml = hb.compile<ItemOf<T[K]>>(html.item, opts);
-  const outerText = hb.compile<ListFilled<T, K>>(plain.outer, { ...opts, noEscape: true });
-  const itemText = hb.compile<ItemOf<T[K]>>(plain.item, { ...opts, noEscape: true });
+  // The direct fill when the template stays in its subset, else Handlebars.
+  const fill = <D>(ast: HbProgram, noEscape: boolean): ((d: D) => string) =>
+    compileFill(ast, { noEscape }) ?? hb.compile<D>(ast, { ...opts, noEscape });
+  const outerHtml = fill<ListFilled<T, K>>(html.outer, false);
+  const itemHtml = fill<ItemOf<T[K]>>(html.item, false);
+  const outerText = fill<ListFilled<T, K>>(plain.outer, true);
+  const itemText = fill<ItemOf<T[K]>>(plain.item, true);
   return { html: (d) => outerHtml(d), text: (d) => outerText(d), itemHtml: (i) => itemHtml(i), itemText: (i) => itemText(i) };
 }

@@ -207,28 +207,38 @@ function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
   return v;
 }
 
-export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+/** What a paper shows whoever gets it: everything but the highlights and matched topics. */
+function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
   const url = (u: string | null) => (u ? cached(cache.urls, u, () => webUrl(u)) : null);
-  const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
   const summarySource = p.aiSummary?.trim() ? p.aiSummary.trim() : p.abstract;
   const summaryText = excerpt(summarySource);
   const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
   const title = p.title.replace(/\s+/g, " ").trim();
   return {
     rank: p.rank,
-    title: highlight(title, re),
+    title: [],
     titleText: title,
     url: url(p.hfUrl) ?? arxivUrl,
     authors: authorLine(p.authors),
     upvotes: p.upvotes,
-    summary: highlight(summaryText, re),
+    summary: [],
     summaryText,
-    topics: p.matchedTopics.join(", "),
+    topics: "",
     arxivUrl,
     pdfUrl: url(p.pdfUrl) ?? arxivUrl,
     codeUrl: p.githubRepo ? cached(cache.urls, `gh:${p.githubRepo}`, () => githubUrl(p.githubRepo)) : null,
     projectUrl: url(p.projectPage),
   };
+}
+
+/** The base with this digest's matched words highlighted and its matched topics. */
+function personalView(base: PaperView, p: DigestPaper, cache: ViewCache): PaperView {
+  const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
+  return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics: p.matchedTopics.join(", ") };
+}
+
+export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+  return personalView(paperBase(p, cache), p, cache);
 }
 
 const whyLine = (email: string, cadence: string) =>
@@ -277,7 +287,11 @@ interface Fragment {
   text: string[];
 }
 
-type Fragments = Map<string, Fragment>;
+/** Per batch: fills by paper and matched words/topics, and each paper's base view. */
+interface Fragments {
+  fills: Map<string, Fragment>;
+  bases: Map<number, PaperView>;
+}
 
 /** Stands in for the rank while a paper is filled; no paper text holds a NUL. */
 const RANK_SLOT = "\u0000rank\u0000";
@@ -334,10 +348,15 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
     let text = "";
     for (const p of papers) {
       const key = fragments && p.id !== undefined ? `${p.id}\u0001${p.matchedWords.join("\u0000")}\u0001${p.matchedTopics.join("\u0000")}` : null;
-      let f = key === null ? undefined : fragments?.get(key);
+      let f = key === null ? undefined : fragments?.fills.get(key);
       if (f === undefined) {
-        f = paperFragment(paperView(p, cache));
-        if (key !== null && fragments) fragments.set(key, f);
+        let base = fragments && p.id !== undefined ? fragments.bases.get(p.id) : undefined;
+        if (base === undefined) {
+          base = paperBase(p, cache);
+          if (fragments && p.id !== undefined) fragments.bases.set(p.id, base);
+        }
+        f = paperFragment(personalView(base, p, cache));
+        if (key !== null && fragments) fragments.fills.set(key, f);
       }
       const rank = String(p.rank);
       html += f.html.length === 1 ? f.html[0] : f.html.join(rank);
@@ -378,7 +397,7 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
     view,
     render: (d) => fill(d, null),
     batch() {
-      const fragments: Fragments = new Map();
+      const fragments: Fragments = { fills: new Map(), bases: new Map() };
       return (d) => fill(d, fragments);
     },
   };

@@ -1,5 +1,5 @@
-import { compileEmail, type CompiledEmail } from "../mail/templates.js";
-import { links, type LinkContext } from "../subscribers/links.js";
+import { compileListEmail, type CompiledListEmail } from "../mail/templates.js";
+import { links, tokenFor, type LinkContext } from "../subscribers/links.js";
 
 /**
  * The digest email's view model and its render. The MJML template is compiled once
@@ -11,6 +11,8 @@ import { links, type LinkContext } from "../subscribers/links.js";
 
 /** One paper of a digest as the send pipeline and the view page read it. */
 export interface DigestPaper {
+  /** The paper's id: lets a batch render fill this paper once for all its digests. */
+  id?: number;
   rank: number;
   title: string;
   abstract: string;
@@ -158,11 +160,14 @@ export function highlight(text: string, words: string[] | RegExp | null): Segmen
   return out;
 }
 
+/** String#localeCompare's order, without building a collator per comparison. */
+const collator = new Intl.Collator();
+
 /** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
 export function summaryLine(papers: Pick<DigestPaper, "matchedTopics">[]): string {
   const counts = new Map<string, number>();
   for (const p of papers) for (const t of p.matchedTopics) counts.set(t, (counts.get(t) ?? 0) + 1);
-  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([t]) => t);
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || collator.compare(a[0], b[0])).map(([t]) => t);
   const n = papers.length;
   const head = `${n} new ${n === 1 ? "paper" : "papers"}`;
   if (ranked.length === 0) return head;
@@ -202,29 +207,42 @@ function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
   return v;
 }
 
-export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+/** What a paper shows whoever gets it: everything but the highlights and matched topics. */
+function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
   const url = (u: string | null) => (u ? cached(cache.urls, u, () => webUrl(u)) : null);
-  const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
   const summarySource = p.aiSummary?.trim() ? p.aiSummary.trim() : p.abstract;
   const summaryText = excerpt(summarySource);
   const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
   const title = p.title.replace(/\s+/g, " ").trim();
   return {
     rank: p.rank,
-    title: highlight(title, re),
+    title: [],
     titleText: title,
     url: url(p.hfUrl) ?? arxivUrl,
     authors: authorLine(p.authors),
     upvotes: p.upvotes,
-    summary: highlight(summaryText, re),
+    summary: [],
     summaryText,
-    topics: p.matchedTopics.join(", "),
+    topics: "",
     arxivUrl,
     pdfUrl: url(p.pdfUrl) ?? arxivUrl,
     codeUrl: p.githubRepo ? cached(cache.urls, `gh:${p.githubRepo}`, () => githubUrl(p.githubRepo)) : null,
     projectUrl: url(p.projectPage),
   };
 }
+
+/** The base with this digest's matched words highlighted and its matched topics. */
+function personalView(base: PaperView, p: DigestPaper, cache: ViewCache): PaperView {
+  const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
+  return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics: p.matchedTopics.join(", ") };
+}
+
+export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+  return personalView(paperBase(p, cache), p, cache);
+}
+
+const whyLine = (email: string, cadence: string) =>
+  `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper matched one of the topics you follow.`;
 
 export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache()): DigestView {
   const papers = [...d.papers].sort((a, b) => a.rank - b.rank);
@@ -241,32 +259,146 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
       unsubscribe: links.unsubscribe(ctx, who),
       view: links.viewDigest(ctx, who, d.digestId),
     },
-    why: `You get this ${cadence} email because ${d.recipient.email} subscribed to paperboy and confirmed the subscription. Each paper matched one of the topics you follow.`,
+    why: whyLine(d.recipient.email, cadence),
     postalAddress: ctx.postalAddress,
   };
 }
 
 export interface DigestRenderer {
+  /** One digest, filled from scratch. */
   render(d: DigestInput): RenderedDigest;
+  /**
+   * A render for the digests of one batch, whose papers were loaded together: each
+   * paper (with the same matched words and topics) is filled once and its fragment
+   * reused by every digest of the batch that has it. Only the personal parts (date,
+   * summary, footer links with tokens) are filled per digest. Drop it with the batch:
+   * a paper may change between batches.
+   */
+  batch(): (d: DigestInput) => RenderedDigest;
   /** The view model alone (for tests and the browser view). */
   view(d: DigestInput): DigestView;
 }
 
+type DigestEmail = CompiledListEmail<DigestView, "papers">;
+
+/** A paper's filled HTML and text, split where its rank goes (the one per-digest value). */
+interface Fragment {
+  html: string[];
+  text: string[];
+}
+
+/** Per batch: fills by paper and matched words/topics, and each paper's base view. */
+interface Fragments {
+  fills: Map<string, Fragment>;
+  bases: Map<number, PaperView>;
+}
+
+/** Stands in for the rank while a paper is filled; no paper text holds a NUL. */
+const RANK_SLOT = "\u0000rank\u0000";
+
+/**
+ * Our links are `<publicUrl>/<path>?token=<token>`; the token (digits, dots,
+ * base64url) needs no encoding, so the URL around it is worked out once, with the
+ * same URL code links.ts uses, and a link is a concatenation. `slot` is a value of
+ * the path (the digest id) that is filled per link too. Null when the sample does
+ * not split that way (then links.ts builds each link).
+ */
+function linkTemplate(sample: string, token: string, slot = ""): ((t: string, slotValue?: string) => string) | null {
+  const at = sample.lastIndexOf(token);
+  if (at < 0 || sample.indexOf(token) !== at) return null;
+  const head = sample.slice(0, at);
+  const tail = sample.slice(at + token.length);
+  if (!slot) return (t) => head + t + tail;
+  const s = head.indexOf(slot);
+  if (s < 0 || head.indexOf(slot, s + 1) !== -1 || tail.includes(slot)) return null;
+  const a = head.slice(0, s);
+  const b = head.slice(s + slot.length);
+  return (t, v = "") => a + v + b + t + tail;
+}
+
 /** Compiles the digest template once; every render after that is a fill. */
-export async function createDigestRenderer(ctx: RenderContext, compiled?: CompiledEmail<DigestView>): Promise<DigestRenderer> {
-  const email = compiled ?? (await compileEmail<DigestView>("digest"));
+export async function createDigestRenderer(ctx: RenderContext, compiled?: DigestEmail): Promise<DigestRenderer> {
+  const email = compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers"));
   const cache = createViewCache();
   const view = (d: DigestInput) => digestView(ctx, d, cache);
+  const probe = { id: 1, tokenVersion: 1 };
+  const probeDigest = 987654321;
+  const manageAt = linkTemplate(links.manage(ctx, probe), tokenFor(ctx, probe, "manage"));
+  const unsubscribeAt = linkTemplate(links.unsubscribe(ctx, probe), tokenFor(ctx, probe, "unsubscribe"));
+  const oneClickAt = linkTemplate(links.oneClick(ctx, probe), tokenFor(ctx, probe, "unsubscribe"));
+  const viewAt = linkTemplate(links.viewDigest(ctx, probe, probeDigest), tokenFor(ctx, probe, "view"), `/${probeDigest}`);
+  const labels = new Map<string, string>();
+  const cadence = { daily: "daily", weekly: "weekly" } as const;
+
+  function paperFragment(v: PaperView): Fragment {
+    const slotted = { ...v, rank: RANK_SLOT as unknown as number };
+    const html = email.itemHtml(slotted).split(RANK_SLOT);
+    const text = email.itemText(slotted).split(RANK_SLOT);
+    // A NUL from the data would cut the fill in the wrong place: fill it as is then.
+    if (v.titleText.includes("\u0000") || v.summaryText.includes("\u0000") || v.authors.includes("\u0000") || v.topics.includes("\u0000")) {
+      return { html: [email.itemHtml(v)], text: [email.itemText(v)] };
+    }
+    return { html, text };
+  }
+
+  function fill(d: DigestInput, fragments: Fragments | null): RenderedDigest {
+    const papers = d.papers.length < 2 ? d.papers : [...d.papers].sort((a, b) => a.rank - b.rank);
+    const summary = summaryLine(papers);
+    let html = "";
+    let text = "";
+    for (const p of papers) {
+      const key = fragments && p.id !== undefined ? `${p.id}\u0001${p.matchedWords.join("\u0000")}\u0001${p.matchedTopics.join("\u0000")}` : null;
+      let f = key === null ? undefined : fragments?.fills.get(key);
+      if (f === undefined) {
+        let base = fragments && p.id !== undefined ? fragments.bases.get(p.id) : undefined;
+        if (base === undefined) {
+          base = paperBase(p, cache);
+          if (fragments && p.id !== undefined) fragments.bases.set(p.id, base);
+        }
+        f = paperFragment(personalView(base, p, cache));
+        if (key !== null && fragments) fragments.fills.set(key, f);
+      }
+      const rank = String(p.rank);
+      html += f.html.length === 1 ? f.html[0] : f.html.join(rank);
+      text += f.text.length === 1 ? f.text[0] : f.text.join(rank);
+    }
+    const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
+    const unsubscribeToken = tokenFor(ctx, who, "unsubscribe");
+    const digestLinks = {
+      manage: manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who),
+      unsubscribe: unsubscribeAt ? unsubscribeAt(unsubscribeToken) : links.unsubscribe(ctx, who),
+      view: viewAt && Number.isSafeInteger(d.digestId) && d.digestId > 0 ? viewAt(tokenFor(ctx, who, "view"), `/${d.digestId}`) : links.viewDigest(ctx, who, d.digestId),
+    };
+    const labelKey = `${d.period}|${d.recipient.frequency}`;
+    let date = labels.get(labelKey);
+    if (date === undefined) {
+      date = periodLabel(d.period, d.recipient.frequency, cache.format);
+      if (labels.size >= CACHE_LIMIT) labels.clear();
+      labels.set(labelKey, date);
+    }
+    const filled = {
+      subject: summary,
+      summary,
+      date,
+      papers: html,
+      links: digestLinks,
+      why: whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
+      postalAddress: ctx.postalAddress,
+    };
+    return {
+      subject: summary,
+      html: email.html(filled),
+      text: email.text({ ...filled, papers: text }),
+      oneClickUrl: oneClickAt ? oneClickAt(unsubscribeToken) : links.oneClick(ctx, who),
+    };
+  }
+
   return {
     view,
-    render(d) {
-      const v = view(d);
-      return {
-        subject: v.subject,
-        html: email.html(v),
-        text: email.text(v),
-        oneClickUrl: links.oneClick(ctx, { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion }),
-      };
+    render: (d) => fill(d, null),
+    batch() {
+      const fragments: Fragments = { fills: new Map(), bases: new Map() };
+      return (d) => fill(d, fragments);
     },
   };
 }

@@ -30,7 +30,7 @@ import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { MimeWriter } from "../mail/mime.js";
-import type { DigestPaper, DigestRenderer } from "./render.js";
+import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
 
 export interface SendSettings {
   mailDomain: string;
@@ -121,7 +121,7 @@ interface PaperRow {
   ai_summary: string | null;
 }
 
-type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords">;
+type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords" | "id">;
 
 /**
  * The batch's papers in one query. A paper shared by many digests of the batch is
@@ -163,7 +163,7 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
     if (!body) continue;
     let list = byDigest.get(r.digest_id);
     if (!list) byDigest.set(r.digest_id, (list = []));
-    list.push({ ...body, rank: r.rank, matchedTopics: r.matched_topics, matchedWords: r.matched_words });
+    list.push({ ...body, id: r.paper_id, rank: r.rank, matchedTopics: r.matched_topics, matchedWords: r.matched_words });
   }
   return byDigest;
 }
@@ -233,9 +233,9 @@ export function createDigestSender(deps: SendDeps): DigestSender {
   const { pool, mailer, renderer, mime, logger, settings } = deps;
   const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
 
-  async function deliver(c: ClaimRow, papers: DigestPaper[]): Promise<string> {
+  async function deliver(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): Promise<string> {
     const email = c.email ?? "";
-    const rendered = renderer.render({
+    const rendered = render({
       digestId: c.id,
       period: c.period,
       recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, email, frequency: c.frequency, timezone: c.timezone },
@@ -266,6 +266,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       const result: BatchResult = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, leaseWaitMs: 0, done: 0 };
       if (ids.length === 0) return result;
       const papers = await loadBatchPapers(pool, ids);
+      const render = renderer.batch();
       const unclaimed: number[] = [];
       const interval = settings.ratePerSecond ? 1000 / settings.ratePerSecond : 0;
       let nextSlot = Date.now();
@@ -295,7 +296,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         await pace();
         let messageId: string;
         try {
-          messageId = await deliver(c, papers.get(id) ?? []);
+          messageId = await deliver(c, papers.get(id) ?? [], render);
         } catch (err) {
           const detail = describe(err);
           if (classifySmtpError(err) === "permanent") {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDigestRenderer, excerpt, highlight, summaryLine, authorLine, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import { createDigestRenderer, excerpt, highlight, summaryLine, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
 import { verifyToken } from "../../src/subscribers/tokens.js";
 import { ctx, digest, paper } from "./render-fixtures.js";
@@ -31,6 +31,31 @@ describe("digest render", () => {
       const slow = await mjmlToHtml(fillSource(renderer.view(d)));
       expect(renderer.render(d).html).toBe(slow);
     }
+  });
+
+  it("a batch render reuses each paper's fill and still equals the whole template, HTML and text", async () => {
+    const hb = createHandlebars();
+    const fillSource = hb.compile<DigestView>(source);
+    const fillText = hb.compile<DigestView>(await readTemplate("digest.txt.hbs"), { noEscape: true });
+    const shared = (i: number, over: Partial<DigestPaper> = {}) => paper(i, { id: i, ...over });
+    // The same papers across digests: other ranks, other matched words and topics, a hostile title.
+    const cases = [
+      digest(11, 0, { papers: [shared(1), shared(2), shared(3, { title: "<b>diffusion</b> & {{x}}" })] }),
+      digest(12, 0, { papers: [shared(3, { rank: 1, title: "<b>diffusion</b> & {{x}}" }), shared(1, { rank: 2 }), shared(2, { rank: 3, matchedWords: ["models"] })] }),
+      digest(13, 0, { papers: [shared(2, { rank: 1, matchedWords: ["models"], matchedTopics: ["models"] }), shared(1, { rank: 2 })] }),
+      digest(14, 0, { papers: [shared(1), shared(2)], recipient: { ...digest(14, 0).recipient, frequency: "weekly" } }),
+    ];
+    const render = renderer.batch();
+    for (const d of cases) {
+      const fast = render(d);
+      const alone = renderer.render(d);
+      expect(fast).toEqual(alone);
+      const v = renderer.view(d);
+      expect(fast.html).toBe(await mjmlToHtml(fillSource(v)));
+      expect(fast.text).toBe(fillText(v));
+      expect(fast.html).not.toContain("<b>diffusion");
+    }
+    expect(render(cases[1]!).html).toContain('<span style="background-color:#fff3bf;">models</span>');
   });
 
   it("escapes a title holding markup and still highlights inside it", () => {

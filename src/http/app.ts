@@ -23,6 +23,7 @@ import type { Outbox } from "../mail/outbox.js";
 import type { Metrics } from "../metrics.js";
 import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
 import { subscriberDeliveryStatus } from "../digests/status.js";
+import { createTestDigestSender } from "../digests/test-digest.js";
 import { registerErrorHandling } from "./errors.js";
 import { deliveryStatusSection } from "./pages/delivery-status.js";
 import { siteCss } from "./pages/layout.js";
@@ -35,7 +36,7 @@ import { previewRoutes } from "./routes/preview.js";
 
 /** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
 export interface AppDeps {
-  config: Config;
+  config: Config & { TOKEN_SECRET: string };
   pool: pg.Pool;
   db: Db;
   redis: Redis;
@@ -120,7 +121,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
   await app.register(metricsRoutes, { deps });
-  await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
+  const testDigest =
+    deps.testDigest ??
+    createTestDigestSender({
+      db: deps.db,
+      mailer: deps.mailer,
+      render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
+      mailDomain: deps.config.MAIL_DOMAIN,
+    });
+  await app.register(adminRoutes, { deps, testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
 

@@ -133,14 +133,27 @@ describe("admin with ADMIN_TOKEN", () => {
     expect((await rt.queues.send.getJobs(["waiting"])).filter((j) => j.data.digestIds.includes(id))).toHaveLength(1);
   });
 
-  it("says the test digest is not wired when no renderer was given", async () => {
+  it("sends a test digest for given topics to any address, with links that lead nowhere", async () => {
+    await rt.pool.query(`insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url, upvotes)
+      values ('2611.07777', 'Latent diffusion models for weather maps', 'Diffusion models forecast rain.', '2030-01-01',
+              'https://arxiv.org/abs/2611.07777', 'https://arxiv.org/pdf/2611.07777', 12)`);
+    const before = rt.sink.messages.length;
     const res = await app.inject({
       method: "POST",
       url: "/admin/actions/test-digest",
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/x-www-form-urlencoded" },
       payload: "email=me@example.org&topics=diffusion models",
     });
-    expect(res.statusCode).toBe(503);
+    expect(res.statusCode).toBe(200);
+    const messages = await rt.sink.waitFor(before + 1);
+    const mail = messages[before]?.parsed;
+    expect(mail?.subject).toMatch(/^\[Test\] /);
+    expect(mail?.html).toContain("for weather maps");
+    expect(mail?.text).toContain("Latent diffusion models for weather maps");
+    const unsubscribe = /href="http:\/\/paperboy\.test(\/unsubscribe\?token&#x3D;[^"]+)"/.exec(String(mail?.html))?.[1];
+    expect(unsubscribe).toBeDefined();
+    const page = await app.inject({ method: "GET", url: (unsubscribe ?? "").replace("&#x3D;", "=") });
+    expect(page.statusCode).toBe(403);
   });
 
   it("requires the token for /metrics and exposes the named series", async () => {

@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client.js";
+import type { Mailer } from "../mail/mailer.js";
+import { headerSafe } from "../mail/headers.js";
+import { previewTopics } from "./preview.js";
+import { createDigestRenderer, type DigestPaper, type DigestRenderer, type RenderContext } from "./render.js";
+
+export interface TestDigestDeps {
+  db: Db;
+  mailer: Mailer;
+  render: RenderContext;
+  mailDomain: string;
+}
+
+/**
+ * An operator's test digest: what the given topics match on the latest listing day,
+ * rendered with the real template and sent to any address. It belongs to no
+ * subscriber and no digest row, so its manage/unsubscribe/view links carry tokens for
+ * subscriber 0, which every route refuses with its friendly "link not valid" page.
+ */
+export function createTestDigestSender(deps: TestDigestDeps) {
+  let renderer: Promise<DigestRenderer> | undefined;
+  return async ({ to, topics }: { to: string; topics: string[] }): Promise<{ paperCount: number }> => {
+    const preview = await previewTopics(deps.db, topics, { limit: 20 });
+    const ids = preview.papers.map((p) => p.arxivId);
+    const { rows } = await deps.db.execute<{
+      arxiv_id: string; title: string; abstract: string; authors: string[]; upvotes: number; arxiv_url: string; pdf_url: string;
+      hf_url: string | null; github_repo: string | null; project_page: string | null; ai_summary: string | null;
+    }>(sql`select arxiv_id, title, abstract, authors, upvotes, arxiv_url, pdf_url, hf_url, github_repo, project_page, ai_summary
+           from papers where arxiv_id = any(${sql.param(ids)}::text[])`);
+    const byId = new Map(rows.map((r) => [r.arxiv_id, r]));
+    const papers: DigestPaper[] = [];
+    for (const p of preview.papers) {
+      const r = byId.get(p.arxivId);
+      if (!r) continue;
+      papers.push({
+        rank: papers.length + 1,
+        title: r.title,
+        abstract: r.abstract,
+        authors: r.authors,
+        upvotes: r.upvotes,
+        arxivUrl: r.arxiv_url,
+        pdfUrl: r.pdf_url,
+        hfUrl: r.hf_url,
+        githubRepo: r.github_repo,
+        projectPage: r.project_page,
+        aiSummary: r.ai_summary,
+        matchedTopics: p.matchedTopics,
+        matchedWords: p.matchedWords,
+      });
+    }
+    const rendered = (await (renderer ??= createDigestRenderer(deps.render))).render({
+      digestId: 0,
+      period: preview.day ?? new Date().toISOString().slice(0, 10),
+      recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },
+      papers,
+    });
+    await deps.mailer.send({
+      to,
+      subject: headerSafe(`[Test] ${rendered.subject}`),
+      html: rendered.html,
+      text: rendered.text,
+      messageId: `<test-digest-${randomBytes(8).toString("hex")}@${deps.mailDomain}>`,
+    });
+    return { paperCount: papers.length };
+  };
+}

@@ -97,6 +97,7 @@ export const configSchema = z
     BOUNCE_LIMIT: int(1, 100).default(1),
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     SCHEDULER_ENABLED: bool.default(true),
+    WORKER_METRICS_PORT: int(1, 65535).optional(),
 
     SIGNUP_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(10),
     SIGNUP_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(5),

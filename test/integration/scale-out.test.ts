@@ -50,7 +50,8 @@ describe("scale-out: two worker processes share one run", () => {
       LOG_LEVEL: "info",
       NODE_ENV: "production",
     };
-    for (let i = 0; i < 2; i++) workers.push(spawnEntry("src/main/worker.ts", [], env));
+    const metricsPorts = [0, 1].map(() => 20_000 + Math.floor(Math.random() * 20_000));
+    for (const port of metricsPorts) workers.push(spawnEntry("src/main/worker.ts", [], { ...env, WORKER_METRICS_PORT: String(port) }));
     await Promise.all(workers.map((w) => w.waitForOutput(/worker started/, 60_000)));
     await enqueueSendBatches(rt.queues, rows.map((r) => r.id), 100);
 
@@ -65,6 +66,16 @@ describe("scale-out: two worker processes share one run", () => {
     const statuses = await rt.pool.query("select status, count(*)::int as n from digests group by status");
     expect(statuses.rows).toEqual([{ status: "sent", n: DIGESTS }]);
     for (const w of workers) expect(w.output()).toMatch(/"msg":"send batch"/);
+
+    // Each worker's own /metrics counts what it sent; together, every digest once.
+    let sent = 0;
+    for (const port of metricsPorts) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const n = Number(/^paperboy_emails_total\{outcome="sent"\} (\d+)/m.exec(text)?.[1] ?? "NaN");
+      expect(n).toBeGreaterThan(0);
+      sent += n;
+    }
+    expect(sent).toBe(DIGESTS);
 
     for (const w of workers) w.child.kill("SIGTERM");
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { isTimeZone } from "../config.js";
 import { validationError } from "../errors.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
 
@@ -11,14 +12,6 @@ import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
 
 export const EMAIL_MAX = 254;
 
-function constructsInIntl(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const topic = z
   .string()
@@ -36,7 +29,7 @@ export const timezoneSchema = z
   .trim()
   .min(1, "Choose a time zone.")
   .max(64)
-  .refine(constructsInIntl, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+  .refine(isTimeZone, "Unknown time zone: use an IANA name such as Europe/Berlin.");
 
 export const preferenceFields = {
   topics: topicsSchema,
@@ -118,7 +111,7 @@ const INTL_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("timeZone
  * Intl's canonical list, so the planner's `at time zone` agrees with the page.
  */
 export async function assertTimezoneKnown(db: Queryable, tz: string, field = "timezone"): Promise<void> {
-  if (!constructsInIntl(tz)) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+  if (!isTimeZone(tz)) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
   if (tz === "UTC" || INTL_ZONES.has(tz)) return;
   const { rows } = await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_timezone_names where name = ${tz}`);
   if ((rows[0]?.n ?? 0) === 0) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");

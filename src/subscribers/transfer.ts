@@ -2,6 +2,7 @@ import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { isTimeZone } from "../config.js";
 import type { Db } from "../db/client.js";
 import { subscribers } from "../db/schema.js";
 import { normalizeTopic, topicLabel, TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "./topics.js";
@@ -119,17 +120,7 @@ export interface RowProblem {
   message: string;
 }
 
-const timeZone = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "must be an IANA time zone such as Europe/Berlin" },
-);
+const timeZone = z.string().refine(isTimeZone, { message: "must be an IANA time zone such as Europe/Berlin" });
 
 const blankToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankToUndefined, schema.optional());

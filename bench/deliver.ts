@@ -73,11 +73,17 @@ async function seed(pool: pg.Pool, n: number) {
     `insert into subscribers (email, status, confirmed_at) select 'bench' || g || '@example.org', 'active', now() from generate_series(1, $1) g`,
     [n],
   );
-  await pool.query(`insert into digests (subscriber_id, period, status, covers_to, paper_count) select id, '2026-11-28', 'queued', now(), 20 from subscribers`);
+  await pool.query(`insert into topics (query) values ('diffusion'), ('test-time compute')`);
   await pool.query(
-    `insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
-     select d.id, (select min(id) from papers) + ((d.id * 7 + k) % $1), k, 1.0 / k, '{diffusion,"test-time compute"}', '{diffusion,test-time,compute}'
-     from digests d, generate_series(1, 20) k`,
+    `insert into digests (subscriber_id, period, status, covers_to, paper_count, paper_ids, matches)
+     select s.id, '2026-11-28', 'queued', now(), 20, x.ids, x.matches
+     from subscribers s
+     cross join lateral (
+       select array_agg((select min(id) from papers) + ((s.id * 7 + k) % $1) order by k) as ids,
+              jsonb_agg(jsonb_build_object('score', 1.0 / k, 'topics', (select jsonb_agg(id order by id) from topics),
+                                           'words', '["diffusion", "test-time", "compute"]'::jsonb) order by k) as matches
+       from generate_series(1, 20) k
+     ) x`,
     [PAPERS_PER_DAY],
   );
   await pool.query("analyze");

@@ -139,7 +139,7 @@ export async function main(): Promise<void> {
 
     const results: { n: number; seconds: number; perSubscriber: number }[] = [];
     for (const n of SIZES) {
-      await db.execute(sql`truncate digest_papers, digests cascade`);
+      await db.execute(sql`truncate digests cascade`);
       await db.execute(sql`update subscribers set status = case when id <= ${n} then 'active'::subscriber_status else 'pending'::subscriber_status end`);
       await db.execute(sql`vacuum analyze subscribers`);
       const start = performance.now();

@@ -6,6 +6,7 @@ import {
   date,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -141,6 +142,19 @@ export const papers = pgTable(
   ],
 );
 
+/**
+ * Why a paper is in a digest. Topics are topic ids (best match first); the subscriber's
+ * own spelling of each comes from subscriber_topics when the digest is read, so many
+ * subscribers with the same topics share one computed match list.
+ */
+export interface DigestMatch {
+  /** Boosted score (see digests/match.ts). */
+  score: number;
+  topics: number[];
+  /** The paper's lexemes that matched (English stems), for highlighting. */
+  words: string[];
+}
+
 export const digests = pgTable(
   "digests",
   {
@@ -160,32 +174,23 @@ export const digests = pgTable(
     claimedAt: ts("claimed_at"),
     sentAt: ts("sent_at"),
     error: text("error"),
+    /**
+     * The digest's papers, best first. Stored on the digest rather than one row per paper:
+     * a digest's contents are written once, by the planner, and always read whole, and a
+     * plan run writes 100k digests, not 100k × N rows with N foreign-key checks. The GIN
+     * index answers "was this paper already sent to this subscriber?".
+     */
+    paperIds: bigint("paper_ids", { mode: "number" }).array().notNull().default(sql`'{}'::bigint[]`),
+    /** Per paper, in paperIds' order: why it was picked (see DigestMatch). */
+    matches: jsonb("matches").$type<DigestMatch[]>().notNull().default(sql`'[]'::jsonb`),
     createdAt: createdAt(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex("digests_subscriber_period_idx").on(t.subscriberId, t.period),
     index("digests_status_idx").on(t.status, t.id),
+    index("digests_paper_ids_idx").using("gin", t.paperIds),
   ],
-);
-
-export const digestPapers = pgTable(
-  "digest_papers",
-  {
-    digestId: bigint("digest_id", { mode: "number" })
-      .notNull()
-      .references(() => digests.id, { onDelete: "cascade" }),
-    paperId: bigint("paper_id", { mode: "number" })
-      .notNull()
-      .references(() => papers.id, { onDelete: "cascade" }),
-    rank: smallint("rank").notNull(),
-    score: real("score").notNull(),
-    /** The subscriber's topics (as they typed them) that matched this paper. */
-    matchedTopics: text("matched_topics").array().notNull(),
-    /** The words of the paper that matched, for highlighting. */
-    matchedWords: text("matched_words").array().notNull().default(sql`'{}'::text[]`),
-  },
-  (t) => [primaryKey({ columns: [t.digestId, t.paperId] }), index("digest_papers_paper_idx").on(t.paperId)],
 );
 
 export const emailEvents = pgTable(

@@ -32,37 +32,6 @@ export function matchedLexemes(search: SQL, topicQuery: SQL): SQL {
                    where ${search} @@ ('''' || replace(replace(l, '\\', '\\\\'), '''', '''''') || '''')::tsquery)`;
 }
 
-export interface MatchResult {
-  /** Digests that got at least one paper. */
-  withPapers: number;
-  /** Digests with no paper (status `empty`, or `queued` for subscribers who want them anyway). */
-  empty: number;
-  /** digest_papers rows written. */
-  papers: number;
-}
-
-/**
- * Fills freshly created digests with their papers in a few set-based statements,
- * whatever their number: the distinct topics of these subscribers are matched
- * against the candidate papers once, then joined to the subscribers.
- *
- * Candidates of a digest: papers first seen in (covers_from, covers_to]; for a first
- * digest (covers_from null) the latest listing day seen by covers_to. A paper already
- * in any earlier digest of the subscriber is never picked again. Digests left without
- * papers become `empty` unless the subscriber asked for mail even then.
- *
- * Run it in the transaction that created the digests, so no digest is ever visible
- * as queued without its papers.
- */
-export async function matchDigests(db: Queryable, digestIds: number[], cache?: TopicHitCache): Promise<MatchResult> {
-  if (digestIds.length === 0) return { withPapers: 0, empty: 0, papers: 0 };
-  const window = await candidateWindow(db, digestIds);
-  const hits = await (cache ?? createTopicHitCache()).covering(db, window);
-  const { rows } = await db.execute(matchDigestsQuery(digestIds, window, hits));
-  const row = rows[0] as unknown as { with_papers: number; empty: number; papers: number } | undefined;
-  return { withPapers: row?.with_papers ?? 0, empty: row?.empty ?? 0, papers: row?.papers ?? 0 };
-}
-
 /** What the digests can cover, together: plain values so the match can use the paper indexes. */
 export interface CandidateWindow {
   /** Earliest covers_from among digests that have one (ISO), or null. */
@@ -71,20 +40,6 @@ export interface CandidateWindow {
   maxTo: string;
   /** Latest listing day seen by maxTo, when some digest is a first digest; else null. */
   latestDay: string | null;
-}
-
-export async function candidateWindow(db: Queryable, digestIds: number[]): Promise<CandidateWindow> {
-  const { rows } = await db.execute<{ min_from: string | null; max_to: string; latest_day: string | null }>(sql`
-    with b as (
-      select min(covers_from) as min_from, max(covers_to) as max_to, bool_or(covers_from is null) as has_first
-      from digests where id = any(${sql.param(digestIds)}::bigint[])
-    )
-    select to_json(b.min_from) #>> '{}' as min_from, to_json(b.max_to) #>> '{}' as max_to,
-           case when b.has_first
-                then (select to_char(max(p.listing_day), 'YYYY-MM-DD') from papers p where p.first_seen_at <= b.max_to) end as latest_day
-    from b`);
-  const row = rows[0];
-  return { minFrom: row?.min_from ?? null, maxTo: row?.max_to ?? new Date(0).toISOString(), latestDay: row?.latest_day ?? null };
 }
 
 /** Topic × paper matches, column-wise, as computed once per plan run. */
@@ -164,100 +119,149 @@ export async function computeTopicHits(db: Queryable, w: CandidateWindow): Promi
   };
 }
 
-/** The one statement behind matchDigests (exported for EXPLAIN in the benchmark). */
-export function matchDigestsQuery(digestIds: number[], w: CandidateWindow, hits: TopicHits): SQL {
-  const ids = sql.param(digestIds);
-  const latestDay = w.latestDay === null ? sql`null::date` : sql`${w.latestDay}::date`;
+export interface MatchSummary {
+  /** Digests inserted (a concurrent planner may have inserted some of the due ones first). */
+  created: number;
+  /** Of those, digests with at least one paper. */
+  withPapers: number;
+  /** Of those, digests without papers (status `empty`, or `queued` for subscribers who want them anyway). */
+  empty: number;
+  /** Papers put into the inserted digests. */
+  papers: number;
+  /** Ids of the inserted digests that are queued for sending, ascending. */
+  queued: number[];
+}
+
+/**
+ * Matches the due subscribers to their papers and inserts their digests, complete, in
+ * one statement. `due` is a relation with one row per due subscriber: subscriber_id,
+ * period, max_papers, send_when_empty and covers_from (their previous digest's covers_to,
+ * null for a first digest); every digest covers up to `now`.
+ *
+ * Candidates of a digest: papers first seen in (covers_from, now]; for a first digest
+ * the latest listing day seen by `now`. A paper already in any earlier digest of the
+ * subscriber is never picked again.
+ *
+ * Set-based twice over: topics are matched against papers once per plan run (`hits`),
+ * and papers are ranked once per *profile*, the things a digest's contents depend on
+ * (topic set, papers per digest, window, papers to leave out). Subscribers with the same
+ * profile share the computed list, so ranking costs what the distinct profiles cost,
+ * not what the subscribers cost. Digests are inserted with ON CONFLICT (subscriber_id,
+ * period) DO NOTHING: a digest another planner created first is left alone.
+ */
+export async function insertMatchedDigests(
+  db: Queryable,
+  opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits },
+): Promise<MatchSummary> {
+  const { rows } = await db.execute(insertMatchedDigestsQuery(opts));
+  const row = rows[0] as unknown as
+    | { created: number; with_papers: number; empty: number; papers: number; queued: (number | string)[] | null }
+    | undefined;
+  return {
+    created: row?.created ?? 0,
+    withPapers: row?.with_papers ?? 0,
+    empty: row?.empty ?? 0,
+    papers: row?.papers ?? 0,
+    queued: (row?.queued ?? []).map(Number),
+  };
+}
+
+/** The statement behind insertMatchedDigests (exported for EXPLAIN in the benchmark). */
+export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits }): SQL {
+  const { due, now, hits } = opts;
+  const latestDay = opts.latestDay === null ? sql`null::date` : sql`${opts.latestDay}::date`;
+  const candidates = [...new Set(hits.paperIds)];
   return sql`
-    with d as materialized (
-      select dg.id as digest_id, dg.subscriber_id, dg.covers_from, dg.covers_to, s.max_papers, s.send_when_empty
-      from digests dg join subscribers s on s.id = dg.subscriber_id
-      where dg.id = any(${ids}::bigint[])
+    with due as materialized (select * from ${due}),
+    -- Each due subscriber's topics as one sorted array: the first part of the profile.
+    sets as materialized (
+      select st.subscriber_id, array_agg(st.topic_id order by st.topic_id) as topic_ids
+      from subscriber_topics st
+      -- The range bounds let the primary key skip other subscribers' rows.
+      where st.subscriber_id between (select min(subscriber_id) from due) and (select max(subscriber_id) from due)
+        and st.subscriber_id in (select subscriber_id from due)
+      group by st.subscriber_id
     ),
-    -- The chunk's subscriber topics, read once; a chunk is an id range of subscribers, so
-    -- the range bounds let the primary key skip the other chunks' rows.
-    dt as materialized (
-      select d.digest_id, d.subscriber_id, d.max_papers, d.covers_from, d.covers_to, st.topic_id, st.label
-      from d join subscriber_topics st on st.subscriber_id = d.subscriber_id
-      where st.subscriber_id between (select min(subscriber_id) from d) and (select max(subscriber_id) from d)
+    -- Never twice: candidate papers already in an earlier digest (GIN on paper_ids).
+    sent as (
+      select d.subscriber_id, array_agg(distinct u.paper_id order by u.paper_id) as paper_ids
+      from digests d
+      cross join unnest(d.paper_ids) as u(paper_id)
+      where d.paper_ids && ${sql.param(candidates)}::bigint[]
+        and d.subscriber_id in (select subscriber_id from due)
+        and u.paper_id = any(${sql.param(candidates)}::bigint[])
+      group by d.subscriber_id
     ),
-    -- Topic × paper matches computed once for the whole plan run.
+    keyed as materialized (
+      select k.*, dense_rank() over (order by k.topic_ids, k.max_papers, k.covers_from, k.excluded) as profile
+      from (
+        select due.subscriber_id, due.period, due.max_papers, due.send_when_empty, due.covers_from,
+               coalesce(s.topic_ids, '{}') as topic_ids, coalesce(x.paper_ids, '{}') as excluded
+        from due
+        left join sets s on s.subscriber_id = due.subscriber_id
+        left join sent x on x.subscriber_id = due.subscriber_id
+      ) k
+    ),
+    profiles as materialized (
+      select distinct on (profile) profile, topic_ids, max_papers, covers_from, excluded from keyed order by profile
+    ),
     topic_hits as materialized (
       select h.topic_id, h.paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day, h.rank, h.words
       from unnest(${sql.param(hits.topicIds)}::bigint[], ${sql.param(hits.paperIds)}::bigint[],
                   ${sql.param(hits.ranks)}::real[], ${sql.param(hits.words)}::text[]) as h(topic_id, paper_id, rank, words)
       join papers p on p.id = h.paper_id
     ),
-    already_sent as materialized (
-      select distinct d2.subscriber_id, dp.paper_id
-      from digest_papers dp
-      join digests d2 on d2.id = dp.digest_id
-      where d2.subscriber_id in (select subscriber_id from d)
-        and dp.paper_id in (select paper_id from topic_hits)
-        and d2.id <> all(${ids}::bigint[])
-    ),
-    sub_hits as materialized (
-      select dt.digest_id, dt.subscriber_id, dt.max_papers, h.paper_id, h.upvotes, h.published_at, h.first_seen_at,
-             h.rank, h.words, dt.label
-      from dt
-      join topic_hits h on h.topic_id = dt.topic_id
-      where h.first_seen_at <= dt.covers_to
-        and (case when dt.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > dt.covers_from end)
-        and not exists (select 1 from already_sent a where a.subscriber_id = dt.subscriber_id and a.paper_id = h.paper_id)
-    ),
-    -- Plain aggregates only: a paper usually matches one of the subscriber's topics, and
-    -- the ordered label list and word union of the others are built below for kept papers.
     per_paper as (
-      select sh.digest_id, sh.paper_id, min(sh.max_papers) as max_papers,
-             ${boostedScore(sql`max(sh.rank)`, sql`min(sh.upvotes)`)} as score,
-             min(sh.upvotes) as upvotes, max(sh.published_at) as published_at, max(sh.first_seen_at) as first_seen_at,
-             count(*) as topics, min(sh.label) as label, min(sh.words) as words
-      from sub_hits sh
-      group by sh.digest_id, sh.paper_id
+      select pr.profile, h.paper_id, min(pr.max_papers) as max_papers,
+             ${boostedScore(sql`max(h.rank)`, sql`min(h.upvotes)`)} as score,
+             min(h.upvotes) as upvotes, max(h.published_at) as published_at, max(h.first_seen_at) as first_seen_at,
+             array_agg(h.topic_id order by h.rank desc, h.topic_id) as topics,
+             string_agg(h.words, ' ') as words
+      from profiles pr
+      cross join unnest(pr.topic_ids) as t(topic_id)
+      join topic_hits h on h.topic_id = t.topic_id
+      where h.first_seen_at <= ${now}::timestamptz
+        and (case when pr.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > pr.covers_from end)
+        and h.paper_id <> all(pr.excluded)
+      group by pr.profile, h.paper_id
     ),
-    kept as materialized (
+    ranked as (
       select * from (
         select pp.*, row_number() over (
-                 partition by pp.digest_id
+                 partition by pp.profile
                  order by pp.score desc, pp.upvotes desc, pp.published_at desc nulls last, pp.first_seen_at desc, pp.paper_id desc
-               ) as rank
+               ) as pos
         from per_paper pp
       ) r
-      where r.rank <= r.max_papers
+      where r.pos <= r.max_papers
     ),
-    multi as (
-      select sh.digest_id, sh.paper_id, array_agg(sh.label order by sh.rank desc, sh.label) as matched_topics,
-             string_agg(sh.words, ' ') as words
-      from kept k
-      join sub_hits sh on sh.digest_id = k.digest_id and sh.paper_id = k.paper_id
-      where k.topics > 1
-      group by sh.digest_id, sh.paper_id
+    results as materialized (
+      select profile, count(*)::int as n, array_agg(paper_id order by pos) as paper_ids,
+             jsonb_agg(jsonb_build_object(
+               'score', score,
+               'topics', topics,
+               'words', case when cardinality(topics) = 1 then string_to_array(words, ' ')
+                             else array(select distinct w from unnest(string_to_array(words, ' ')) as w where w <> '' order by w) end
+             ) order by pos) as matches
+      from ranked
+      group by profile
     ),
-    inserted as (
-      insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
-      select k.digest_id, k.paper_id, k.rank, k.score, coalesce(m.matched_topics, array[k.label]),
-             case when m.digest_id is null then string_to_array(k.words, ' ')
-                  else array(select distinct w from unnest(string_to_array(m.words, ' ')) as w where w <> '' order by w) end
-      from kept k
-      left join multi m on m.digest_id = k.digest_id and m.paper_id = k.paper_id
-      returning digest_id
-    ),
-    counts as (
-      select digest_id, count(*)::int as n from inserted group by digest_id
-    ),
-    updated as (
-      update digests dg
-      set paper_count = coalesce(c.n, 0),
-          status = case when coalesce(c.n, 0) = 0 and not d.send_when_empty then 'empty'::digest_status else dg.status end,
-          updated_at = now()
-      from d
-      left join counts c on c.digest_id = d.digest_id
-      where dg.id = d.digest_id
-      returning dg.id, dg.paper_count
+    ins as (
+      insert into digests (subscriber_id, period, status, covers_from, covers_to, paper_count, paper_ids, matches)
+      select k.subscriber_id, k.period,
+             case when coalesce(r.n, 0) = 0 and not k.send_when_empty then 'empty'::digest_status else 'queued'::digest_status end,
+             k.covers_from, ${now}::timestamptz, coalesce(r.n, 0), coalesce(r.paper_ids, '{}'), coalesce(r.matches, '[]')
+      from keyed k
+      left join results r on r.profile = k.profile
+      order by k.subscriber_id
+      on conflict (subscriber_id, period) do nothing
+      returning id, status, paper_count
     )
-    select count(*) filter (where paper_count > 0)::int as with_papers,
+    select count(*)::int as created,
+           count(*) filter (where paper_count > 0)::int as with_papers,
            count(*) filter (where paper_count = 0)::int as empty,
-           coalesce(sum(paper_count), 0)::int as papers
-    from updated
+           coalesce(sum(paper_count), 0)::int as papers,
+           array_agg(id order by id) filter (where status = 'queued') as queued
+    from ins
   `;
 }

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
-import { createTopicHitCache, matchDigests, type MatchResult, type TopicHitCache } from "./match.js";
+import { createTopicHitCache, insertMatchedDigests, type MatchSummary, type TopicHitCache } from "./match.js";
 import { isKnownTimeZone } from "./schedule.js";
 
 export interface PlanOptions {
@@ -46,9 +46,11 @@ export const DEFAULT_PLAN_CHUNK = 25_000;
  *
  * Subscribers are read in keyset-paged chunks (the next boundary is `id > last order by
  * id offset n-1 limit 1` on the (status, id) index), each chunk in its own transaction,
- * a few chunks at a time on separate connections (chunks never share a subscriber): digests are inserted with ON CONFLICT (subscriber_id,
- * period) DO NOTHING, so a re-run or a second planner at the same time creates nothing
- * twice, and only the digests this transaction inserted are matched.
+ * a few chunks at a time on separate connections (chunks never share a subscriber). A
+ * chunk's digests are matched and inserted complete, in one statement
+ * (insertMatchedDigests), with ON CONFLICT (subscriber_id, period) DO NOTHING: a re-run
+ * or a second planner at the same time creates nothing twice, and no digest is ever
+ * visible as queued without its papers.
  */
 export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummary> {
   const chunkSize = opts.chunkSize ?? DEFAULT_PLAN_CHUNK;
@@ -99,12 +101,12 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
       summary.scanned += chunk.scanned;
       summary.unknownZone += chunk.unknownZone;
       summary.due += chunk.due;
-      summary.created += chunk.created;
+      summary.created += chunk.match.created;
       summary.withPapers += chunk.match.withPapers;
       summary.empty += chunk.match.empty;
       summary.papers += chunk.match.papers;
-      summary.queuedDigestIds.push(...chunk.queued);
-      if (opts.onQueued && chunk.queued.length > 0) await opts.onQueued(chunk.queued);
+      summary.queuedDigestIds.push(...chunk.match.queued);
+      if (opts.onQueued && chunk.match.queued.length > 0) await opts.onQueued(chunk.match.queued);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
@@ -116,9 +118,7 @@ interface ChunkResult {
   scanned: number;
   unknownZone: number;
   due: number;
-  created: number;
-  match: MatchResult;
-  queued: number[];
+  match: MatchSummary;
 }
 
 /** Plans the active subscribers with lo < id <= hi (hi null: to the end) in one transaction. */
@@ -128,64 +128,51 @@ function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache
     await tx.execute(sql`set local work_mem = '64MB'`);
     // These statements run once per chunk: compiling them with JIT costs more than it saves.
     await tx.execute(sql`set local jit = off`);
+    const inChunk = sql`s.status = 'active' and s.paused_at is null and s.id > ${lo} and (${hi}::bigint is null or s.id <= ${hi}::bigint)`;
+    // The chunk's due subscribers, kept for the transaction: the candidate window is
+    // read off them before the match, and the match sees exactly the same rows.
+    await tx.execute(sql`
+      create temporary table plan_due (
+        subscriber_id bigint primary key, period date not null, max_papers smallint not null,
+        send_when_empty boolean not null, covers_from timestamptz
+      ) on commit drop`);
+    await tx.execute(sql`
+      insert into plan_due (subscriber_id, period, max_papers, send_when_empty, covers_from)
+      select l.id, l.t::date, l.max_papers, l.send_when_empty, prev.covers_to
+      from (
+        select s.id, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty,
+               (${now}::timestamptz at time zone s.timezone) as t
+        from subscribers s
+        where ${inChunk} and s.timezone = any(${sql.param(zones)}::text[])
+      ) l
+      left join lateral (
+        select d.covers_to from digests d
+        where d.subscriber_id = l.id and d.period < l.t::date
+        order by d.period desc limit 1
+      ) prev on true
+      where extract(hour from l.t) >= l.send_hour
+        and (l.frequency = 'daily' or extract(isodow from l.t) = l.weekday)
+        and not exists (select 1 from digests d where d.subscriber_id = l.id and d.period = l.t::date)`);
     const { rows } = await tx.execute<{
       scanned: number;
-      unknown_zone: number;
+      known_zone: number;
       due: number;
-      created: number[] | null;
+      min_from: string | null;
+      latest_day: string | null;
     }>(sql`
-      with subs as materialized (
-        select s.id, s.timezone, s.send_hour, s.frequency, s.weekday
-        from subscribers s
-        where s.status = 'active' and s.paused_at is null and s.id > ${lo} and (${hi}::bigint is null or s.id <= ${hi}::bigint)
-      ),
-      local as (
-        select id, send_hour, frequency, weekday, (${now}::timestamptz at time zone timezone) as t
-        from subs where timezone = any(${sql.param(zones)}::text[])
-      ),
-      due as materialized (
-        select l.id as subscriber_id, l.t::date as period
-        from local l
-        where extract(hour from l.t) >= l.send_hour
-          and (l.frequency = 'daily' or extract(isodow from l.t) = l.weekday)
-          and not exists (select 1 from digests d where d.subscriber_id = l.id and d.period = l.t::date)
-      ),
-      ins as (
-        insert into digests (subscriber_id, period, status, covers_from, covers_to)
-        select due.subscriber_id, due.period, 'queued', prev.covers_to, ${now}::timestamptz
-        from due
-        left join lateral (
-          select d.covers_to from digests d
-          where d.subscriber_id = due.subscriber_id and d.period < due.period
-          order by d.period desc limit 1
-        ) prev on true
-        order by due.subscriber_id
-        on conflict (subscriber_id, period) do nothing
-        returning id
-      )
-      select (select count(*) from subs)::int as scanned,
-             (select count(*) from subs)::int - (select count(*) from local)::int as unknown_zone,
-             (select count(*) from due)::int as due,
-             (select array_agg(id order by id) from ins) as created
-    `);
+      select (select count(*) from subscribers s where ${inChunk})::int as scanned,
+             (select count(*) from subscribers s where ${inChunk} and s.timezone = any(${sql.param(zones)}::text[]))::int as known_zone,
+             count(*)::int as due,
+             to_json(min(covers_from)) #>> '{}' as min_from,
+             case when bool_or(covers_from is null)
+                  then (select to_char(max(p.listing_day), 'YYYY-MM-DD') from papers p where p.first_seen_at <= ${now}::timestamptz) end as latest_day
+      from plan_due`);
     const row = rows[0];
-    const created = (row?.created ?? []).map(Number);
-    const match = await matchDigests(tx, created, hitCache);
-    const queued =
-      created.length === 0
-        ? []
-        : (
-            await tx.execute<{ id: number }>(
-              sql`select id from digests where id = any(${sql.param(created)}::bigint[]) and status = 'queued' order by id`,
-            )
-          ).rows.map((r) => Number(r.id));
-    return {
-      scanned: row?.scanned ?? 0,
-      unknownZone: row?.unknown_zone ?? 0,
-      due: row?.due ?? 0,
-      created: created.length,
-      match,
-      queued,
-    };
+    const counts = { scanned: row?.scanned ?? 0, unknownZone: (row?.scanned ?? 0) - (row?.known_zone ?? 0), due: row?.due ?? 0 };
+    if (counts.due === 0) return { ...counts, match: { created: 0, withPapers: 0, empty: 0, papers: 0, queued: [] } };
+    const latestDay = row?.latest_day ?? null;
+    const hits = await hitCache.covering(tx, { minFrom: row?.min_from ?? null, maxTo: now, latestDay });
+    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits });
+    return { ...counts, match };
   });
 }

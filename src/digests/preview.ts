@@ -10,7 +10,7 @@ export interface PreviewPaper {
   score: number;
   /** The previewed topics (as typed) that matched, best first. */
   matchedTopics: string[];
-  /** Matched lexemes (English stems), as in digest_papers.matched_words. */
+  /** Matched lexemes (English stems), as stored with a digest's matches. */
   matchedWords: string[];
 }
 

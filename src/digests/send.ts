@@ -125,7 +125,9 @@ type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords" | "
 
 /**
  * The batch's papers in one query. A paper shared by many digests of the batch is
- * transferred once (its columns are only filled on its first row).
+ * transferred once (its columns are only filled on its first row). Matched topics are
+ * stored as topic ids and read back as the subscriber's own spelling of them (the
+ * normalized topic if they have stopped following it since).
  */
 const PAPERS_SQL = `
 select x.digest_id, x.paper_id, x.rank, x.matched_topics, x.matched_words, x.first,
@@ -134,8 +136,19 @@ select x.digest_id, x.paper_id, x.rank, x.matched_topics, x.matched_words, x.fir
        case when x.first then p.arxiv_url end as arxiv_url, case when x.first then p.pdf_url end as pdf_url,
        case when x.first then p.hf_url end as hf_url, case when x.first then p.github_repo end as github_repo,
        case when x.first then p.project_page end as project_page, case when x.first then p.ai_summary end as ai_summary
-from (select dp.*, row_number() over (partition by dp.paper_id order by dp.digest_id) = 1 as first
-      from digest_papers dp where dp.digest_id = any($1::bigint[])) x
+from (
+  select d.id as digest_id, e.paper_id, e.rank::int as rank,
+         array(select coalesce(st.label, t.query)
+               from jsonb_array_elements_text(e.m -> 'topics') with ordinality as mt(topic_id, o)
+               join topics t on t.id = mt.topic_id::bigint
+               left join subscriber_topics st on st.subscriber_id = d.subscriber_id and st.topic_id = t.id
+               order by mt.o) as matched_topics,
+         array(select jsonb_array_elements_text(e.m -> 'words')) as matched_words,
+         row_number() over (partition by e.paper_id order by d.id) = 1 as first
+  from digests d
+  cross join lateral rows from (unnest(d.paper_ids), jsonb_array_elements(d.matches)) with ordinality as e(paper_id, m, rank)
+  where d.id = any($1::bigint[])
+) x
 join papers p on p.id = x.paper_id
 order by x.digest_id, x.rank`;
 

@@ -1,6 +1,6 @@
 import type pg from "pg";
 
-/** Inserts what the planner would have left behind: a subscriber, papers, a queued digest and its digest_papers. */
+/** Inserts what the planner would have left behind: a subscriber, papers, and a queued digest with its papers. */
 export interface SeedOptions {
   email?: string;
   status?: "pending" | "active" | "unsubscribed" | "bounced" | "complained";
@@ -49,20 +49,23 @@ export async function seedPapers(pool: pg.Pool, n: number, opts: Pick<SeedOption
 }
 
 export async function seedDigest(pool: pg.Pool, subscriberId: number, paperIds: number[], period = "2026-11-28"): Promise<number> {
+  // Each paper matched the topics "diffusion" and "test-time compute" (the subscriber
+  // does not follow them, so the email shows them as stored in topics).
   const { rows } = await pool.query<{ id: number }>(
-    `insert into digests (subscriber_id, period, status, covers_to, paper_count) values ($1, $2, 'queued', now(), $3) returning id`,
-    [subscriberId, period, paperIds.length],
+    `with t as (
+       insert into topics (query) values ('diffusion'), ('test-time compute')
+       on conflict (query) do update set query = excluded.query returning id, query
+     )
+     insert into digests (subscriber_id, period, status, covers_to, paper_count, paper_ids, matches)
+     select $1, $2, 'queued', now(), cardinality($3::bigint[]), $3::bigint[],
+            coalesce((select jsonb_agg(jsonb_build_object(
+                        'score', 1.0 / r, 'topics', (select jsonb_agg(id order by query) from t),
+                        'words', '["diffusion", "test-time", "compute"]'::jsonb) order by r)
+                      from unnest($3::bigint[]) with ordinality as u(p, r)), '[]')
+     returning id`,
+    [subscriberId, period, paperIds],
   );
-  const digestId = rows[0]!.id;
-  if (paperIds.length > 0) {
-    await pool.query(
-      `insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
-       select $1, p, r, 1.0 / r, '{diffusion,"test-time compute"}', '{diffusion,test-time,compute}'
-       from unnest($2::bigint[]) with ordinality as t(p, r)`,
-      [digestId, paperIds],
-    );
-  }
-  return digestId;
+  return rows[0]!.id;
 }
 
 /** One active subscriber with one queued digest of `papers` new papers. */

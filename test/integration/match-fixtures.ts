@@ -84,9 +84,17 @@ export type DigestPaperRow = {
 
 export async function digestPapersOf(db: Db, digestId: number): Promise<DigestPaperRow[]> {
   const { rows } = await db.execute<DigestPaperRow>(
-    sql`select p.title, dp.rank, dp.score, dp.matched_topics, dp.matched_words
-        from digest_papers dp join papers p on p.id = dp.paper_id
-        where dp.digest_id = ${digestId} order by dp.rank`,
+    sql`select p.title, e.rank::int as rank, (e.m ->> 'score')::real as score,
+               array(select coalesce(st.label, t.query)
+                     from jsonb_array_elements_text(e.m -> 'topics') with ordinality as mt(topic_id, o)
+                     join topics t on t.id = mt.topic_id::bigint
+                     left join subscriber_topics st on st.subscriber_id = d.subscriber_id and st.topic_id = t.id
+                     order by mt.o) as matched_topics,
+               array(select jsonb_array_elements_text(e.m -> 'words')) as matched_words
+        from digests d
+        cross join lateral rows from (unnest(d.paper_ids), jsonb_array_elements(d.matches)) with ordinality as e(paper_id, m, rank)
+        join papers p on p.id = e.paper_id
+        where d.id = ${digestId} order by e.rank`,
   );
   return rows;
 }

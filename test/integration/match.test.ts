@@ -19,7 +19,7 @@ describe("match: what a digest contains", () => {
     await tdb?.close();
   });
   beforeEach(async () => {
-    await tdb.db.execute(sql`truncate digest_papers, digests, subscriber_topics, topics, subscribers, papers restart identity cascade`);
+    await tdb.db.execute(sql`truncate digests, subscriber_topics, topics, subscribers, papers restart identity cascade`);
   });
 
   /** Plans at 09:00 UTC for a UTC subscriber with send hour 8 and returns the digest's paper titles. */

@@ -30,11 +30,13 @@ describe("scale-out: two worker processes share one run", () => {
       from generate_series(1, 3) i;
       insert into subscribers (email, status, confirmed_at)
       select 'reader' || i || '@example.org', 'active', now() from generate_series(1, ${DIGESTS}) i;
-      insert into digests (subscriber_id, period, status, covers_to, paper_count)
-      select id, '2026-11-28', 'queued', now(), 3 from subscribers;
-      insert into digest_papers (digest_id, paper_id, rank, score, matched_topics, matched_words)
-      select d.id, p.id, row_number() over (partition by d.id order by p.id), 0.5, '{diffusion}', '{diffus}'
-      from digests d cross join papers p;`);
+      insert into topics (query) values ('diffusion');
+      insert into digests (subscriber_id, period, status, covers_to, paper_count, paper_ids, matches)
+      select s.id, '2026-11-28', 'queued', now(), 3, x.ids, x.matches
+      from subscribers s,
+           (select array_agg(p.id order by p.id) as ids,
+                   jsonb_agg(jsonb_build_object('score', 0.5, 'topics', jsonb_build_array(t.id), 'words', jsonb_build_array('diffus')) order by p.id) as matches
+            from papers p, topics t where t.query = 'diffusion') x;`);
     const { rows } = await rt.pool.query<{ id: number }>("select id from digests order by id");
 
     const env = {

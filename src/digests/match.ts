@@ -176,10 +176,10 @@ export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestD
     -- Each due subscriber's topics as one sorted array: the first part of the profile.
     sets as materialized (
       select st.subscriber_id, array_agg(st.topic_id order by st.topic_id) as topic_ids
-      from subscriber_topics st
+      from due
+      join subscriber_topics st on st.subscriber_id = due.subscriber_id
       -- The range bounds let the primary key skip other subscribers' rows.
       where st.subscriber_id between (select min(subscriber_id) from due) and (select max(subscriber_id) from due)
-        and st.subscriber_id in (select subscriber_id from due)
       group by st.subscriber_id
     ),
     -- Never twice: candidate papers already in an earlier digest (GIN on paper_ids).

@@ -9,6 +9,7 @@
  * subscribers, extrapolated linearly (the naive work is strictly per subscriber).
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
@@ -119,6 +120,25 @@ function naivePlan(papers: NaivePaper[], subscriberTopics: Map<number, string[]>
   return total;
 }
 
+/**
+ * CPU seconds used so far by the Postgres backends serving this database (from /proc;
+ * the server runs on this machine). Wall time moves with whatever else the machine is
+ * doing; CPU time is the work itself.
+ */
+async function backendCpuSeconds(pool: pg.Pool, db: string): Promise<number> {
+  const { rows } = await pool.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [db]);
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Not readable (another machine, or the backend just exited): count nothing.
+    }
+  }
+  return ticks / 100;
+}
+
 export async function main(): Promise<void> {
   const name = `paperboy_bench_${randomBytes(4).toString("hex")}`;
   const admin = new pg.Client({ connectionString: serverUrl("postgres") });
@@ -142,15 +162,21 @@ export async function main(): Promise<void> {
       await db.execute(sql`truncate digests cascade`);
       await db.execute(sql`update subscribers set status = case when id <= ${n} then 'active'::subscriber_status else 'pending'::subscriber_status end`);
       await db.execute(sql`vacuum analyze subscribers`);
+      // Open every pool connection first, so the CPU count sees all the backends the plan uses.
+      await Promise.all(Array.from({ length: 4 }, () => pool.query("select 1")));
+      const pgCpuBefore = await backendCpuSeconds(pool, name);
+      const nodeCpuBefore = process.cpuUsage();
       const start = performance.now();
       const summary = await planDigests(db, { now: NOW });
       const seconds = (performance.now() - start) / 1000;
+      const nodeCpu = process.cpuUsage(nodeCpuBefore);
+      const pgCpu = (await backendCpuSeconds(pool, name)) - pgCpuBefore;
       if (summary.created !== n) throw new Error(`expected ${n} digests, planned ${summary.created}`);
       results.push({ n, seconds, perSubscriber: summary.papers / n });
       process.stdout.write(
         `plan+match ${String(n).padStart(7)} subscribers: ${seconds.toFixed(2)} s  ` +
           `(${(seconds / (n / 10_000)).toFixed(2)} s per 10k), ${(summary.papers / n).toFixed(2)} papers per subscriber, ` +
-          `${summary.empty} empty\n`,
+          `${summary.empty} empty; CPU: Postgres ${pgCpu.toFixed(2)} s, Node ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(2)} s\n`,
       );
     }
 

@@ -173,15 +173,6 @@ export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestD
   const candidates = [...new Set(hits.paperIds)];
   return sql`
     with due as materialized (select * from ${due}),
-    -- Each due subscriber's topics as one sorted array: the first part of the profile.
-    sets as materialized (
-      select st.subscriber_id, array_agg(st.topic_id order by st.topic_id) as topic_ids
-      from due
-      join subscriber_topics st on st.subscriber_id = due.subscriber_id
-      -- The range bounds let the primary key skip other subscribers' rows.
-      where st.subscriber_id between (select min(subscriber_id) from due) and (select max(subscriber_id) from due)
-      group by st.subscriber_id
-    ),
     -- Never twice: candidate papers already in an earlier digest (GIN on paper_ids).
     sent as (
       select d.subscriber_id, array_agg(distinct u.paper_id order by u.paper_id) as paper_ids
@@ -192,18 +183,26 @@ export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestD
         and u.paper_id = any(${sql.param(candidates)}::bigint[])
       group by d.subscriber_id
     ),
-    keyed as materialized (
-      select k.*, dense_rank() over (order by k.topic_ids, k.max_papers, k.covers_from, k.excluded) as profile
+    -- What each digest's contents depend on: the subscriber's topics (sorted ids, read
+    -- in primary-key order), papers per digest, window start, and papers to leave out.
+    keys as materialized (
+      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded) as key
       from (
-        select due.subscriber_id, due.period, due.max_papers, due.send_when_empty, due.covers_from,
-               coalesce(s.topic_ids, '{}') as topic_ids, coalesce(x.paper_ids, '{}') as excluded
+        select due.subscriber_id, due.period, due.send_when_empty, due.covers_from, due.max_papers,
+               coalesce(due.covers_from, '-infinity') as window_from,
+               array(select st.topic_id from subscriber_topics st where st.subscriber_id = due.subscriber_id order by st.topic_id) as topic_ids,
+               coalesce(x.paper_ids, '{}') as excluded
         from due
-        left join sets s on s.subscriber_id = due.subscriber_id
         left join sent x on x.subscriber_id = due.subscriber_id
       ) k
     ),
+    -- One row per distinct key, joined back on that one text key, which the planner
+    -- hashes (on four columns, two of them arrays, it sorts and merges instead).
     profiles as materialized (
-      select distinct on (profile) profile, topic_ids, max_papers, covers_from, excluded from keyed order by profile
+      select row_number() over () as profile, key,
+             min(topic_ids) as topic_ids, min(max_papers) as max_papers, min(window_from) as window_from, min(excluded) as excluded
+      from keys
+      group by key
     ),
     topic_hits as materialized (
       select h.topic_id, h.paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day, h.rank, h.words
@@ -221,7 +220,7 @@ export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestD
       cross join unnest(pr.topic_ids) as t(topic_id)
       join topic_hits h on h.topic_id = t.topic_id
       where h.first_seen_at <= ${now}::timestamptz
-        and (case when pr.covers_from is null then h.listing_day = ${latestDay} else h.first_seen_at > pr.covers_from end)
+        and (case when pr.window_from = '-infinity' then h.listing_day = ${latestDay} else h.first_seen_at > pr.window_from end)
         and h.paper_id <> all(pr.excluded)
       group by pr.profile, h.paper_id
     ),
@@ -251,8 +250,9 @@ export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestD
       select k.subscriber_id, k.period,
              case when coalesce(r.n, 0) = 0 and not k.send_when_empty then 'empty'::digest_status else 'queued'::digest_status end,
              k.covers_from, ${now}::timestamptz, coalesce(r.n, 0), coalesce(r.paper_ids, '{}'), coalesce(r.matches, '[]')
-      from keyed k
-      left join results r on r.profile = k.profile
+      from keys k
+      join profiles pr on pr.key = k.key
+      left join results r on r.profile = pr.profile
       order by k.subscriber_id
       on conflict (subscriber_id, period) do nothing
       returning id, status, paper_count

@@ -33,7 +33,7 @@ export interface PlanSummary {
   queuedDigestIds: number[];
 }
 
-export const DEFAULT_PLAN_CHUNK = 25_000;
+export const DEFAULT_PLAN_CHUNK = 50_000;
 
 /**
  * Creates the digests that are due at `now` and fills them with their papers.

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { AppError } from "../errors.js";
 
 /**
@@ -23,8 +23,16 @@ export interface TokenClaims {
   expiresAt?: Date | undefined;
 }
 
+/** The secret as a key object, made once: a string key is converted again on every createHmac. */
+const keys = new Map<string, KeyObject>();
+
 function mac(secret: string, body: string): Buffer {
-  return createHmac("sha256", secret).update(body).digest();
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, "utf8"));
+    keys.set(secret, key);
+  }
+  return createHmac("sha256", key).update(body).digest();
 }
 
 export function signToken(secret: string, claims: TokenClaims): string {

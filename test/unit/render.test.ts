@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDigestRenderer, excerpt, highlight, summaryLine, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import { createDigestRenderer, excerpt, highlight, squeeze, summaryLine, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
 import { verifyToken } from "../../src/subscribers/tokens.js";
 import { ctx, digest, paper } from "./render-fixtures.js";
@@ -123,6 +123,19 @@ describe("digest view helpers", () => {
     expect(cut.length).toBeLessThanOrEqual(303);
     expect(cut.endsWith("word...")).toBe(true);
     expect(excerpt("short text")).toBe("short text");
+  });
+
+  it("turns every whitespace run into one space, line breaks and Unicode spaces included", () => {
+    const samples = [
+      "plain words with single spaces",
+      "  leading and trailing  ",
+      "line\nbreaks\r\nand\ttabs",
+      "no\u00a0break\u2003em\u3000ideographic \u2028 separators",
+      "mixed \n \t runs",
+      "",
+    ];
+    for (const s of samples) expect(squeeze(s)).toBe(s.replace(/\s+/g, " "));
+    expect(excerpt("A  paper\n\nabout\ttabs")).toBe("A paper about tabs");
   });
 
   it("highlights whole words case-insensitively, with stem run-on, and nothing inside words", () => {

@@ -94,6 +94,7 @@ export const configSchema = z
     SEND_RATE_PER_SECOND: int(1, 100_000).default(1000),
     SEND_MAX_ATTEMPTS: int(1, 50).default(5),
     SEND_LEASE_MS: int(1000, 3_600_000).default(120_000),
+    SEND_SWEEP_AFTER_MS: int(60_000, 7 * 86_400_000).default(3_600_000),
     BOUNCE_LIMIT: int(1, 100).default(1),
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     SCHEDULER_ENABLED: bool.default(true),

@@ -6,13 +6,13 @@ import type { Queues } from "./queues.js";
  * batch's ids, so enqueueing the same digests again (a retried plan job, a second
  * planner) adds nothing: BullMQ ignores a job whose id it already holds.
  */
-export async function enqueueSendBatches(queues: Queues, digestIds: number[], batchSize: number): Promise<number> {
+export async function enqueueSendBatches(queues: Queues, digestIds: number[], batchSize: number, idPrefix = "send"): Promise<number> {
   const ids = [...new Set(digestIds)].sort((a, b) => a - b);
   let jobs = 0;
   for (let i = 0; i < ids.length; i += batchSize) {
     const batch = ids.slice(i, i + batchSize);
     const hash = createHash("sha1").update(batch.join(",")).digest("hex").slice(0, 16);
-    await queues.send.add("send", { digestIds: batch }, { jobId: `send-${batch[0]}-${batch.at(-1)}-${hash}` });
+    await queues.send.add("send", { digestIds: batch }, { jobId: `${idPrefix}-${batch[0]}-${batch.at(-1)}-${hash}` });
     jobs++;
   }
   return jobs;

@@ -10,6 +10,7 @@ import type { Mailer } from "../mail/mailer.js";
 import type { Metrics } from "../metrics.js";
 import { createIngestHandler } from "./ingest.js";
 import { enqueueSendBatches } from "./enqueue.js";
+import { sweepStaleDigests } from "./sweep.js";
 import type { Queues, SendJob } from "./queues.js";
 import type { JobHandlers } from "./workers.js";
 
@@ -41,9 +42,16 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
         now,
         onQueued: (ids) => enqueueSendBatches(deps.queues, ids, deps.config.SEND_BATCH_SIZE).then(() => undefined),
       });
+      // The hourly plan is also when digests left behind by failed send jobs go out again.
+      const swept = await sweepStaleDigests(deps.pool, deps.queues, {
+        staleMs: deps.config.SEND_SWEEP_AFTER_MS,
+        leaseMs: deps.config.SEND_LEASE_MS,
+        batchSize: deps.config.SEND_BATCH_SIZE,
+        now,
+      });
       const { queuedDigestIds, ...counts } = summary;
-      deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length }, "plan finished");
-      return { ...counts, queued: queuedDigestIds.length };
+      deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length, swept }, "plan finished");
+      return { ...counts, queued: queuedDigestIds.length, swept };
     },
     async send(job: Job<SendJob>, token?: string) {
       const s = await getSender();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
 import { createJobHandlers } from "../../src/jobs/handlers.js";
+import { sweepStaleDigests } from "../../src/jobs/sweep.js";
 import { sendLimiter, startWorkers, type Workers } from "../../src/jobs/workers.js";
 import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
@@ -49,6 +50,22 @@ describe("send job on BullMQ", () => {
     expect(rows.map((r) => r.attempts).sort()).toEqual([1, 1, 2]);
     const idsAtSink = rt.sink.messages.map((m) => m.parsed.messageId);
     expect(idsAtSink.sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
+  });
+
+  it("sends a digest whose send job failed for good at the next hourly sweep, and leaves fresh ones to their jobs", async () => {
+    const stranded = await seedOne(rt.pool);
+    const fresh = await seedOne(rt.pool);
+    // The stranded digest's job is gone (failed for good); nothing has touched it for two hours.
+    await rt.pool.query(`update digests set updated_at = now() - interval '2 hours' where id = $1`, [stranded.digestId]);
+    const swept = await sweepStaleDigests(rt.pool, rt.queues, { staleMs: 3_600_000, leaseMs: 120_000, batchSize: 10, now: new Date() });
+    expect(swept).toBe(1);
+    const row = await until(() => digestRow(rt.pool, stranded.digestId), (r) => r.status === "sent");
+    expect(row.status).toBe("sent");
+    expect((await digestRow(rt.pool, fresh.digestId)).status).toBe("queued");
+    const jobs = await rt.queues.send.getJobs(["waiting", "active", "delayed", "completed", "failed"]);
+    expect(jobs.some((j) => j.data.digestIds.includes(fresh.digestId))).toBe(false);
+    // A second sweep in the same hour finds nothing left to do.
+    expect(await sweepStaleDigests(rt.pool, rt.queues, { staleMs: 3_600_000, leaseMs: 120_000, batchSize: 10, now: new Date() })).toBe(0);
   });
 
   it("converts the email rate into a job rate for BullMQ's limiter", () => {

@@ -15,6 +15,7 @@ import {
   exportSubscriberPages,
   importSubscribers,
   parseSubscriberCsv,
+  unschedulableZones,
   unsearchableTopics,
 } from "../subscribers/transfer.js";
 import { openRuntime, type Runtime } from "./runtime.js";
@@ -129,7 +130,9 @@ async function importCommand(rt: Runtime, args: string[], io: Io): Promise<void>
   const text = await readFile(file, "utf8");
 
   const parsed = parseSubscriberCsv(text);
-  const problems = [...parsed.problems, ...(await unsearchableTopics(rt.db, parsed.rows))].sort((a, b) => a.line - b.line);
+  const problems = [...parsed.problems, ...(await unsearchableTopics(rt.db, parsed.rows)), ...(await unschedulableZones(rt.db, parsed.rows))].sort(
+    (a, b) => a.line - b.line,
+  );
   if (problems.length > 0) {
     for (const p of problems) io.err(`${file}:${p.line}: ${p.field ? `${p.field}: ` : ""}${p.message}`);
     const lines = new Set(problems.map((p) => p.line)).size;

@@ -111,8 +111,21 @@ const INTL_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("timeZone
  * Intl's canonical list, so the planner's `at time zone` agrees with the page.
  */
 export async function assertTimezoneKnown(db: Queryable, tz: string, field = "timezone"): Promise<void> {
-  if (!isTimeZone(tz)) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
-  if (tz === "UTC" || INTL_ZONES.has(tz)) return;
-  const { rows } = await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_timezone_names where name = ${tz}`);
-  if ((rows[0]?.n ?? 0) === 0) throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+  if (!isTimeZone(tz) || (await zonesPostgresLacks(db, [tz])).size > 0) {
+    throw validationError(field, "Unknown time zone: use an IANA name such as Europe/Berlin.");
+  }
+}
+
+/**
+ * Of zones JavaScript accepts, those neither in Intl's canonical list nor known to
+ * Postgres (old aliases such as US/Pacific-New): the planner could never schedule them.
+ * One query however many zones are asked about.
+ */
+export async function zonesPostgresLacks(db: Queryable, zones: string[]): Promise<Set<string>> {
+  const ask = [...new Set(zones)].filter((z) => z !== "UTC" && !INTL_ZONES.has(z));
+  if (ask.length === 0) return new Set();
+  const { rows } = await db.execute<{ z: string }>(
+    sql`select z from unnest(${sql.param(ask)}::text[]) as t(z) where not exists (select 1 from pg_timezone_names n where n.name = t.z)`,
+  );
+  return new Set(rows.map((r) => r.z));
 }

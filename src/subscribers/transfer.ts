@@ -6,6 +6,7 @@ import { isTimeZone } from "../config.js";
 import type { Db } from "../db/client.js";
 import { subscribers } from "../db/schema.js";
 import { normalizeTopic, topicLabel, TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "./topics.js";
+import { zonesPostgresLacks } from "./preferences.js";
 
 /**
  * Subscribers to and from CSV: an export holds every field needed to restore them
@@ -251,6 +252,14 @@ export async function unsearchableTopics(db: Db, rows: ImportRow[]): Promise<Row
     });
   }
   return problems;
+}
+
+/** Time zones JavaScript accepts but Postgres does not know: the planner would skip those subscribers forever. */
+export async function unschedulableZones(db: Db, rows: ImportRow[]): Promise<RowProblem[]> {
+  const lacking = await zonesPostgresLacks(db, rows.map((r) => r.timezone));
+  return rows
+    .filter((r) => lacking.has(r.timezone))
+    .map((r) => ({ line: r.line, field: "timezone", message: `time zone "${r.timezone}" is not known to the database; use a current IANA name such as Europe/Berlin` }));
 }
 
 // ---------------------------------------------------------------- import: writing

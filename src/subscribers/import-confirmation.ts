@@ -20,7 +20,8 @@ export interface ImportConfirmationDeps {
  * nothing is sent to them until they click. Compiled once; one call per subscriber.
  */
 export async function createImportConfirmation(deps: ImportConfirmationDeps) {
-  const template = await compileEmail<ConfirmEmail>("import-confirm");
+  // The signup confirmation, which names the topics when it is given them.
+  const template = await compileEmail<ConfirmEmail>("confirm");
   return async (s: { id: number; email: string; tokenVersion: number; topics: string[] }): Promise<void> => {
     const data: ConfirmEmail = {
       topicList: s.topics.join(", "),

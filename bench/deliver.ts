@@ -152,7 +152,7 @@ async function main() {
       digestId: 1,
       period: "2026-11-28",
       recipient: { subscriberId: 1, tokenVersion: 1, email: "x@example.org", frequency: "daily", timezone: "UTC" },
-      papers: (await (await import("../src/digests/send.js")).loadBatchPapers(pool, [ids[0]!])).get(ids[0]!) ?? [],
+      papers: (await (await import("../src/digests/batch-papers.js")).loadBatchPapers(pool, [ids[0]!])).get(ids[0]!) ?? [],
     });
     process.stdout.write(`digest size: HTML ${(probe.html.length / 1024).toFixed(1)} KB, text ${(probe.text.length / 1024).toFixed(1)} KB; SMTP pool ${POOL}, batch ${BATCH}, ${CONCURRENCY} batches at once\n`);
 

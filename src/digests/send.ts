@@ -30,6 +30,7 @@ import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { MimeWriter } from "../mail/mime.js";
+import { loadBatchPapers } from "./batch-papers.js";
 import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
 
 export interface SendSettings {
@@ -100,85 +101,6 @@ function describe(err: unknown): string {
   const e = err as { response?: unknown; message?: unknown };
   const text = typeof e.response === "string" ? e.response : typeof e.message === "string" ? e.message : String(err);
   return text.slice(0, 500);
-}
-
-interface PaperRow {
-  digest_id: number;
-  paper_id: number;
-  rank: number;
-  matched_topics: string[];
-  matched_words: string[];
-  first: boolean;
-  title: string | null;
-  abstract: string | null;
-  authors: string[] | null;
-  upvotes: number | null;
-  arxiv_url: string | null;
-  pdf_url: string | null;
-  hf_url: string | null;
-  github_repo: string | null;
-  project_page: string | null;
-  ai_summary: string | null;
-}
-
-type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords" | "id">;
-
-/**
- * The batch's papers in one query. A paper shared by many digests of the batch is
- * transferred once (its columns are only filled on its first row). Matched topics are
- * stored as topic ids and read back as the subscriber's own spelling of them (the
- * normalized topic if they have stopped following it since).
- */
-const PAPERS_SQL = `
-select x.digest_id, x.paper_id, x.rank, x.matched_topics, x.matched_words, x.first,
-       case when x.first then p.title end as title, case when x.first then p.abstract end as abstract,
-       case when x.first then p.authors end as authors, case when x.first then p.upvotes end as upvotes,
-       case when x.first then p.arxiv_url end as arxiv_url, case when x.first then p.pdf_url end as pdf_url,
-       case when x.first then p.hf_url end as hf_url, case when x.first then p.github_repo end as github_repo,
-       case when x.first then p.project_page end as project_page, case when x.first then p.ai_summary end as ai_summary
-from (
-  select d.id as digest_id, e.paper_id, e.rank::int as rank,
-         array(select coalesce(st.label, t.query)
-               from jsonb_array_elements_text(e.m -> 'topics') with ordinality as mt(topic_id, o)
-               join topics t on t.id = mt.topic_id::bigint
-               left join subscriber_topics st on st.subscriber_id = d.subscriber_id and st.topic_id = t.id
-               order by mt.o) as matched_topics,
-         array(select jsonb_array_elements_text(e.m -> 'words')) as matched_words,
-         row_number() over (partition by e.paper_id order by d.id) = 1 as first
-  from digests d
-  cross join lateral rows from (unnest(d.paper_ids), jsonb_array_elements(d.matches)) with ordinality as e(paper_id, m, rank)
-  where d.id = any($1::bigint[])
-) x
-join papers p on p.id = x.paper_id
-order by x.digest_id, x.rank`;
-
-export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promise<Map<number, DigestPaper[]>> {
-  const { rows } = await pool.query<PaperRow>({ name: "digest_batch_papers", text: PAPERS_SQL, values: [digestIds] });
-  const bodies = new Map<number, PaperBody>();
-  for (const r of rows) {
-    if (!r.first) continue;
-    bodies.set(r.paper_id, {
-      title: r.title ?? "",
-      abstract: r.abstract ?? "",
-      authors: r.authors ?? [],
-      upvotes: r.upvotes ?? 0,
-      arxivUrl: r.arxiv_url ?? "",
-      pdfUrl: r.pdf_url ?? "",
-      hfUrl: r.hf_url,
-      githubRepo: r.github_repo,
-      projectPage: r.project_page,
-      aiSummary: r.ai_summary,
-    });
-  }
-  const byDigest = new Map<number, DigestPaper[]>();
-  for (const r of rows) {
-    const body = bodies.get(r.paper_id);
-    if (!body) continue;
-    let list = byDigest.get(r.digest_id);
-    if (!list) byDigest.set(r.digest_id, (list = []));
-    list.push({ ...body, id: r.paper_id, rank: r.rank, matchedTopics: r.matched_topics, matchedWords: r.matched_words });
-  }
-  return byDigest;
 }
 
 interface ClaimRow {

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { DigestInput } from "./render.js";
-import { loadBatchPapers } from "./send.js";
+import { loadBatchPapers } from "./batch-papers.js";
 
 export interface StoredDigest {
   input: DigestInput;

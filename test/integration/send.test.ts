@@ -77,6 +77,19 @@ describe("send pipeline", () => {
     expect(row.sent_at).toBeInstanceOf(Date);
   });
 
+  it("names matched topics as the subscriber typed them", async () => {
+    const { digestId, subscriberId } = await seedOne(rt.pool, { email: "kim@example.org", papers: 2 });
+    // Kim follows "Diffusion" in her own spelling; "test-time compute" she has stopped following since.
+    await rt.pool.query(
+      `insert into subscriber_topics (subscriber_id, topic_id, label) select $1, id, 'Diffusion' from topics where query = 'diffusion'`,
+      [subscriberId],
+    );
+    await sender.sendBatch([digestId]);
+    const [msg] = await rt.sink.waitFor(1);
+    expect(msg!.parsed.subject).toBe("2 new papers on Diffusion, test-time compute");
+    expect(msg!.parsed.text).toContain("because you follow: Diffusion, test-time compute");
+  });
+
   it("never sends a digest twice, whether the job is retried or duplicated", async () => {
     const { digestId } = await seedOne(rt.pool);
     const results = await Promise.all([sender.sendBatch([digestId]), sender.sendBatch([digestId]), sender.sendBatch([digestId, digestId])]);

@@ -166,8 +166,8 @@ export async function insertMatchedDigests(
   };
 }
 
-/** The statement behind insertMatchedDigests (exported for EXPLAIN in the benchmark). */
-export function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits }): SQL {
+/** The statement behind insertMatchedDigests. */
+function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits }): SQL {
   const { due, now, hits } = opts;
   const latestDay = opts.latestDay === null ? sql`null::date` : sql`${opts.latestDay}::date`;
   const candidates = [...new Set(hits.paperIds)];

@@ -32,7 +32,10 @@ export async function readTemplate(name: string): Promise<string> {
 }
 
 export async function mjmlToHtml(source: string): Promise<string> {
-  const result = await mjml2html(source, { validationLevel: "strict", keepComments: false });
+  // fonts: {} — MJML would otherwise import Roboto from Google Fonts because our font
+  // stack names it: a request to Google each time an email is opened, for a font every
+  // client already has a fallback for.
+  const result = await mjml2html(source, { validationLevel: "strict", keepComments: false, fonts: {} });
   return result.html;
 }
 

@@ -113,6 +113,8 @@ describe("digest render", () => {
   it("stays under Gmail's 102 KB clipping limit at 20 papers", () => {
     const { html } = renderer.render(digest(9, 20));
     expect(Buffer.byteLength(html)).toBeLessThan(102 * 1024);
+    // Nothing is fetched from elsewhere when the email is opened (no web-font import).
+    expect(html).not.toMatch(/fonts\.googleapis|@import/);
   });
 });
 

@@ -28,7 +28,7 @@
  * marking such digests `failed` for an operator because a lost digest is a silent
  * failure nobody resends, while a rare same-Message-ID copy is harmless.
  */
-import type pg from "pg";
+import pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { MimeWriter } from "../mail/mime.js";
@@ -98,6 +98,8 @@ export function classifySmtpError(err: unknown): SmtpOutcome {
   return "transient";
 }
 
+const pgTypes = pg.types;
+
 function describe(err: unknown): string {
   const e = err as { response?: unknown; message?: unknown };
   const text = typeof e.response === "string" ? e.response : typeof e.message === "string" ? e.message : String(err);
@@ -141,8 +143,30 @@ from (select dp.*, row_number() over (partition by dp.paper_id order by dp.diges
 join papers p on p.id = x.paper_id
 order by x.digest_id, x.rank`;
 
+const TEXT_ARRAY_OID = 1009;
+
+/**
+ * Row parsers for one batch query in which text[] values (matched topics and words)
+ * repeat across thousands of rows: each distinct value is parsed once and the rows
+ * share the array (nothing downstream changes them).
+ */
+function sharedTextArrays(): { getTypeParser: (oid: number, format?: "text" | "binary") => (value: string) => unknown } {
+  const parsed = new Map<string, unknown>();
+  return {
+    getTypeParser(oid, format) {
+      const parser = pgTypes.getTypeParser(oid, format ?? "text") as (value: string) => unknown;
+      if (oid !== TEXT_ARRAY_OID || format === "binary") return parser;
+      return (value) => {
+        let v = parsed.get(value);
+        if (v === undefined) parsed.set(value, (v = parser(value)));
+        return v;
+      };
+    },
+  };
+}
+
 export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promise<Map<number, DigestPaper[]>> {
-  const { rows } = await pool.query<PaperRow>({ name: "digest_batch_papers", text: PAPERS_SQL, values: [digestIds] });
+  const { rows } = await pool.query<PaperRow>({ name: "digest_batch_papers", text: PAPERS_SQL, values: [digestIds], types: sharedTextArrays() });
   const bodies = new Map<number, PaperBody>();
   for (const r of rows) {
     if (!r.first) continue;

@@ -287,9 +287,16 @@ interface Fragment {
   text: string[];
 }
 
-/** Per batch: fills by paper and matched words/topics, and each paper's base view. */
+/** A paper filled for one set of matched words and topics. */
+interface PaperFill {
+  words: string[];
+  topics: string[];
+  fragment: Fragment;
+}
+
+/** Per batch: fills by paper (a few matched word/topic sets each), and each paper's base view. */
 interface Fragments {
-  fills: Map<string, Fragment>;
+  fills: Map<number, PaperFill[]>;
   bases: Map<number, PaperView>;
 }
 
@@ -314,6 +321,13 @@ function linkTemplate(sample: string, token: string, slot = ""): ((t: string, sl
   const a = head.slice(0, s);
   const b = head.slice(s + slot.length);
   return (t, v = "") => a + v + b + t + tail;
+}
+
+const sameList = (a: string[], b: string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+
+function filledFor(fills: PaperFill[], p: DigestPaper): Fragment | undefined {
+  for (const e of fills) if (sameList(e.words, p.matchedWords) && sameList(e.topics, p.matchedTopics)) return e.fragment;
+  return undefined;
 }
 
 /**
@@ -357,8 +371,10 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
     let html = "";
     let text = "";
     for (const p of papers) {
-      const key = fragments && p.id !== undefined ? `${p.id}\u0001${p.matchedWords.join("\u0000")}\u0001${p.matchedTopics.join("\u0000")}` : null;
-      let f = key === null ? undefined : fragments?.fills.get(key);
+      // Looked up by paper id, then by comparing the (short) lists: no key string to build
+      // and hash per paper of every digest. A batch's rows share their lists, so mostly `===`.
+      const same = fragments && p.id !== undefined ? fragments.fills.get(p.id) : undefined;
+      let f = same ? filledFor(same, p) : undefined;
       if (f === undefined) {
         let base = fragments && p.id !== undefined ? fragments.bases.get(p.id) : undefined;
         if (base === undefined) {
@@ -366,7 +382,11 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
           if (fragments && p.id !== undefined) fragments.bases.set(p.id, base);
         }
         f = paperFragment(personalView(base, p, cache));
-        if (key !== null && fragments) fragments.fills.set(key, f);
+        if (fragments && p.id !== undefined) {
+          const entry = { words: p.matchedWords, topics: p.matchedTopics, fragment: f };
+          if (same) same.push(entry);
+          else fragments.fills.set(p.id, [entry]);
+        }
       }
       const rank = String(p.rank);
       html += slot(f.html, rank);

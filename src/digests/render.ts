@@ -294,24 +294,18 @@ interface Fragment {
   text: string[];
 }
 
-/** A paper's fill for one combination of matched words and topics. */
-interface Fill {
+/** A paper filled for one set of matched words and topics. */
+interface PaperFill {
   words: string[];
   topics: string[];
   fragment: Fragment;
 }
 
-/**
- * Per batch: fills by paper id, then by matched words/topics (compared element by
- * element: a paper has a handful of combinations, and building a string key per paper
- * per digest cost more than the fill it found), and each paper's base view.
- */
+/** Per batch: fills by paper (a few matched word/topic sets each), and each paper's base view. */
 interface Fragments {
-  fills: Map<number, Fill[]>;
+  fills: Map<number, PaperFill[]>;
   bases: Map<number, PaperView>;
 }
-
-const sameList = (a: string[], b: string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 
 const byRank = (papers: DigestPaper[]) => {
   for (let i = 1; i < papers.length; i++) if (papers[i - 1]!.rank > papers[i]!.rank) return [...papers].sort((a, b) => a.rank - b.rank);
@@ -341,10 +335,21 @@ function linkTemplate(sample: string, token: string, slot = ""): ((t: string, sl
   return (t, v = "") => a + v + b + t + tail;
 }
 
-function appendJoined(out: string, parts: string[], glue: string): string {
-  let s = out + parts[0];
-  for (let i = 1; i < parts.length; i++) s = s + glue + parts[i];
-  return s;
+const sameList = (a: string[], b: string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+
+function filledFor(fills: PaperFill[], p: DigestPaper): Fragment | undefined {
+  for (const e of fills) if (sameList(e.words, p.matchedWords) && sameList(e.topics, p.matchedTopics)) return e.fragment;
+  return undefined;
+}
+
+/**
+ * A fragment with its rank filled in. `+` keeps the fragment's text shared (V8 links
+ * the pieces); join() would copy the 2–3 KB of every paper of every digest once more.
+ */
+function slot(parts: string[], rank: string): string {
+  if (parts.length === 1) return parts[0] ?? "";
+  if (parts.length === 2) return (parts[0] ?? "") + rank + (parts[1] ?? "");
+  return parts.join(rank);
 }
 
 /** Compiles the digest template once; every render after that is a fill. */
@@ -378,8 +383,10 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
     let html = "";
     let text = "";
     for (const p of papers) {
-      const fills = fragments && p.id !== undefined ? fragments.fills.get(p.id) : undefined;
-      let f = fills?.find((c) => sameList(c.words, p.matchedWords) && sameList(c.topics, p.matchedTopics))?.fragment;
+      // Looked up by paper id, then by comparing the (short) lists: no key string to build
+      // and hash per paper of every digest. A batch's rows share their lists, so mostly `===`.
+      const same = fragments && p.id !== undefined ? fragments.fills.get(p.id) : undefined;
+      let f = same ? filledFor(same, p) : undefined;
       if (f === undefined) {
         let base = fragments && p.id !== undefined ? fragments.bases.get(p.id) : undefined;
         if (base === undefined) {
@@ -388,15 +395,14 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
         }
         f = paperFragment(personalView(base, p, cache));
         if (fragments && p.id !== undefined) {
-          const fill = { words: p.matchedWords, topics: p.matchedTopics, fragment: f };
-          if (fills) fills.push(fill);
-          else fragments.fills.set(p.id, [fill]);
+          const entry = { words: p.matchedWords, topics: p.matchedTopics, fragment: f };
+          if (same) same.push(entry);
+          else fragments.fills.set(p.id, [entry]);
         }
       }
-      // Concatenation, not join(): V8 links the pieces instead of copying ~2 KB per paper.
       const rank = String(p.rank);
-      html = appendJoined(html, f.html, rank);
-      text = appendJoined(text, f.text, rank);
+      html += slot(f.html, rank);
+      text += slot(f.text, rank);
     }
     const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
     const unsubscribeToken = tokenFor(ctx, who, "unsubscribe");

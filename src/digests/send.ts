@@ -8,7 +8,9 @@
  * Exactly once. A digest is claimed on its own, right before it is sent, with a
  * conditional update (`queued → sending`); a duplicated or retried job finds nothing
  * to claim. It is marked `sent` right after the SMTP server accepted it, before the
- * next digest of the same lane is claimed. So `sending` means exactly "this digest
+ * next digest of the same lane is claimed: by the same statement that claims that
+ * next digest (one round trip and one commit per email instead of two), or on its
+ * own when the lane has nothing left. So `sending` means exactly "this digest
  * may be in an SMTP transaction right now": every other digest of a batch is either
  * still `queued` or already settled.
  *
@@ -128,6 +130,17 @@ returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.em
 const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at = now(), error = null, updated_at = now()
 where id = $1 and status = 'sending'`;
 
+/**
+ * The lane's previous digest ($3, accepted by SMTP as $4) marked sent and the next one
+ * ($1) claimed, in one statement. Both CTE branches always run; they touch different rows.
+ */
+const SENT_AND_CLAIM_SQL = `
+with sent as (
+  update digests set status = 'sent', message_id = $4, sent_at = now(), error = null, updated_at = now()
+  where id = $3 and status = 'sending'
+)
+${CLAIM_SQL}`;
+
 const SKIP_SQL = `update digests set status = 'skipped', error = $2, claimed_at = null, updated_at = now()
 where id = $1 and status = 'sending'`;
 
@@ -158,6 +171,12 @@ function skipReason(c: ClaimRow): string | null {
   if (c.subscriber_status !== "active") return `subscriber ${c.subscriber_status}`;
   if (c.paused) return "subscriber paused";
   return null;
+}
+
+/** A digest the SMTP server accepted, to be marked `sent` by the lane's next statement. */
+interface Accepted {
+  id: number;
+  messageId: string;
 }
 
 export interface DigestSender {
@@ -215,18 +234,33 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         if (at > now) await new Promise((r) => setTimeout(r, at - now));
       };
 
-      const one = async (id: number) => {
-        const claim = await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [id, settings.leaseMs] });
+      /** Marks a lane's accepted digest sent on its own (the lane has no next claim to carry it). */
+      const markSent = async (s: Accepted | null) => {
+        if (s) await pool.query({ name: "digest_sent", text: SENT_SQL, values: [s.id, s.messageId] });
+      };
+
+      /** One digest of a lane; `accepted` is the lane's previous digest, sent but not yet marked. */
+      const one = async (id: number, accepted: Accepted | null): Promise<Accepted | null> => {
+        let claim: pg.QueryResult<ClaimRow>;
+        try {
+          claim = accepted
+            ? await pool.query<ClaimRow>({ name: "digest_sent_claim", text: SENT_AND_CLAIM_SQL, values: [id, settings.leaseMs, accepted.id, accepted.messageId] })
+            : await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [id, settings.leaseMs] });
+        } catch (err) {
+          // The mark rolled back with the claim: record it alone so the accepted digest is not sent again.
+          await markSent(accepted).catch(() => undefined);
+          throw err;
+        }
         const c = claim.rows[0];
         if (!c) {
           unclaimed.push(id);
-          return;
+          return null;
         }
         const reason = skipReason(c);
         if (reason) {
           await pool.query({ name: "digest_skip", text: SKIP_SQL, values: [id, reason] });
           result.skipped++;
-          return;
+          return null;
         }
         await pace();
         let messageId: string;
@@ -248,17 +282,19 @@ export function createDigestSender(deps: SendDeps): DigestSender {
             else result.retry++;
             logger.warn({ digestId: id, status: r.rows[0]?.status, detail }, "digest send failed (transient)");
           }
-          return;
+          return null;
         }
-        await pool.query({ name: "digest_sent", text: SENT_SQL, values: [id, messageId] });
         result.sent++;
+        return { id, messageId };
       };
 
       const lane = async () => {
+        let accepted: Accepted | null = null;
         while (cursor < ids.length) {
           const id = ids[cursor++];
-          if (id !== undefined) await one(id);
+          if (id !== undefined) accepted = await one(id, accepted);
         }
+        await markSent(accepted);
       };
       await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.lanes, ids.length)) }, lane));
 

@@ -103,13 +103,17 @@ function hasLongLine(body: string): boolean {
   }
 }
 
-/** A part as 7bit when it can be (a third smaller on the wire than base64 and nothing to encode), else base64. */
-function part(type: string, body: string): string {
+/**
+ * A part as 7bit when it can be (a third smaller on the wire than base64 and nothing
+ * to encode), else base64: its headers and its body in CRLF lines, both ASCII.
+ */
+function part(type: string, body: string): [head: string, body: string] {
   if (SEVEN_BIT.test(body) && !hasLongLine(body)) {
-    const crlf = body.replace(/\r?\n/g, "\r\n");
-    return `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n${crlf}`;
+    // Our templates have LF lines only: a plain replaceAll is a third of the regex's cost on 40 KB.
+    const crlf = body.includes("\r") ? body.replace(/\r?\n/g, "\r\n") : body.replaceAll("\n", "\r\n");
+    return [`Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n`, crlf];
   }
-  return `Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64Lines(body)}`;
+  return [`Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`, base64Lines(body)];
 }
 
 /** base64 in 76-character lines, as RFC 2045 asks. */
@@ -152,9 +156,20 @@ export function createMimeWriter(opts: { from: string; staticHeaders?: Record<st
         `Message-ID: ${headerSafe(msg.messageId)}`,
         ...Object.entries(msg.headers ?? {}).map(([k, v]) => fold(headerSafe(k), headerSafe(v))),
       ].join("\r\n");
-      const text = part("text/plain", safe(msg.text));
-      const html = part("text/html", safe(msg.html));
-      return Buffer.from(`${lines}\r\n${head}--${boundary}\r\n${text}\r\n--${boundary}\r\n${html}${tail}`, "utf8");
+      const [textHead, text] = part("text/plain", safe(msg.text));
+      const [htmlHead, html] = part("text/html", safe(msg.html));
+      // The bodies are ASCII now (7bit or base64) and written as such into one buffer:
+      // no joined 40 KB string to build and then encode again. Only the header block may hold UTF-8.
+      const top = `${lines}\r\n${head}--${boundary}\r\n${textHead}`;
+      const middle = `\r\n--${boundary}\r\n${htmlHead}`;
+      const topBytes = Buffer.byteLength(top);
+      const out = Buffer.allocUnsafe(topBytes + text.length + middle.length + html.length + tail.length);
+      let at = out.write(top, 0, "utf8");
+      at += out.write(text, at, "latin1");
+      at += out.write(middle, at, "latin1");
+      at += out.write(html, at, "latin1");
+      out.write(tail, at, "latin1");
+      return out;
     },
   };
 }

@@ -180,6 +180,8 @@ describe("send pipeline", () => {
       const token = /digests\/(\d+)\?token=([^\s"&]+)/.exec(msg.parsed.text ?? "");
       expect(Number(token![1])).toBe(s.digestId);
       expect(verifyToken(rt.config.TOKEN_SECRET, token![2]!, "view").subscriberId).toBe(s.subscriberId);
+      // Each lane sends several of these; every one ends up marked, the last of a lane too.
+      expect(await digestRow(rt.pool, s.digestId)).toMatchObject({ status: "sent", message_id: `<digest-${s.digestId}@paperboy.test>`, error: null });
     }
   });
 });

@@ -58,6 +58,8 @@ describe("MIME writer encodings", () => {
     const raw = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-9@paperboy.test>", text: "plain\nascii", html: "<p>caf&eacute;</p>\n<p>ok</p>" }).toString();
     expect(raw).toContain("Content-Transfer-Encoding: 7bit\r\n\r\nplain\r\nascii");
     expect(raw).not.toContain("base64");
+    const crlf = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-9@paperboy.test>", text: "one\r\ntwo\nthree", html: "<p>x</p>" }).toString();
+    expect(crlf).toContain("\r\n\r\none\r\ntwo\r\nthree\r\n--");
     const mixed = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-9@paperboy.test>", text: "café", html: `<p>${"x".repeat(1200)}</p>` });
     expect(mixed.toString().match(/Content-Transfer-Encoding: base64/g)).toHaveLength(2);
     const mail = await simpleParser(mixed);

@@ -6,7 +6,10 @@ import { isKnownTimeZone } from "./schedule.js";
 export interface PlanOptions {
   /** The moment to plan for; every "is it time yet" question is asked at this instant. */
   now: Date;
-  /** Subscribers read per keyset-paged chunk (one transaction each). */
+  /**
+   * Subscribers read per keyset-paged chunk (one transaction each). Default: the active
+   * subscribers shared evenly among the concurrent chunks, at most MAX_PLAN_CHUNK each.
+   */
   chunkSize?: number;
   /** Chunks planned at the same time, each on its own pool connection (default 2). */
   concurrency?: number;
@@ -33,7 +36,10 @@ export interface PlanSummary {
   queuedDigestIds: number[];
 }
 
-export const DEFAULT_PLAN_CHUNK = 50_000;
+/** Memory per chunk stays flat beyond this; larger runs simply take more chunks. */
+export const MAX_PLAN_CHUNK = 50_000;
+/** Below this a chunk is not worth its own transaction and topic-set ranking. */
+const MIN_PLAN_CHUNK = 2_000;
 
 /**
  * Creates the digests that are due at `now` and fills them with their papers.
@@ -53,7 +59,7 @@ export const DEFAULT_PLAN_CHUNK = 50_000;
  * visible as queued without its papers.
  */
 export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummary> {
-  const chunkSize = opts.chunkSize ?? DEFAULT_PLAN_CHUNK;
+  const concurrency = Math.max(1, opts.concurrency ?? 2);
   const now = opts.now.toISOString();
   const summary: PlanSummary = {
     scanned: 0,
@@ -68,10 +74,14 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
   // A zone the time-zone database does not know would make `at time zone` fail the whole
   // chunk; such subscribers are skipped and counted instead. Checked once per run, on
   // the few distinct zones in use.
-  const zoneRows = await db.execute<{ timezone: string }>(
-    sql`select distinct timezone from subscribers where status = 'active' and paused_at is null`,
+  const zoneRows = await db.execute<{ timezone: string; n: number }>(
+    sql`select timezone, count(*)::int as n from subscribers where status = 'active' and paused_at is null group by timezone`,
   );
   const zones = zoneRows.rows.map((r) => r.timezone).filter(isKnownTimeZone);
+  const active = zoneRows.rows.reduce((sum, r) => sum + Number(r.n), 0);
+  // Every worker gets a chunk when there is enough to share (a 50k run is two 25k chunks
+  // planned side by side, not one chunk while the other connection idles).
+  const chunkSize = opts.chunkSize ?? Math.min(MAX_PLAN_CHUNK, Math.max(MIN_PLAN_CHUNK, Math.ceil(active / concurrency)));
 
   const hitCache = createTopicHitCache();
   // Chunk boundaries are handed out one at a time, in id order, to the workers below.
@@ -109,7 +119,7 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
       if (opts.onQueued && chunk.match.queued.length > 0) await opts.onQueued(chunk.match.queued);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+  await Promise.all(Array.from({ length: concurrency }, worker));
   summary.queuedDigestIds.sort((a, b) => a - b);
   return summary;
 }

@@ -1,6 +1,29 @@
 import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { Db } from "../../src/db/client.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+
+/** The file's own database, emptied of subscribers, topics, papers and digests before each test. */
+export function matchDatabase(): { readonly db: Db } {
+  let tdb: TestDatabase | undefined;
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await tdb?.close();
+  });
+  const handle = {
+    get db(): Db {
+      if (!tdb) throw new Error("matchDatabase(): the database is created in beforeAll");
+      return tdb.db;
+    },
+  };
+  beforeEach(async () => {
+    await handle.db.execute(sql`truncate digests, subscriber_topics, topics, subscribers, papers restart identity cascade`);
+  });
+  return handle;
+}
 
 let seq = 0;
 

@@ -1,26 +1,16 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { planDigests } from "../../src/digests/plan.js";
 import { AppError } from "../../src/errors.js";
 import { assertTopicsSearchable } from "../../src/subscribers/topics.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { addPaper, addSubscriber, digestPapersOf, digestsOf } from "./match-fixtures.js";
+import { addPaper, addSubscriber, digestPapersOf, digestsOf, matchDatabase } from "./match-fixtures.js";
 
 const DAY = "2026-11-26";
 const SEEN = "2026-11-26T06:00:00Z";
 const PLAN_AT = new Date("2026-11-26T09:00:00Z");
 
 describe("match: what a digest contains", () => {
-  let tdb: TestDatabase;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await tdb?.close();
-  });
-  beforeEach(async () => {
-    await tdb.db.execute(sql`truncate digests, subscriber_topics, topics, subscribers, papers restart identity cascade`);
-  });
+  const tdb = matchDatabase();
 
   /** Plans at 09:00 UTC for a UTC subscriber with send hour 8 and returns the digest's paper titles. */
   async function titlesFor(topics: string[], maxPapers = 10): Promise<string[]> {

@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { planDigests } from "../../src/digests/plan.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { addPaper, addSubscriber, digestsOf } from "./match-fixtures.js";
+import { addPaper, addSubscriber, digestsOf, matchDatabase } from "./match-fixtures.js";
 
 const hours = (fromIso: string, toIso: string) => {
   const out: Date[] = [];
@@ -11,15 +10,8 @@ const hours = (fromIso: string, toIso: string) => {
 };
 
 describe("plan: who is due when", () => {
-  let tdb: TestDatabase;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await tdb?.close();
-  });
+  const tdb = matchDatabase();
   beforeEach(async () => {
-    await tdb.db.execute(sql`truncate digests, subscriber_topics, topics, subscribers, papers restart identity cascade`);
     await addPaper(tdb.db, { title: "Diffusion everywhere", listingDay: "2026-03-01", firstSeenAt: "2026-03-01T00:00:00Z" });
   });
 

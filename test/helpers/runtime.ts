@@ -72,3 +72,16 @@ export async function deleteKeys(prefix: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+/** What a child process (an entry point, the CLI) needs to use this runtime's database, Redis prefix, SMTP sink and secret. */
+export function runtimeEnv(rt: TestRuntime, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: rt.database.url,
+    REDIS_URL: rt.config.REDIS_URL,
+    QUEUE_PREFIX: rt.prefix,
+    SMTP_URL: rt.sink.url,
+    TOKEN_SECRET: rt.config.TOKEN_SECRET,
+    PUBLIC_URL: rt.config.PUBLIC_URL,
+    ...overrides,
+  };
+}

@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribersCommand, statsCommand, type Io, type OpsCommand } from "../../src/main/cli-ops.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 
 interface Run {
   code: number;
@@ -41,13 +41,7 @@ function cli(rt: TestRuntime, dataDir: string, ...args: string[]): Promise<Run> 
   const env = {
     PATH: process.env.PATH ?? "",
     NODE_ENV: "test",
-    DATABASE_URL: rt.database.url,
-    REDIS_URL: rt.config.REDIS_URL,
-    QUEUE_PREFIX: rt.prefix,
-    SMTP_URL: rt.sink.url,
-    TOKEN_SECRET: rt.config.TOKEN_SECRET,
-    PUBLIC_URL: rt.config.PUBLIC_URL,
-    DATA_DIR: dataDir,
+    ...runtimeEnv(rt, { DATA_DIR: dataDir }),
   };
   return new Promise((resolve) => {
     execFile(process.execPath, ["--import", "tsx", "src/main/cli.ts", ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {

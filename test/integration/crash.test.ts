@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SMTPServer } from "smtp-server";
 import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
 import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 
 const DIGESTS = 30;
 /** The worker is killed while the sink holds this message (received, not yet answered). */
@@ -84,11 +84,7 @@ describe("crash: a worker killed mid-batch", () => {
     const env = {
       ...process.env,
       NODE_ENV: "test",
-      DATABASE_URL: rt.database.url,
-      REDIS_URL: rt.config.REDIS_URL,
-      QUEUE_PREFIX: rt.prefix,
-      SMTP_URL: sink.url,
-      TOKEN_SECRET: rt.config.TOKEN_SECRET,
+      ...runtimeEnv(rt, { SMTP_URL: sink.url }),
       MAIL_DOMAIN: "paperboy.test",
       SCHEDULER_ENABLED: "false",
       // One lane: at most one digest in flight, the one the sink holds when the worker dies.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestRuntime, REDIS_URL, type TestRuntime } from "../helpers/runtime.js";
+import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 import { spawnEntry } from "../helpers/spawn.js";
 
 describe("npm run demo", () => {
@@ -12,14 +12,7 @@ describe("npm run demo", () => {
   });
 
   it("loads the sample papers and sends one digest to a demo subscriber, saying where to read it", { timeout: 90_000 }, async () => {
-    const demo = spawnEntry("src/main/cli.ts", ["demo"], {
-      DATABASE_URL: rt.database.url,
-      REDIS_URL,
-      QUEUE_PREFIX: rt.prefix,
-      SMTP_URL: rt.sink.url,
-      TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
-      PUBLIC_URL: "http://paperboy.test",
-    });
+    const demo = spawnEntry("src/main/cli.ts", ["demo"], runtimeEnv(rt));
     expect(await demo.exited).toBe(0);
     expect(demo.output()).toContain("ingested 30 sample papers");
     const [message] = await rt.sink.waitFor(1);

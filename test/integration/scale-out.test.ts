@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
-import { createTestRuntime, REDIS_URL, type TestRuntime } from "../helpers/runtime.js";
+import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { spawnEntry, type Spawned } from "../helpers/spawn.js";
 
@@ -40,11 +40,7 @@ describe("scale-out: two worker processes share one run", () => {
     const { rows } = await rt.pool.query<{ id: number }>("select id from digests order by id");
 
     const env = {
-      DATABASE_URL: rt.database.url,
-      REDIS_URL,
-      QUEUE_PREFIX: rt.prefix,
-      SMTP_URL: sink.url,
-      TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
+      ...runtimeEnv(rt, { SMTP_URL: sink.url }),
       MAIL_DOMAIN: "paperboy.test",
       SCHEDULER_ENABLED: "false",
       SEND_RATE_PER_SECOND: "100000",

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 
 const run = promisify(execFile);
 
@@ -21,12 +21,7 @@ describe("npm run cli -- send", () => {
       env: {
         ...process.env,
         NODE_ENV: "test",
-        DATABASE_URL: rt.database.url,
-        REDIS_URL: rt.config.REDIS_URL,
-        QUEUE_PREFIX: rt.prefix,
-        SMTP_URL: rt.sink.url,
-        TOKEN_SECRET: rt.config.TOKEN_SECRET,
-        MAIL_DOMAIN: "paperboy.test",
+        ...runtimeEnv(rt, { MAIL_DOMAIN: "paperboy.test" }),
       },
     });
     expect(stdout).toContain("send: 2 sent, 1 skipped");

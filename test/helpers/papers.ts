@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
+import { asc, sql } from "drizzle-orm";
 import { pino } from "pino";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { papers } from "../../src/db/schema.js";
+import { createTestDatabase, type TestDatabase } from "./db.js";
+import { startRecordedServer, type RecordedServer } from "./recorded-http.js";
 import type { Clock } from "../../src/papers/http.js";
 import type { Logger } from "../../src/logger.js";
 
@@ -77,3 +82,58 @@ export const sourcesConfig = (hf: string, arxiv: string, categories = ["cs.CL", 
   ARXIV_CATEGORIES: categories,
   HTTP_TIMEOUT_MS: 2000,
 });
+
+export interface IngestHarness {
+  readonly database: TestDatabase;
+  readonly server: RecordedServer;
+  /** A fresh fake clock for each test. */
+  readonly clock: FakeClock;
+  readonly log: ReturnType<typeof capturingLogger>;
+  /** What ingestDay needs. */
+  readonly deps: () => { db: TestDatabase["db"]; logger: Logger };
+  /** The stored papers, by arXiv id. */
+  readonly rows: () => Promise<(typeof papers.$inferSelect)[]>;
+}
+
+/**
+ * For an ingest test file: its own database and recorded-response server, emptied of
+ * papers and ingest runs before each test, with a fresh fake clock and no requests seen.
+ */
+export function ingestHarness(): IngestHarness {
+  let database: TestDatabase | undefined;
+  let server: RecordedServer | undefined;
+  let clock: FakeClock | undefined;
+  const log = capturingLogger();
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    server = await startRecordedServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.close();
+  });
+  const ready = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error("ingestHarness(): used before beforeAll/beforeEach ran");
+    return v;
+  };
+  const h: IngestHarness = {
+    get database() {
+      return ready(database);
+    },
+    get server() {
+      return ready(server);
+    },
+    get clock() {
+      return ready(clock);
+    },
+    log,
+    deps: () => ({ db: h.database.db, logger: log.logger }),
+    rows: () => h.database.db.select().from(papers).orderBy(asc(papers.arxivId)),
+  };
+  beforeEach(async () => {
+    clock = fakeClock();
+    h.server.requests.length = 0;
+    await h.database.db.execute(sql`truncate papers, ingest_runs restart identity cascade`);
+  });
+  return h;
+}

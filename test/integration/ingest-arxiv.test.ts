@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { asc, desc, sql } from "drizzle-orm";
-import { ingestRuns, papers } from "../../src/db/schema.js";
+import { describe, expect, it } from "vitest";
+import { desc } from "drizzle-orm";
+import { ingestRuns } from "../../src/db/schema.js";
 import { ingestDay } from "../../src/papers/ingest.js";
 import { createSource } from "../../src/papers/sources/index.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { startRecordedServer, type RecordedServer } from "../helpers/recorded-http.js";
-import { arxivSample, capturingLogger, fakeClock, hfEntry, sourcesConfig, type FakeClock } from "../helpers/papers.js";
+import { arxivSample, hfEntry, ingestHarness, sourcesConfig } from "../helpers/papers.js";
 
 const DAY = "2026-11-27";
 
@@ -48,33 +46,15 @@ ${body}
 const xml = (body: string, status = 200) => ({ status, headers: { "content-type": "application/atom+xml; charset=utf-8" }, body });
 
 describe("ingest from the arXiv export API", () => {
-  let database: TestDatabase;
-  let server: RecordedServer;
-  let clock: FakeClock;
-  const log = capturingLogger();
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startRecordedServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.close();
-  });
-  beforeEach(async () => {
-    clock = fakeClock();
-    server.requests.length = 0;
-    await database.db.execute(sql`truncate papers, ingest_runs restart identity cascade`);
-  });
+  const h = ingestHarness();
 
   const arxiv = (pageSize = 200) =>
-    createSource("arxiv", { config: sourcesConfig(server.url, server.url, ["cs.CL", "cs.LG"]), clock, arxivPageSize: pageSize });
-  const deps = () => ({ db: database.db, logger: log.logger });
-  const rows = () => database.db.select().from(papers).orderBy(asc(papers.arxivId));
+    createSource("arxiv", { config: sourcesConfig(h.server.url, h.server.url, ["cs.CL", "cs.LG"]), clock: h.clock, arxivPageSize: pageSize });
+  const { deps, rows, log } = h;
 
   it("parses the recorded Atom feed: namespaces, authors, categories, versions stripped", async () => {
     // The recorded page claims 1873 results; by the follow-up page the total reads 2.
-    server.route("/api/query", (url) => xml(url.searchParams.get("start") === "0" ? arxivSample() : atom(2, 2, [])));
+    h.server.route("/api/query", (url) => xml(url.searchParams.get("start") === "0" ? arxivSample() : atom(2, 2, [])));
     const run = await ingestDay(deps(), arxiv(), DAY);
     expect(run).toMatchObject({ status: "succeeded", fetched: 2, inserted: 2, skipped: 0 });
     const [older, newer] = await rows();
@@ -96,15 +76,15 @@ describe("ingest from the arXiv export API", () => {
   });
 
   it("asks for the day's submissions in the followed categories, newest first", async () => {
-    server.route("/api/query", xml(atom(0, 0, [])));
+    h.server.route("/api/query", xml(atom(0, 0, [])));
     await ingestDay(deps(), arxiv(), DAY);
-    const q = server.requests[0]?.searchParams;
+    const q = h.server.requests[0]?.searchParams;
     expect(q?.get("search_query")).toBe("(cat:cs.CL OR cat:cs.LG) AND submittedDate:[202611270000 TO 202611272359]");
     expect([q?.get("sortBy"), q?.get("sortOrder"), q?.get("start"), q?.get("max_results")]).toEqual(["submittedDate", "descending", "0", "200"]);
   });
 
   it("strips versions of new and old style ids, collapses wrapped titles and keeps LaTeX, < and & exactly", async () => {
-    server.route(
+    h.server.route(
       "/api/query",
       xml(
         atom(3, 0, [
@@ -125,8 +105,8 @@ describe("ingest from the arXiv export API", () => {
   it("pages with start and max_results until totalResults, one request every 3 seconds", async () => {
     const entries = Array.from({ length: 5 }, (_, i) => ({ id: `2611.0010${i}v1`, categories: ["cs.CL"] }));
     const sentAt: number[] = [];
-    server.route("/api/query", (url) => {
-      sentAt.push(clock.now());
+    h.server.route("/api/query", (url) => {
+      sentAt.push(h.clock.now());
       const start = Number(url.searchParams.get("start"));
       const max = Number(url.searchParams.get("max_results"));
       return xml(atom(entries.length, start, entries.slice(start, start + max)));
@@ -134,22 +114,22 @@ describe("ingest from the arXiv export API", () => {
     const source = arxiv(2);
     const run = await ingestDay(deps(), source, DAY);
     expect(run).toMatchObject({ status: "succeeded", fetched: 5, inserted: 5 });
-    expect(server.requests.map((u) => u.searchParams.get("start"))).toEqual(["0", "2", "4"]);
+    expect(h.server.requests.map((u) => u.searchParams.get("start"))).toEqual(["0", "2", "4"]);
     // Measured on the fake clock: the limiter waited, the test did not.
     expect(sentAt.map((t) => t - (sentAt[0] ?? 0))).toEqual([0, 3000, 6000]);
-    expect(clock.sleeps).toEqual([3000, 3000]);
+    expect(h.clock.sleeps).toEqual([3000, 3000]);
 
     // The spacing holds across runs of the same source, too.
-    server.requests.length = 0;
+    h.server.requests.length = 0;
     sentAt.length = 0;
-    clock.t += 1000;
+    h.clock.t += 1000;
     await ingestDay(deps(), source, "2026-11-26");
-    expect(clock.sleeps.slice(2, 3)).toEqual([2000]);
+    expect(h.clock.sleeps.slice(2, 3)).toEqual([2000]);
   });
 
   it("stores a paper cross-listed in two followed categories once", async () => {
     // The listing shifted between pages: the same paper arrives twice.
-    server.route("/api/query", (url) =>
+    h.server.route("/api/query", (url) =>
       url.searchParams.get("start") === "0"
         ? xml(atom(3, 0, [{ id: "2611.20001v1", categories: ["cs.CL", "cs.LG"] }, { id: "2611.20002v1", categories: ["cs.LG"] }]))
         : xml(atom(3, 2, [{ id: "2611.20001v2", categories: ["cs.LG", "cs.CL", "stat.ML"] }])),
@@ -164,20 +144,20 @@ describe("ingest from the arXiv export API", () => {
   });
 
   it("merges a paper seen by Hugging Face and arXiv: upvotes and AI fields from HF, categories from arXiv", async () => {
-    server.route("/api/daily_papers", {
+    h.server.route("/api/daily_papers", {
       headers: { "content-type": "application/json" },
       body: JSON.stringify([
         hfEntry("2611.30001", { upvotes: 12, ai_summary: "HF summary.", ai_keywords: ["mamba"], githubRepo: "https://github.com/x/y", title: "HF title" }),
       ]),
     });
-    server.route("/api/query", xml(atom(1, 0, [{ id: "2611.30001v2", categories: ["cs.LG", "cs.CL"], title: "arXiv title", authors: ["B. One", "C. Two"] }])));
-    const hf = createSource("huggingface", { config: sourcesConfig(server.url, server.url), clock });
+    h.server.route("/api/query", xml(atom(1, 0, [{ id: "2611.30001v2", categories: ["cs.LG", "cs.CL"], title: "arXiv title", authors: ["B. One", "C. Two"] }])));
+    const hf = createSource("huggingface", { config: sourcesConfig(h.server.url, h.server.url), clock: h.clock });
 
     await ingestDay(deps(), hf, DAY);
     const [fromHf] = await rows();
     await ingestDay(deps(), arxiv(), DAY);
     // Hugging Face again, with more votes: upvotes refresh, arXiv's fields stay.
-    server.route("/api/daily_papers", {
+    h.server.route("/api/daily_papers", {
       headers: { "content-type": "application/json" },
       body: JSON.stringify([hfEntry("2611.30001", { upvotes: 30, ai_keywords: ["mamba"], title: "HF title" })]),
     });
@@ -201,7 +181,7 @@ describe("ingest from the arXiv export API", () => {
   });
 
   it("fails the run when a page comes back empty before totalResults is reached", async () => {
-    server.route("/api/query", (url) =>
+    h.server.route("/api/query", (url) =>
       xml(url.searchParams.get("start") === "0" ? atom(4, 0, [{ id: "2611.70001v1", categories: ["cs.CL"] }, { id: "2611.70002v1", categories: ["cs.CL"] }]) : atom(4, 2, [])),
     );
     const run = await ingestDay(deps(), arxiv(2), DAY);
@@ -211,16 +191,16 @@ describe("ingest from the arXiv export API", () => {
   });
 
   it("records a weekend day without submissions as a normal run", async () => {
-    server.route("/api/query", xml(atom(0, 0, [])));
+    h.server.route("/api/query", xml(atom(0, 0, [])));
     const run = await ingestDay(deps(), arxiv(), "2026-11-28");
     expect(run).toMatchObject({ status: "succeeded", fetched: 0, inserted: 0 });
-    expect(server.requests).toHaveLength(1);
-    const [recorded] = await database.db.select().from(ingestRuns).orderBy(desc(ingestRuns.id)).limit(1);
+    expect(h.server.requests).toHaveLength(1);
+    const [recorded] = await h.database.db.select().from(ingestRuns).orderBy(desc(ingestRuns.id)).limit(1);
     expect(recorded).toMatchObject({ source: "arxiv", day: "2026-11-28", status: "succeeded", fetched: 0 });
   });
 
   it("skips an entry without a usable id and keeps the rest", async () => {
-    server.route("/api/query", xml(atom(2, 0, [{ id: "2611.40001v1", categories: ["cs.CL"] }, { id: "not/an id", categories: ["cs.CL"] }])));
+    h.server.route("/api/query", xml(atom(2, 0, [{ id: "2611.40001v1", categories: ["cs.CL"] }, { id: "not/an id", categories: ["cs.CL"] }])));
     const run = await ingestDay(deps(), arxiv(), DAY);
     expect(run).toMatchObject({ status: "succeeded", fetched: 2, inserted: 1, skipped: 1 });
     expect(log.lines().some((l) => l.msg === "skipped an invalid paper entry" && String(l.paperId).includes("not/an id"))).toBe(true);
@@ -237,13 +217,13 @@ describe("ingest from the arXiv export API", () => {
       ],
     ];
     for (const [answer, message] of cases) {
-      server.route("/api/query", answer);
+      h.server.route("/api/query", answer);
       const run = await ingestDay(deps(), arxiv(), DAY);
       expect(run.status).toBe("failed");
       expect(run.error).toMatch(message);
     }
     expect(await rows()).toEqual([]);
-    const failed = await database.db.select().from(ingestRuns);
+    const failed = await h.database.db.select().from(ingestRuns);
     expect(failed.map((r) => r.status)).toEqual(["failed", "failed", "failed", "failed"]);
   });
 });

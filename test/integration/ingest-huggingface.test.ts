@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { asc, desc, eq, sql } from "drizzle-orm";
-import { ingestRuns, papers } from "../../src/db/schema.js";
+import { describe, expect, it } from "vitest";
+import { asc, desc, eq } from "drizzle-orm";
+import { ingestRuns } from "../../src/db/schema.js";
 import { ingestDay } from "../../src/papers/ingest.js";
 import { createSource } from "../../src/papers/sources/index.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
-import { startRecordedServer, type RecordedServer } from "../helpers/recorded-http.js";
-import { capturingLogger, fakeClock, hfEntry, hfSample, sourcesConfig, type FakeClock } from "../helpers/papers.js";
+import { hfEntry, hfSample, ingestHarness, sourcesConfig } from "../helpers/papers.js";
 
 const DAY = "2026-11-27";
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) => ({
@@ -15,41 +13,23 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 });
 
 describe("ingest from Hugging Face Daily Papers", () => {
-  let database: TestDatabase;
-  let server: RecordedServer;
-  let clock: FakeClock;
-  const log = capturingLogger();
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startRecordedServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.close();
-  });
-  beforeEach(async () => {
-    clock = fakeClock();
-    server.requests.length = 0;
-    await database.db.execute(sql`truncate papers, ingest_runs restart identity cascade`);
-  });
+  const h = ingestHarness();
 
   const hf = (pageSize = 100) =>
-    createSource("huggingface", { config: sourcesConfig(server.url, server.url), clock, hfPageSize: pageSize });
-  const deps = () => ({ db: database.db, logger: log.logger });
-  const rows = () => database.db.select().from(papers).orderBy(asc(papers.arxivId));
-  const lastRun = async () => (await database.db.select().from(ingestRuns).orderBy(desc(ingestRuns.id)).limit(1))[0];
+    createSource("huggingface", { config: sourcesConfig(h.server.url, h.server.url), clock: h.clock, hfPageSize: pageSize });
+  const { deps, rows, log } = h;
+  const lastRun = async () => (await h.database.db.select().from(ingestRuns).orderBy(desc(ingestRuns.id)).limit(1))[0];
 
   it("pages with limit and p until a short page, and stores every paper once", async () => {
     const all = ["2611.00001", "2611.00002", "2611.00003", "2611.00004", "2611.00005"].map((id) => hfEntry(id));
-    server.route("/api/daily_papers", (url) => {
+    h.server.route("/api/daily_papers", (url) => {
       const limit = Number(url.searchParams.get("limit"));
       const page = Number(url.searchParams.get("p"));
       return json(all.slice(page * limit, page * limit + limit));
     });
     const run = await ingestDay(deps(), hf(2), DAY);
     expect(run).toMatchObject({ status: "succeeded", fetched: 5, inserted: 5, updated: 0, skipped: 0 });
-    expect(server.requests.map((u) => [u.searchParams.get("date"), u.searchParams.get("limit"), u.searchParams.get("p")])).toEqual([
+    expect(h.server.requests.map((u) => [u.searchParams.get("date"), u.searchParams.get("limit"), u.searchParams.get("p")])).toEqual([
       [DAY, "2", "0"],
       [DAY, "2", "1"],
       [DAY, "2", "2"],
@@ -59,14 +39,14 @@ describe("ingest from Hugging Face Daily Papers", () => {
   });
 
   it("stops paging when the API answers every page alike", async () => {
-    server.route("/api/daily_papers", json([hfEntry("2611.00006"), hfEntry("2611.00007")]));
+    h.server.route("/api/daily_papers", json([hfEntry("2611.00006"), hfEntry("2611.00007")]));
     const run = await ingestDay(deps(), hf(2), DAY);
     expect(run).toMatchObject({ status: "succeeded", inserted: 2 });
-    expect(server.requests).toHaveLength(2);
+    expect(h.server.requests).toHaveLength(2);
   });
 
   it("maps every field of the recorded response, optional ones included", async () => {
-    server.route("/api/daily_papers", json(hfSample()));
+    h.server.route("/api/daily_papers", json(hfSample()));
     await ingestDay(deps(), hf(), DAY);
     const byId = Object.fromEntries((await rows()).map((r) => [r.arxivId, r]));
     expect(byId["2510.99901"]).toMatchObject({
@@ -92,7 +72,7 @@ describe("ingest from Hugging Face Daily Papers", () => {
   });
 
   it("keeps titles and abstracts exactly, apart from line breaks", async () => {
-    server.route(
+    h.server.route(
       "/api/daily_papers",
       json([
         hfEntry("2611.00010", {
@@ -113,7 +93,7 @@ describe("ingest from Hugging Face Daily Papers", () => {
   });
 
   it("skips malformed entries, logs them by id, and stores the rest", async () => {
-    server.route(
+    h.server.route(
       "/api/daily_papers",
       json([
         hfEntry("2611.00020"),
@@ -135,22 +115,22 @@ describe("ingest from Hugging Face Daily Papers", () => {
   });
 
   it("retries a 429 after the Retry-After the server asked for, then succeeds", async () => {
-    server.route("/api/daily_papers", [
+    h.server.route("/api/daily_papers", [
       { status: 429, headers: { "retry-after": "7", "content-type": "text/plain" }, body: "slow down" },
       json([hfEntry("2611.00030")]),
     ]);
     const run = await ingestDay(deps(), hf(), DAY);
     expect(run).toMatchObject({ status: "succeeded", inserted: 1 });
-    expect(server.requests).toHaveLength(2);
-    expect(clock.sleeps).toEqual([7000]);
+    expect(h.server.requests).toHaveLength(2);
+    expect(h.clock.sleeps).toEqual([7000]);
   });
 
   it("gives up after three 500s with exponential backoff, records the failure and writes nothing", async () => {
-    server.route("/api/daily_papers", { status: 500, headers: { "content-type": "text/plain" }, body: "upstream broke" });
+    h.server.route("/api/daily_papers", { status: 500, headers: { "content-type": "text/plain" }, body: "upstream broke" });
     const run = await ingestDay(deps(), hf(), DAY);
     expect(run.status).toBe("failed");
-    expect(server.requests).toHaveLength(3);
-    expect(clock.sleeps).toEqual([1000, 2000]);
+    expect(h.server.requests).toHaveLength(3);
+    expect(h.clock.sleeps).toEqual([1000, 2000]);
     expect(await rows()).toEqual([]);
     const recorded = await lastRun();
     expect(recorded).toMatchObject({ source: "huggingface", day: DAY, status: "failed", inserted: 0 });
@@ -160,7 +140,7 @@ describe("ingest from Hugging Face Daily Papers", () => {
   });
 
   it("fails the run clearly on an HTML error page, and leaves earlier pages unwritten", async () => {
-    server.route("/api/daily_papers", (url) =>
+    h.server.route("/api/daily_papers", (url) =>
       url.searchParams.get("p") === "0"
         ? json([hfEntry("2611.00040"), hfEntry("2611.00041")])
         : { status: 200, headers: { "content-type": "text/html" }, body: "<!DOCTYPE html><html><head><title>Hugging Face – Maintenance</title></head><body>back soon</body></html>" },
@@ -173,31 +153,31 @@ describe("ingest from Hugging Face Daily Papers", () => {
   });
 
   it("fails the run clearly on truncated JSON and on a JSON document of the wrong shape", async () => {
-    server.route("/api/daily_papers", { status: 200, body: JSON.stringify([hfEntry("2611.00050")]).slice(0, 60) });
+    h.server.route("/api/daily_papers", { status: 200, body: JSON.stringify([hfEntry("2611.00050")]).slice(0, 60) });
     const truncated = await ingestDay(deps(), hf(), DAY);
     expect(truncated.error).toMatch(/^huggingface: GET .* returned invalid JSON .*truncated\?/);
-    server.route("/api/daily_papers", json({ error: "Invalid date" }));
+    h.server.route("/api/daily_papers", json({ error: "Invalid date" }));
     const wrong = await ingestDay(deps(), hf(), DAY);
     expect(wrong.error).toMatch(/^huggingface: expected a JSON array of daily papers .*got object/);
     expect(await rows()).toEqual([]);
-    const runs = await database.db.select().from(ingestRuns).where(eq(ingestRuns.status, "failed"));
+    const runs = await h.database.db.select().from(ingestRuns).where(eq(ingestRuns.status, "failed"));
     expect(runs).toHaveLength(2);
   });
 
   it("does not retry a 404 and gives up on a request that times out", async () => {
-    server.route("/api/daily_papers", { status: 404, headers: { "content-type": "text/plain" }, body: "nope" });
+    h.server.route("/api/daily_papers", { status: 404, headers: { "content-type": "text/plain" }, body: "nope" });
     const missing = await ingestDay(deps(), hf(), DAY);
     expect(missing.error).toMatch(/answered 404/);
-    expect(server.requests).toHaveLength(1);
+    expect(h.server.requests).toHaveLength(1);
 
-    server.route("/api/daily_papers", { ...json([]), delayMs: 1000 });
-    const slow = createSource("huggingface", { config: { ...sourcesConfig(server.url, server.url), HTTP_TIMEOUT_MS: 100 }, clock, maxAttempts: 2 });
+    h.server.route("/api/daily_papers", { ...json([]), delayMs: 1000 });
+    const slow = createSource("huggingface", { config: { ...sourcesConfig(h.server.url, h.server.url), HTTP_TIMEOUT_MS: 100 }, clock: h.clock, maxAttempts: 2 });
     const timedOut = await ingestDay(deps(), slow, DAY);
     expect(timedOut.error).toMatch(/timed out after 100 ms \(gave up after 2 attempts\)/);
   });
 
   it("records a day without papers as a normal run", async () => {
-    server.route("/api/daily_papers", json([]));
+    h.server.route("/api/daily_papers", json([]));
     const run = await ingestDay(deps(), hf(), DAY);
     expect(run).toMatchObject({ status: "succeeded", fetched: 0, inserted: 0 });
     expect(await lastRun()).toMatchObject({ status: "succeeded", fetched: 0, error: null });
@@ -205,7 +185,7 @@ describe("ingest from Hugging Face Daily Papers", () => {
 
   it("is idempotent: the same day twice keeps the rows, refreshes upvotes and keeps first_seen_at", async () => {
     const entries = [hfEntry("2611.00060", { upvotes: 3 }), hfEntry("2611.00061", { upvotes: 9, ai_keywords: ["mamba"] })];
-    server.route("/api/daily_papers", json(entries));
+    h.server.route("/api/daily_papers", json(entries));
     const first = await ingestDay(deps(), hf(), DAY);
     expect(first).toMatchObject({ inserted: 2, updated: 0, unchanged: 0 });
     const before = await rows();
@@ -214,7 +194,7 @@ describe("ingest from Hugging Face Daily Papers", () => {
     expect(again).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
     expect(await rows()).toEqual(before);
 
-    server.route("/api/daily_papers", json([hfEntry("2611.00060", { upvotes: 40 }), entries[1]]));
+    h.server.route("/api/daily_papers", json([hfEntry("2611.00060", { upvotes: 40 }), entries[1]]));
     const refreshed = await ingestDay(deps(), hf(), DAY);
     expect(refreshed).toMatchObject({ inserted: 0, updated: 1, unchanged: 1 });
     const after = await rows();
@@ -226,7 +206,7 @@ describe("ingest from Hugging Face Daily Papers", () => {
     expect(after.map((r) => r.firstSeenAt)).toEqual(before.map((r) => r.firstSeenAt));
     expect(after[0]?.updatedAt.getTime()).toBeGreaterThan(before[0]?.updatedAt.getTime() ?? Infinity);
     expect(after[1]?.updatedAt).toEqual(before[1]?.updatedAt);
-    const counted = await database.db.select().from(ingestRuns).orderBy(asc(ingestRuns.id));
+    const counted = await h.database.db.select().from(ingestRuns).orderBy(asc(ingestRuns.id));
     expect(counted.map((r) => [r.inserted, r.updated])).toEqual([
       [2, 0],
       [0, 0],

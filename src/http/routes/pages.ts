@@ -147,19 +147,21 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
   );
 
-  app.get("/confirm", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
-    const token = requireToken(req.query.token);
-    await service.check(token, "confirm");
-    return reply.type("text/html; charset=utf-8").send(
-      actionPage({
-        title: "Confirm your subscription",
-        text: "One more step: press the button to start receiving your paper digest.",
-        action: "/confirm",
-        token,
-        button: "Confirm my subscription",
-      }),
-    );
-  });
+  // A link from an email only shows a page with one button: mail scanners follow links,
+  // so a GET never changes anything; the button POSTs.
+  const buttonPages = [
+    { path: "/confirm", purpose: "confirm", title: "Confirm your subscription", text: "One more step: press the button to start receiving your paper digest.", button: "Confirm my subscription" },
+    { path: "/unsubscribe", purpose: "unsubscribe", title: "Unsubscribe", text: "Press the button and paperboy stops emailing you, starting now.", button: "Unsubscribe" },
+  ] as const;
+  for (const page of buttonPages) {
+    app.get(page.path, { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+      const token = requireToken(req.query.token);
+      await service.check(token, page.purpose);
+      return reply
+        .type("text/html; charset=utf-8")
+        .send(actionPage({ title: page.title, text: page.text, action: page.path, token, button: page.button }));
+    });
+  }
 
   app.post("/confirm", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const { subscriber, topics } = await service.confirm(requireToken(req.body.token), req.ip);
@@ -215,36 +217,18 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       .send(JSON.stringify(data, null, 2));
   });
 
-  app.post("/manage/unsubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
-    const before = await service.check(requireToken(req.body.token), "manage");
-    const s = await service.unsubscribe(requireToken(req.body.token), "manage", "link");
-    return reply
-      .type("text/html; charset=utf-8")
-      .send(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
-  });
-
-  app.get("/unsubscribe", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
-    const token = requireToken(req.query.token);
-    await service.check(token, "unsubscribe");
-    return reply.type("text/html; charset=utf-8").send(
-      actionPage({
-        title: "Unsubscribe",
-        text: "Press the button and paperboy stops emailing you, starting now.",
-        action: "/unsubscribe",
-        token,
-        button: "Unsubscribe",
-      }),
-    );
-  });
-
-  app.post("/unsubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
-    const token = requireToken(req.body.token);
-    const before = await service.check(token, "unsubscribe");
-    await service.unsubscribe(token, "unsubscribe", "link");
-    return reply
-      .type("text/html; charset=utf-8")
-      .send(unsubscribedPage({ token, alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
-  });
+  // The unsubscribe button of an email's page and of the manage page. The result page
+  // offers to resubscribe with an unsubscribe-purpose token either way.
+  for (const [path, purpose] of [["/unsubscribe", "unsubscribe"], ["/manage/unsubscribe", "manage"]] as const) {
+    app.post(path, { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+      const token = requireToken(req.body.token);
+      const before = await service.check(token, purpose);
+      const s = await service.unsubscribe(token, purpose, "link");
+      return reply
+        .type("text/html; charset=utf-8")
+        .send(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
+    });
+  }
 
   app.post("/resubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const { subscriber, topics, needsConfirmation } = await service.resubscribe(requireToken(req.body.token));

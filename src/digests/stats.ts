@@ -60,23 +60,18 @@ export interface Totals {
 
 const toInt = (v: unknown) => Number(v ?? 0);
 
-export async function subscribersByStatus(db: Db): Promise<StatusCount[]> {
+/** Every value of a status enum with its count in `table`, zeros included. */
+async function countByStatus(db: Db, table: "subscribers" | "digests", statusType: "subscriber_status" | "digest_status"): Promise<StatusCount[]> {
   const { rows } = await db.execute<{ status: string; count: string }>(sql`
     select s.status::text as status, count(x.id)::text as count
-    from unnest(enum_range(null::subscriber_status)) as s(status)
-    left join subscribers x on x.status = s.status
+    from unnest(enum_range(null::${sql.raw(statusType)})) as s(status)
+    left join ${sql.identifier(table)} x on x.status = s.status
     group by s.status order by s.status`);
   return rows.map((r) => ({ status: r.status, count: toInt(r.count) }));
 }
 
-export async function digestsByStatus(db: Db): Promise<StatusCount[]> {
-  const { rows } = await db.execute<{ status: string; count: string }>(sql`
-    select s.status::text as status, count(d.id)::text as count
-    from unnest(enum_range(null::digest_status)) as s(status)
-    left join digests d on d.status = s.status
-    group by s.status order by s.status`);
-  return rows.map((r) => ({ status: r.status, count: toInt(r.count) }));
-}
+export const subscribersByStatus = (db: Db) => countByStatus(db, "subscribers", "subscriber_status");
+export const digestsByStatus = (db: Db) => countByStatus(db, "digests", "digest_status");
 
 /** The last `days` UTC days ending with the day of `now`, oldest first. */
 function daysSeries(days: number, now: Date) {

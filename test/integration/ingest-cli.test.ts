@@ -1,33 +1,28 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asc, sql } from "drizzle-orm";
 import { ingestRuns, papers } from "../../src/db/schema.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import type { TestDatabase } from "../helpers/db.js";
 import { startRecordedServer, type RecordedServer } from "../helpers/recorded-http.js";
-import { deleteKeys, REDIS_URL } from "../helpers/runtime.js";
-import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
+import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 import { hfEntry } from "../helpers/papers.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("npm run cli -- ingest", () => {
+  let rt: TestRuntime;
   let database: TestDatabase;
-  let sink: SmtpSink;
   let server: RecordedServer;
-  const prefix = `pbtest:${randomBytes(5).toString("hex")}`;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    sink = await startSmtpSink();
+    rt = await createTestRuntime();
+    database = rt.database;
     server = await startRecordedServer();
   });
   afterAll(async () => {
     await server?.close();
-    await sink?.close();
-    await database?.close();
-    await deleteKeys(prefix);
+    await rt?.close();
   });
 
   const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -38,12 +33,7 @@ describe("npm run cli -- ingest", () => {
           PATH: process.env.PATH ?? "",
           HOME: process.env.HOME ?? "/tmp",
           NODE_ENV: "test",
-          DATABASE_URL: database.url,
-          REDIS_URL,
-          QUEUE_PREFIX: prefix,
-          SMTP_URL: sink.url,
-          TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
-          ...env,
+          ...runtimeEnv(rt, env),
         },
       });
       let stdout = "";

@@ -79,6 +79,8 @@ export interface BatchResult {
   leaseWaitMs: number;
   /** Already settled (sent, skipped…) or unknown: nothing to do. */
   done: number;
+  /** Seconds from planning (created_at) to SMTP acceptance, one per digest sent. */
+  sentLagSeconds: number[];
 }
 
 export const messageIdFor = (digestId: number, domain: string) => `<digest-${digestId}@${domain}>`;
@@ -116,6 +118,7 @@ interface ClaimRow {
   token_version: number;
   frequency: "daily" | "weekly";
   timezone: string;
+  created_ms: number;
 }
 
 /** queued → sending, or a `sending` digest whose lease ran out (its worker died). */
@@ -125,7 +128,8 @@ from subscribers s
 where d.id = $1 and s.id = d.subscriber_id
   and (d.status = 'queued' or (d.status = 'sending' and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
 returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
-  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone`;
+  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone,
+  extract(epoch from d.created_at)::float8 * 1000 as created_ms`;
 
 const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at = now(), error = null, updated_at = now()
 where id = $1 and status = 'sending'`;
@@ -217,7 +221,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
   return {
     async sendBatch(digestIds, opts = {}) {
       const ids = [...new Set(digestIds)];
-      const result: BatchResult = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, leaseWaitMs: 0, done: 0 };
+      const result: BatchResult = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, leaseWaitMs: 0, done: 0, sentLagSeconds: [] };
       if (ids.length === 0) return result;
       const papers = await loadBatchPapers(pool, ids);
       const render = renderer.batch();
@@ -285,6 +289,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
           return null;
         }
         result.sent++;
+        result.sentLagSeconds.push(Math.max(0, (Date.now() - c.created_ms) / 1000));
         return { id, messageId };
       };
 

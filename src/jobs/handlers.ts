@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import { planDigests } from "../digests/plan.js";
 import type { Db } from "../db/client.js";
 import { buildDigestSender } from "../digests/sender.js";
-import type { DigestSender } from "../digests/send.js";
+import type { BatchResult, DigestSender } from "../digests/send.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Metrics } from "../metrics.js";
@@ -56,10 +56,10 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
     async send(job: Job<SendJob>, token?: string) {
       const s = await getSender();
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const startedAt = new Date();
       const result = await s.sendBatch(job.data.digestIds, { finalAttempt });
-      await recordSendMetrics(deps, job.data.digestIds, startedAt, result);
-      deps.logger.info({ jobId: job.id, ...result }, "send batch");
+      recordSendMetrics(deps, result);
+      const { sentLagSeconds: _lags, ...counts } = result;
+      deps.logger.info({ jobId: job.id, ...counts }, "send batch");
       if (result.retry > 0) {
         // Thrown so BullMQ retries with exponential backoff; sent digests are not claimable again.
         throw new Error(`${result.retry} digest(s) hit a transient SMTP failure and are queued for retry`);
@@ -75,15 +75,10 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
 }
 
 /** Feeds /metrics: one lag sample per digest this batch sent, and the bounce/failure counts. */
-async function recordSendMetrics(deps: JobDeps, digestIds: number[], since: Date, result: { bounced: number; failed: number }) {
+function recordSendMetrics(deps: JobDeps, result: BatchResult) {
   const m = deps.metrics?.send;
   if (!m) return;
-  const { rows } = await deps.pool.query<{ lag: number }>(
-    `select extract(epoch from sent_at - created_at)::float8 as lag from digests
-      where id = any($1::bigint[]) and status = 'sent' and sent_at >= $2`,
-    [digestIds, since],
-  );
-  for (const r of rows) m.sent(r.lag);
+  for (const lag of result.sentLagSeconds) m.sent(lag);
   for (let i = 0; i < result.bounced; i++) m.bounced();
   for (let i = 0; i < result.failed; i++) m.failed();
 }

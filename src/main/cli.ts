@@ -29,7 +29,7 @@ const commands: Record<string, Command> = {
       try {
         // One process, one batch at a time: the whole SMTP pool serves this batch.
         const sender = await buildDigestSender(rt, { lanes: config.SMTP_POOL_SIZE });
-        const total: Omit<BatchResult, "leaseWaitMs"> = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, done: 0 };
+        const total: Omit<BatchResult, "leaseWaitMs" | "sentLagSeconds"> = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, done: 0 };
         const started = Date.now();
         let last = 0;
         for (;;) {

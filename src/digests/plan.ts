@@ -170,8 +170,11 @@ function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache
       min_from: string | null;
       latest_day: string | null;
     }>(sql`
-      select (select count(*) from subscribers s where ${inChunk})::int as scanned,
-             (select count(*) from subscribers s where ${inChunk} and s.timezone = any(${sql.param(zones)}::text[]))::int as known_zone,
+      with scanned as (
+        select count(*)::int as n, count(*) filter (where s.timezone = any(${sql.param(zones)}::text[]))::int as known
+        from subscribers s where ${inChunk}
+      )
+      select (select n from scanned) as scanned, (select known from scanned) as known_zone,
              count(*)::int as due,
              to_json(min(covers_from)) #>> '{}' as min_from,
              case when bool_or(covers_from is null)

@@ -109,6 +109,10 @@ export const configSchema = z
     if (c.NODE_ENV === "production" && !c.TOKEN_SECRET) {
       ctx.addIssue({ code: "custom", path: ["TOKEN_SECRET"], message: "is required in production" });
     }
+    // The local outbox shows every email, live links included, to anyone: never in production.
+    if (c.NODE_ENV === "production" && !c.SMTP_URL) {
+      ctx.addIssue({ code: "custom", path: ["SMTP_URL"], message: "is required in production (the local outbox is for development only)" });
+    }
     const dkim = [c.DKIM_DOMAIN, c.DKIM_SELECTOR, c.DKIM_PRIVATE_KEY].filter(Boolean).length;
     if (dkim !== 0 && dkim !== 3) {
       ctx.addIssue({ code: "custom", path: ["DKIM_PRIVATE_KEY"], message: "DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY go together" });

@@ -24,7 +24,12 @@ describe("config", () => {
 
   it("requires a token secret in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/TOKEN_SECRET/);
-    expect(loadConfig({ NODE_ENV: "production", TOKEN_SECRET: "x".repeat(32) }).NODE_ENV).toBe("production");
+    expect(loadConfig({ NODE_ENV: "production", TOKEN_SECRET: "x".repeat(32), SMTP_URL: "smtp://relay:587" }).NODE_ENV).toBe("production");
+  });
+
+  it("requires SMTP_URL in production: the local outbox is for development only", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", TOKEN_SECRET: "x".repeat(32) })).toThrow(/SMTP_URL: is required in production/);
+    expect(loadConfig({ TOKEN_SECRET: "x".repeat(32) }).SMTP_URL).toBeUndefined();
   });
 
   it("treats empty values as unset and parses lists", () => {

@@ -8,7 +8,8 @@ import { layout } from "../pages/layout.js";
 /** The local outbox, readable in the browser: only mounted when mail goes to it. */
 export const outboxRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   const outbox = deps.outbox;
-  if (!outbox) return;
+  // It holds every email with its live confirm and manage links: never a route in production.
+  if (!outbox || deps.config.NODE_ENV === "production") return;
 
   app.get("/outbox", { schema: { hide: true }, config: { page: true } }, (_req, reply) => {
     const messages = outbox.list();

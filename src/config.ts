@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /**
@@ -37,6 +38,46 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
+/** Names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which peers may tell us the client's address in X-Forwarded-For: off (the socket's
+ * peer is the client), a hop count, or the proxies' addresses/CIDRs. `true` (believe
+ * anyone) is refused: then every client picks its own rate-limit bucket and consent IP.
+ */
+const trustProxy = z.string().transform((v, ctx): false | number | string[] => {
+  const t = v.trim().toLowerCase();
+  if (t === "false" || t === "off" || t === "0") return false;
+  if (/^\d+$/.test(t)) {
+    const hops = Number(t);
+    if (hops <= 10) return hops;
+    ctx.addIssue({ code: "custom", message: "a hop count is at most 10" });
+    return z.NEVER;
+  }
+  if (t === "true") {
+    ctx.addIssue({ code: "custom", message: "true would believe any client's X-Forwarded-For: give a hop count (e.g. 1) or your proxies' addresses/CIDRs" });
+    return z.NEVER;
+  }
+  const list = v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const bad = list.filter((e) => !isProxyAddress(e));
+  if (list.length === 0 || bad.length > 0) {
+    ctx.addIssue({ code: "custom", message: `${bad.map((b) => `"${b}"`).join(", ") || "empty"}: use off, a hop count, or a comma list of IP addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal` });
+    return z.NEVER;
+  }
+  return list;
+});
+
 const timeZone = z.string().refine(isTimeZone, { message: "must be an IANA time zone such as Europe/Berlin" });
 
 export const configSchema = z
@@ -46,6 +87,7 @@ export const configSchema = z
     HOST: z.string().min(1).default("127.0.0.1"),
     PORT: int(0, 65535).default(3000),
     PUBLIC_URL: url(["http:", "https:"]).default("http://localhost:3000"),
+    TRUST_PROXY: trustProxy.default(false),
     DATA_DIR: z.string().min(1).default(".data"),
 
     DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),

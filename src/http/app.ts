@@ -60,6 +60,16 @@ export type App = FastifyInstance<
 
 const assetsDir = fileURLToPath(new URL("./assets", import.meta.url));
 
+/**
+ * Fastify's own hop count fails closed (it trusts nobody), so a count becomes the
+ * classic rule: the nearest `hops` addresses of the chain, the socket's peer first,
+ * are proxies. It is only right when nothing reaches the app around those proxies.
+ */
+function trustProxyOption(setting: Config["TRUST_PROXY"]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === "number") return (_address, hop) => hop < setting;
+  return setting;
+}
+
 /** Builds the whole app as a plugin tree; it never listens (src/main/server.ts does). */
 export async function buildApp(deps: AppDeps): Promise<App> {
   // Widened so the instance type uses fastify's default logger type rather than pino's Logger.
@@ -67,7 +77,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app: App = Fastify({
     loggerInstance,
     bodyLimit: 64 * 1024,
-    trustProxy: deps.config.NODE_ENV === "production",
+    // The client address (rate limits, consent records) is the socket's peer unless
+    // TRUST_PROXY names the proxies whose X-Forwarded-For we believe.
+    trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     requestIdHeader: "x-request-id",
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -32,6 +32,14 @@ describe("config", () => {
     expect(loadConfig({ TOKEN_SECRET: "x".repeat(32) }).SMTP_URL).toBeUndefined();
   });
 
+  it("TRUST_PROXY is off by default, takes a hop count or proxy addresses, and refuses to believe everyone", () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: "2" }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, 192.168.1.4,loopback, fd00::/8" }).TRUST_PROXY).toEqual(["10.0.0.0/8", "192.168.1.4", "loopback", "fd00::/8"]);
+    expect(() => loadConfig({ TRUST_PROXY: "true" })).toThrow(/TRUST_PROXY: true would believe any client/);
+    expect(() => loadConfig({ TRUST_PROXY: "10.0.0.0/33,proxy.example" })).toThrow(/TRUST_PROXY: "10.0.0.0\/33", "proxy.example"/);
+  });
+
   it("treats empty values as unset and parses lists", () => {
     const c = loadConfig({ SMTP_URL: "", ARXIV_CATEGORIES: "cs.CL, cs.LG ,", SCHEDULER_ENABLED: "false" });
     expect(c.SMTP_URL).toBeUndefined();

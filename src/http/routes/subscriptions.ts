@@ -4,7 +4,8 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
 import { createRedisWindowCounter } from "../../subscribers/counter.js";
-import { emailKey, preferencesPatchSchema, signupSchema } from "../../subscribers/preferences.js";
+import { mailboxKey } from "../../subscribers/address.js";
+import { preferencesPatchSchema, signupSchema } from "../../subscribers/preferences.js";
 import { createSubscriberService } from "../../subscribers/service.js";
 import type { AppDeps } from "../app.js";
 import { SIGNUP_ACCEPTED, subscriberPageRoutes, type AddressGuard, type SubscriberRouteOptions } from "./pages.js";
@@ -164,7 +165,8 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   });
   const windowMs = config.SIGNUP_RATE_LIMIT_WINDOW_SECONDS * 1000;
   const guardAddress: AddressGuard = async (email) => {
-    const key = `signup-address:${createHash("sha256").update(emailKey(email)).digest("hex").slice(0, 32)}`;
+    // Per inbox, not per spelling: 200 plus-addresses of one inbox share one limit.
+    const key = `signup-address:${createHash("sha256").update(mailboxKey(email)).digest("hex").slice(0, 32)}`;
     if ((await counter.hit(key, windowMs)) > config.SIGNUP_RATE_LIMIT_PER_ADDRESS) throw new AppError("RATE_LIMITED");
   };
   const opts: SubscriberRouteOptions = {

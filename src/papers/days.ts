@@ -1,12 +1,9 @@
-import { DAY } from "./paper.js";
+import { isCalendarDay } from "../input.js";
 
 /** Listing days are plain calendar dates (YYYY-MM-DD), computed without local-time surprises. */
 
-export function isDay(value: string): boolean {
-  if (!DAY.test(value)) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
-}
+/** A real calendar date in the range a listing day can have (year 0000 is not one). */
+export const isDay = isCalendarDay;
 
 /** The calendar date of an instant in an IANA time zone. */
 export function dayIn(instant: Date, timeZone: string): string {

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { isTimeZone } from "../config.js";
 import { validationError } from "../errors.js";
+import { personText, queryProblem } from "../input.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
 
 /**
@@ -13,14 +14,18 @@ import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
 export const EMAIL_MAX = 254;
 
 
-const topic = z
-  .string()
+/** One topic: the text rule for search queries (src/input.ts), then length and query complexity. */
+export const topicSchema = personText({ tab: true, noBidi: true, label: "A topic" })
   .trim()
   .min(TOPIC_MIN, `A topic needs at least ${TOPIC_MIN} characters.`)
-  .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`);
+  .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`)
+  .superRefine((t, ctx) => {
+    const problem = queryProblem(t);
+    if (problem) ctx.addIssue({ code: "custom", message: `Topic "${t.slice(0, 40)}" ${problem}` });
+  });
 
 export const topicsSchema = z
-  .array(topic)
+  .array(topicSchema)
   .min(1, "Add at least one topic.")
   .max(TOPICS_MAX, `At most ${TOPICS_MAX} topics.`);
 
@@ -96,6 +101,12 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
     out.push({ field, message: keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : issue.message });
   }
   return out;
+}
+
+/** A textarea's topics: one per line, blank lines dropped (the form, the preview, the admin test digest). */
+export function topicLines(text: string | readonly string[] | undefined): string[] {
+  const parts = text === undefined ? [] : typeof text === "string" ? [text] : text;
+  return parts.flatMap((s) => s.split(/\r\n|\r|\n/)).map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
 /** Normalized email for lookups and counters (the unique index is on lower(email)). */

@@ -13,7 +13,8 @@ import {
   subscribersByStatus,
 } from "../../digests/stats.js";
 import { AppError } from "../../errors.js";
-import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "../../subscribers/topics.js";
+import { calendarDay } from "../../input.js";
+import { emailSchema, topicLines, topicsSchema } from "../../subscribers/preferences.js";
 import type { AppDeps } from "../app.js";
 import { adminGuard, assertSameOrigin } from "./auth.js";
 import { adminOffPage, dashboardPage, QUEUE_STATES, type ScheduledRun } from "./page.js";
@@ -26,15 +27,8 @@ const NOTICES = {
   "resend-none": { kind: "error", text: "That digest is not failed any more (already resent?)." },
 } as const;
 
-const isoDay = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2026-11-28")
-  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), "is not a calendar date");
-
-const topicsField = z
-  .string()
-  .transform((v) => v.split(/[\n,]/).map((t) => t.trim().replace(/\s+/g, " ")).filter((t) => t.length > 0))
-  .pipe(z.array(z.string().min(TOPIC_MIN).max(TOPIC_MAX)).min(1, "needs at least one topic").max(TOPICS_MAX));
+/** The admin's topics textarea, one per line, under the same rules as a subscriber's. */
+const topicsField = z.string().transform((v) => topicLines(v)).pipe(topicsSchema);
 
 /** A test digest is rendered and sent right away, so no address or topic lands in Redis. */
 export type TestDigestSender = (input: { to: string; topics: string[] }) => Promise<{ paperCount: number }>;
@@ -113,7 +107,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
       schema: {
         hide: true,
         body: z.object({
-          day: isoDay,
+          day: calendarDay,
           source: z
             .string()
             .optional()
@@ -145,7 +139,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
 
   app.post(
     "/admin/actions/test-digest",
-    { schema: { hide: true, body: z.object({ email: z.email(), topics: topicsField }), response: actionReply }, config: { page: true } },
+    { schema: { hide: true, body: z.object({ email: emailSchema, topics: topicsField }), response: actionReply }, config: { page: true } },
     async (req, reply) => {
       assertSameOrigin(req, deps.config.PUBLIC_URL);
       if (!testDigest) throw new AppError("UNAVAILABLE", "Test digests are not available: the digest renderer is not wired into the API.");

@@ -1,8 +1,7 @@
-import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
+import { fieldErrors, preferencesPatchSchema, signupSchema, topicLines, type FieldError } from "../../subscribers/preferences.js";
 import type { Subscriber, SubscriberService } from "../../subscribers/service.js";
 import type { SafeHtml } from "../html.js";
 import {
@@ -51,7 +50,6 @@ function formValues(form: Form): FormValues {
 }
 
 const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? undefined : Number(s));
-const topicLines = (s: string | undefined) => (s ?? "").split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
 
 /** The form's fields in the API's shape, so both are checked by the same schema. */
 function preferenceInput(v: FormValues) {
@@ -85,11 +83,12 @@ export interface SubscriberRouteOptions {
   manageStatus?: (s: Subscriber) => Promise<SafeHtml | undefined>;
 }
 
-/** RFC 8058 one-click unsubscribe; multipart is accepted here only. */
+/** RFC 8058 one-click unsubscribe. */
 const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, { service }) => {
-  await app.register(multipart, { attachFieldsToBody: "keyValues", limits: { fields: 10, fileSize: 0, files: 0, fieldSize: 1024 } });
-  // Mail providers post `List-Unsubscribe=One-Click`; the token alone authorises, so other bodies are ignored.
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
+  // Mail providers post `List-Unsubscribe=One-Click` as a form or as multipart/form-data.
+  // The token alone authorises, so any other body is read (up to a limit) and ignored,
+  // never parsed: a truncated or malformed multipart body cannot fail the unsubscribe.
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
 
   app.post(
     "/unsubscribe/one-click",

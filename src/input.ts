@@ -17,7 +17,9 @@ import { z } from "zod";
  */
 
 /** Every control character except tab, LF and CR. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROLS_ALL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 const LINE_SPACE = /[\t\r\n]/u;
 /** LRE, RLE, PDF, LRO, RLO and the isolates LRI, RLI, FSI, PDI. */

@@ -5,6 +5,7 @@ import { recordEmailEvent } from "../../digests/email-events.js";
 import { createDigestRenderer } from "../../digests/render.js";
 import { loadDigest } from "../../digests/view.js";
 import { AppError } from "../../errors.js";
+import { personText } from "../../input.js";
 import { verifyToken } from "../../subscribers/tokens.js";
 import type { AppDeps } from "../app.js";
 
@@ -12,7 +13,7 @@ const errorBody = z.object({ error: z.object({ code: z.string(), message: z.stri
 
 const eventBody = z
   .object({
-    messageId: z.string().min(3).max(998).optional().describe("The Message-ID of the digest, e.g. <digest-42@example.org>"),
+    messageId: personText().min(3).max(998).optional().describe("The Message-ID of the digest, e.g. <digest-42@example.org>"),
     email: z.email().max(320).optional().describe("The subscriber's address, when the provider has no Message-ID"),
     type: z.enum(["bounce", "complaint"]),
     permanent: z.boolean().default(true).describe("A hard bounce; temporary bounces are recorded only"),

@@ -30,6 +30,9 @@ type Form = z.infer<typeof formBody>;
 
 const htmlPage = { page: true } as const;
 
+/** The subscriber pages that need no token; every other one may be cached by nobody. */
+const PUBLIC_PAGES = new Set(["/", "/check-inbox"]);
+
 function requireToken(token: string | undefined): string {
   if (!token) throw new AppError("INVALID_TOKEN");
   return token;
@@ -146,19 +149,30 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
   );
 
+  // Every page reached with a token carries it (in its URL or its forms): never kept by a
+  // shared cache or the browser's back/forward store.
+  app.addHook("onRequest", async (req, reply) => {
+    if (!PUBLIC_PAGES.has(req.routeOptions.url ?? "")) reply.header("cache-control", "no-store");
+  });
+
   // A link from an email only shows a page with one button: mail scanners follow links,
-  // so a GET never changes anything; the button POSTs.
+  // so a GET never changes anything; the button POSTs. The List-Unsubscribe URL
+  // (/unsubscribe/one-click) opened in a browser shows the same unsubscribe page.
   const buttonPages = [
-    { path: "/confirm", purpose: "confirm", title: "Confirm your subscription", text: "One more step: press the button to start receiving your paper digest.", button: "Confirm my subscription" },
-    { path: "/unsubscribe", purpose: "unsubscribe", title: "Unsubscribe", text: "Press the button and paperboy stops emailing you, starting now.", button: "Unsubscribe" },
+    { path: "/confirm", action: "/confirm", purpose: "confirm", title: "Confirm your subscription", text: "One more step: press the button to start receiving your paper digest.", button: "Confirm my subscription" },
+    { path: "/unsubscribe", action: "/unsubscribe", purpose: "unsubscribe", title: "Unsubscribe", text: "Press the button and paperboy stops emailing you, starting now.", button: "Unsubscribe" },
+    { path: "/unsubscribe/one-click", action: "/unsubscribe", purpose: "unsubscribe", title: "Unsubscribe", text: "Press the button and paperboy stops emailing you, starting now.", button: "Unsubscribe" },
   ] as const;
   for (const page of buttonPages) {
     app.get(page.path, { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
       const token = requireToken(req.query.token);
-      await service.check(token, page.purpose);
+      const s = await service.check(token, page.purpose);
+      if (page.purpose === "unsubscribe" && s.status !== "active" && s.status !== "pending") {
+        return reply.type("text/html; charset=utf-8").send(unsubscribedPage({ token, alreadyWasUnsubscribed: true }));
+      }
       return reply
         .type("text/html; charset=utf-8")
-        .send(actionPage({ title: page.title, text: page.text, action: page.path, token, button: page.button }));
+        .send(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
     });
   }
 

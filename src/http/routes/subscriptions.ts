@@ -61,6 +61,11 @@ function manageToken(req: { headers: FastifyRequest["headers"]; query: { token?:
 
 
 const subscriptionApiRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, { service, guardAddress, signupRateLimit }) => {
+  // Answers about one subscriber, reached with their token: no cache may keep them.
+  app.addHook("onRequest", async (req, reply) => {
+    if ((req.routeOptions.url ?? "").startsWith("/api/subscriptions/me")) reply.header("cache-control", "no-store");
+  });
+
   app.post(
     "/api/subscriptions",
     {

@@ -5,8 +5,9 @@ import { z } from "zod";
 import { isTimeZone } from "../config.js";
 import type { Db } from "../db/client.js";
 import { subscribers } from "../db/schema.js";
-import { normalizeTopic, topicLabel, TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "./topics.js";
-import { zonesPostgresLacks } from "./preferences.js";
+import { personText } from "../input.js";
+import { normalizeTopic, topicLabel, TOPICS_MAX } from "./topics.js";
+import { topicLines, topicSchema, zonesPostgresLacks } from "./preferences.js";
 
 /**
  * Subscribers to and from CSV: an export holds every field needed to restore them
@@ -136,7 +137,11 @@ const bool = z
   .pipe(z.enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" }))
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
-/** A JSON array (what export writes) or labels joined by " | " (easy to type in a spreadsheet). */
+/**
+ * A JSON array (what export writes), or labels joined by " | " or on lines of their own
+ * (a quoted cell with line breaks, as the form's textarea: each line is a topic).
+ * Each topic then meets the same rule as one typed into the form.
+ */
 const topicsCell = z
   .string()
   .transform((v, ctx) => {
@@ -145,17 +150,17 @@ const topicsCell = z
     if (t.startsWith("[")) {
       try {
         const parsed: unknown = JSON.parse(t);
-        if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return parsed;
+        if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return topicLines(parsed);
       } catch {
         // reported below
       }
       ctx.addIssue({ code: "custom", message: "must be a JSON array of strings or topics joined by \" | \"" });
       return z.NEVER;
     }
-    return t.split(" | ");
+    return topicLines(t).flatMap((l) => l.split(" | "));
   })
-  .transform((list) => list.map(topicLabel).filter((l) => l.length > 0))
-  .pipe(z.array(z.string().min(TOPIC_MIN, `each topic needs at least ${TOPIC_MIN} characters`).max(TOPIC_MAX, `each topic has at most ${TOPIC_MAX} characters`)).max(TOPICS_MAX, `at most ${TOPICS_MAX} topics`));
+  .transform((list) => list.map((l) => l.trim()).filter((l) => l.length > 0))
+  .pipe(z.array(topicSchema.transform(topicLabel)).max(TOPICS_MAX, `at most ${TOPICS_MAX} topics`));
 
 export const importRowSchema = z
   .object({
@@ -171,8 +176,8 @@ export const importRowSchema = z
     topics: topicsCell,
     consent_at: optional(timestamp),
     consent_ip: optional(z.union([z.ipv4(), z.ipv6()], { message: "must be an IP address" })),
-    consent_user_agent: optional(z.string().max(1000)),
-    consent_note: optional(z.string().max(1000)),
+    consent_user_agent: optional(personText().max(1000)),
+    consent_note: optional(personText({ multiline: true }).max(1000)),
     confirmed_at: optional(timestamp),
     unsubscribed_at: optional(timestamp),
     created_at: optional(timestamp),
@@ -189,10 +194,36 @@ export interface ParsedImport {
   problems: RowProblem[];
 }
 
+/** Line numbers (1-based, CRLF, CR or LF each one break) of byte offsets in the file, scanning forward once. */
+function lineCounter(buf: Buffer) {
+  let pos = 0;
+  let line = 1;
+  const isBreak = (c: number | undefined) => c === 0x0a || c === 0x0d;
+  const advance = (to: number) => {
+    for (; pos < to && pos < buf.length; pos++) {
+      if (buf[pos] === 0x0a || (buf[pos] === 0x0d && buf[pos + 1] !== 0x0a)) line++;
+    }
+  };
+  return {
+    headerEnd(): number {
+      let i = 0;
+      while (i < buf.length && !isBreak(buf[i])) i++;
+      return i;
+    },
+    /** The line where the next record starts: after `offset`, past the line breaks of blank lines. */
+    lineOfRecordAfter(offset: number): number {
+      let start = offset;
+      while (start < buf.length && isBreak(buf[start])) start++;
+      advance(start);
+      return line;
+    },
+  };
+}
+
 /** Parses and checks every row; nothing touches the database here. */
 export function parseSubscriberCsv(text: string): ParsedImport {
   const problems: RowProblem[] = [];
-  let records: { record: Record<string, string>; info: { lines: number } }[];
+  let records: { record: Record<string, string>; info: { lines: number; bytes: number } }[];
   try {
     records = parse<Record<string, string>>(text, { columns: true, bom: true, skip_empty_lines: true, info: true, relax_quotes: false }) as unknown as typeof records;
   } catch (err) {
@@ -211,10 +242,13 @@ export function parseSubscriberCsv(text: string): ParsedImport {
 
   const rows: ImportRow[] = [];
   const seen = new Map<string, number>();
+  // csv-parse's line count drifts on CRLF inside quoted cells; a record's line is counted
+  // here instead, from where the previous record ended (info.bytes) past any blank lines.
+  const lines = lineCounter(Buffer.from(text, "utf8"));
+  let previousEnd = lines.headerEnd();
   for (const { record, info } of records) {
-    // info.lines is where the record ends; a quoted cell may span lines, so count back from its newlines.
-    const span = Object.values(record).reduce((n, v) => n + (v.match(/\n/g)?.length ?? 0), 0);
-    const line = info.lines - span;
+    const line = lines.lineOfRecordAfter(previousEnd);
+    previousEnd = info.bytes;
     const parsed = importRowSchema.safeParse(record);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) problems.push({ line, field: issue.path.map(String).join(".") || undefined, message: issue.message });

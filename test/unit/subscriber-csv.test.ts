@@ -27,9 +27,31 @@ describe("subscriber CSV checking", () => {
     expect(problems.find((p) => p.line === 8)?.message).toBe("the same address as line 2");
     expect(rows.map((r) => [r.line, r.email, r.topics])).toEqual([
       [2, "ok@example.org", ["diffusion models", "mamba or ssm"]],
-      [5, "multi@example.org", ["reasoning", "test-time compute"]],
+      // The cell's line break separates topics, as in the form's textarea.
+      [5, "multi@example.org", ["reasoning", "test-time", "compute"]],
     ]);
     expect(rows[0]).toMatchObject({ timezone: "Europe/Berlin", send_hour: 7, frequency: "daily", max_papers: 10, send_when_empty: false });
+  });
+
+  it("a quoted cell with a line break becomes separate topics, as the form does", () => {
+    const csv = 'email,topics\r\nines@example.org,"diffusion models\r\nreasoning"\r\njonas@example.org,"agents\n\n  mamba or ssm  \n"\r\n';
+    const { rows, problems } = parseSubscriberCsv(csv);
+    expect(problems).toEqual([]);
+    expect(rows.map((r) => [r.line, r.topics])).toEqual([
+      [2, ["diffusion models", "reasoning"]],
+      [4, ["agents", "mamba or ssm"]],
+    ]);
+  });
+
+  it("topics in a CSV follow the form's rule: control characters and operator bombs are refused by line and field", () => {
+    const csv = ["email,topics", 'a@example.org,"ok topic\nbad\u0000topic"', `b@example.org,${"-".repeat(40)}`, 'c@example.org,"[""x\u202Ey""]"'].join("\n");
+    const { rows, problems } = parseSubscriberCsv(csv);
+    expect(rows).toEqual([]);
+    expect(problems.map((p) => [p.line, p.field])).toEqual([
+      [2, "topics.1"],
+      [4, "topics.0"],
+      [5, "topics.0"],
+    ]);
   });
 
   it("refuses unknown columns and a missing topics column before looking at rows", () => {

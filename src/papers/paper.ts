@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isCalendarDay, stripControls, textProblem } from "../input.js";
 
 /**
  * The one shape every source turns its entries into. Fields a source does not know
@@ -55,25 +56,40 @@ export function arxivLinks(arxivId: string): { arxivUrl: string; pdfUrl: string 
 
 export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * Upstream prose (titles, abstracts, names): a stray NUL or other control character is
+ * removed rather than failing the paper (Postgres refuses NUL in text, and one such
+ * abstract used to fail the whole day's upsert); what remains must still say something.
+ */
+const prose = (what: string, max: number) =>
+  z.string().transform((v) => stripControls(v).trim()).pipe(z.string().min(1, `${what} is empty`).max(max, `${what} is longer than ${max} characters`));
+const word = (max: number) => z.string().transform((v) => stripControls(v).trim()).pipe(z.string().max(max));
+/** A link is refused, not repaired: a control character in a URL is not a typo to clean up. */
+const link = z.url().refine((v) => textProblem(v) === undefined, "contains a control character");
+
 export const paperSchema = z.object({
   arxivId: z.string().refine(isArxivId, "not an arXiv id without version"),
-  title: z.string().min(1, "title is empty"),
-  abstract: z.string().min(1, "abstract is empty"),
-  authors: z.array(z.string().min(1)),
-  publishedAt: z.date().nullable(),
-  listingDay: z.string().regex(DAY),
+  // Caps far above real papers keep one entry from overflowing the search tsvector (1 MB) for the whole batch.
+  title: prose("title", 2_000),
+  abstract: prose("abstract", 100_000),
+  authors: z.array(prose("author", 500)).max(5_000),
+  publishedAt: z
+    .date()
+    .refine((d) => d.getUTCFullYear() >= 1900 && d.getUTCFullYear() <= 2999, "not a plausible publication time")
+    .nullable(),
+  listingDay: z.string().regex(DAY).refine(isCalendarDay, "not a calendar day"),
   /** Null when the source has no votes (arXiv). */
-  upvotes: z.number().int().min(0).nullable(),
-  arxivUrl: z.url(),
-  pdfUrl: z.url(),
-  hfUrl: z.url().nullable(),
-  githubRepo: z.url().nullable(),
-  projectPage: z.url().nullable(),
-  aiSummary: z.string().nullable(),
+  upvotes: z.number().int().min(0).max(2_147_483_647).nullable(),
+  arxivUrl: link,
+  pdfUrl: link,
+  hfUrl: link.nullable(),
+  githubRepo: link.nullable(),
+  projectPage: link.nullable(),
+  aiSummary: word(20_000).nullable(),
   /** Null when the source has no AI keywords (arXiv). */
-  aiKeywords: z.array(z.string()).nullable(),
+  aiKeywords: z.array(word(200)).max(500).nullable(),
   /** Null when the source has no categories (Hugging Face). */
-  categories: z.array(z.string()).nullable(),
+  categories: z.array(word(100)).max(200).nullable(),
   source: z.enum(["huggingface", "arxiv", "file"]),
 });
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { isTimeZone } from "../config.js";
 import { validationError } from "../errors.js";
 import { personText, queryProblem } from "../input.js";
+import { toSendableAddress } from "./address.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
 
 /**
@@ -47,11 +48,32 @@ export const preferenceFields = {
   sendWhenEmpty: z.boolean(),
 };
 
-export const emailSchema = z
-  .string()
-  .trim()
-  .max(EMAIL_MAX, "That email address is too long.")
-  .pipe(z.email("Enter a valid email address."));
+/**
+ * An email address from a person: trimmed, an internationalised domain turned into its
+ * ASCII form (what we store and send to), then checked as an address. `invalid` is the
+ * message for anything that is not one.
+ */
+export function emailAddress(invalid: string) {
+  return z
+    .string()
+    .trim()
+    .max(EMAIL_MAX, "That email address is too long.")
+    .transform((v, ctx) => {
+      const r = toSendableAddress(v);
+      if ("address" in r) return r.address;
+      ctx.addIssue({
+        code: "custom",
+        message:
+          r.problem === "local-part"
+            ? "The part before the @ must be plain ASCII (letters, digits and . _ + -): we cannot yet deliver to addresses with other characters there."
+            : invalid,
+      });
+      return z.NEVER;
+    })
+    .pipe(z.email(invalid).max(EMAIL_MAX, "That email address is too long."));
+}
+
+export const emailSchema = emailAddress("Enter a valid email address.");
 
 export const signupSchema = z
   .object({

@@ -7,7 +7,7 @@ import type { Db } from "../db/client.js";
 import { subscribers } from "../db/schema.js";
 import { personText } from "../input.js";
 import { normalizeTopic, topicLabel, TOPICS_MAX } from "./topics.js";
-import { topicLines, topicSchema, zonesPostgresLacks } from "./preferences.js";
+import { emailAddress, topicLines, topicSchema, zonesPostgresLacks } from "./preferences.js";
 
 /**
  * Subscribers to and from CSV: an export holds every field needed to restore them
@@ -164,7 +164,7 @@ const topicsCell = z
 
 export const importRowSchema = z
   .object({
-    email: z.preprocess((v) => (typeof v === "string" ? v.trim() : v), z.email("must be an email address").max(254)),
+    email: emailAddress("must be an email address"),
     status: optional(z.enum(["pending", "active", ...SUPPRESSED], { message: "must be pending, active, unsubscribed, bounced or complained" })),
     timezone: optional(timeZone).transform((v) => v ?? "UTC"),
     send_hour: optional(intIn(0, 23)).transform((v) => v ?? 8),

@@ -11,7 +11,7 @@ async function main() {
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "worker" });
   const workers = await startBackground(rt);
-  const metricsServer = config.WORKER_METRICS_PORT ? await startMetricsServer(rt.metrics, config.HOST, config.WORKER_METRICS_PORT) : undefined;
+  const metricsServer = config.WORKER_METRICS_PORT ? await startMetricsServer(rt.metrics, config.HOST, config.WORKER_METRICS_PORT, config.ADMIN_TOKEN) : undefined;
   logger.info({ queues: workers.workers.map((w) => w.name) }, "worker started");
   onShutdown(logger, config.SHUTDOWN_GRACE_MS, async () => {
     await metricsServer?.close();

@@ -58,14 +58,20 @@ export function adminGuard(adminToken: string) {
   };
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /**
- * Browsers replay basic-auth credentials on their own, so a form posted from another
- * site would carry them: a POST authenticated by basic auth must come from our own
- * origin (Origin, or Referer when a browser leaves Origin out). Bearer tokens are
- * never sent by a browser on its own, so scripts using them need no such header.
+ * Why a state-changing admin request is refused as cross-site, or undefined when it
+ * is not. Browsers replay basic-auth credentials on their own, so a form or script on
+ * another site would carry them. Bearer tokens are never sent by a browser on its own,
+ * so scripts using one are exempt. A browser says where a request comes from in
+ * Sec-Fetch-Site (every current browser, whatever the referrer policy); without it,
+ * Origin or Referer must be this site's (PUBLIC_URL, or the host the request names).
  */
-export function assertSameOrigin(request: FastifyRequest, publicUrl: string): void {
-  if (request.adminAuth === "bearer") return;
+export function crossSiteProblem(request: FastifyRequest, publicUrl: string): string | undefined {
+  if (SAFE_METHODS.has(request.method) || request.adminAuth === "bearer") return undefined;
+  const site = request.headers["sec-fetch-site"];
+  if (site !== undefined) return site === "same-origin" ? undefined : `the browser says it came from ${site === "none" ? "no page" : `a ${site} page`}`;
   const allowed = new Set([new URL(publicUrl).origin, `${request.protocol}://${request.host}`]);
   const origin = request.headers.origin;
   const referer = request.headers.referer;
@@ -78,7 +84,20 @@ export function assertSameOrigin(request: FastifyRequest, publicUrl: string): vo
       from = undefined;
     }
   }
-  if (!from || !allowed.has(from)) {
-    throw new AppError("FORBIDDEN", "Admin actions must be posted from the admin page of this site (Origin or Referer must match).");
-  }
+  if (!from) return "it names no origin (Origin, Referer or Sec-Fetch-Site)";
+  return allowed.has(from) ? undefined : `it came from ${from}`;
+}
+
+/**
+ * onRequest hook after the admin guard, for every admin route (bull-board's included):
+ * a state-changing request must come from this site's own pages. It answers itself,
+ * like the guard, because bull-board's error handler would turn a throw into a 500.
+ */
+export function sameOriginGuard(publicUrl: string) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const problem = crossSiteProblem(request, publicUrl);
+    if (problem) {
+      return sendError(request, reply, new AppError("FORBIDDEN", `Admin actions must be sent from the admin pages of this site; this one was refused because ${problem}.`));
+    }
+  };
 }

@@ -22,7 +22,7 @@ describe("admin: state-changing requests only from this site's pages", () => {
     app.inject({ method: "POST", url: "/admin/queues/api/queues/send/add", headers: { authorization: basic, "content-type": "application/json", ...headers }, payload: { name: "send", data: { digestIds: [1] } } });
 
   it("a cross-site POST to bull-board's add-job route with cached basic credentials runs nothing", async () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
       { origin: "https://evil.example" },
       { "sec-fetch-site": "same-site", origin: "http://other.paperboy.test" },

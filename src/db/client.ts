@@ -1,6 +1,8 @@
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { databaseUnavailable } from "./errors.js";
 import * as schema from "./schema.js";
 
 export type Db = NodePgDatabase<typeof schema>;
@@ -72,8 +74,13 @@ async function poolTransaction<T>(pool: pg.Pool, txDbs: WeakMap<pg.PoolClient, D
   } catch (err) {
     // err is the callback's own error when ROLLBACK worked; else BEGIN, COMMIT or ROLLBACK failed.
     const clean = thrown !== undefined && err === thrown.err && !connectionLost(client);
-    client.release(clean ? undefined : (connectionLost(client) ?? (err as Error)));
-    throw thrown ? thrown.err : err;
+    const lost = connectionLost(client);
+    client.release(clean ? undefined : (lost ?? (err as Error)));
+    const original = thrown ? thrown.err : err;
+    // Said plainly (a job's failure reason, a log line) rather than as the failed query's text and parameters.
+    const away = databaseUnavailable(original) ?? (lost ? databaseUnavailable(lost) : undefined);
+    if (away) throw new AppError("DATABASE_UNAVAILABLE", `Postgres connection lost during a transaction: ${away.message}`, undefined, { cause: original });
+    throw original;
   }
 }
 

@@ -101,6 +101,16 @@ describe("admin actions clicked in Chromium", () => {
     await expect.poll(() => page.locator(`form[action="/admin/digests/${failedId}/resend"]`).count()).toBe(0);
   });
 
+  it("bull-board's own requests from its page still act (same origin)", async () => {
+    await page.goto(`${base}/admin/queues`);
+    // What bull-board's pause button sends, from its own page.
+    const status = await page.evaluate(async () => (await fetch("/admin/queues/api/queues/pause", { method: "PUT" })).status);
+    expect(status).toBe(200);
+    expect(await rt.queues.plan.isPaused()).toBe(true);
+    expect(await page.evaluate(async () => (await fetch("/admin/queues/api/queues/resume", { method: "PUT" })).status)).toBe(200);
+    expect(await rt.queues.plan.isPaused()).toBe(false);
+  });
+
   it("another site's page posting to the admin and to bull-board with the cached credentials is refused", async () => {
     const plansBefore = await rt.queues.plan.count();
     for (const path of ["/action", "/board"]) {

@@ -69,6 +69,7 @@ export const configSchema = z
     DKIM_DOMAIN: z.string().optional(),
     DKIM_SELECTOR: z.string().optional(),
     DKIM_PRIVATE_KEY: z.string().optional(),
+    MAIL_FAST_PATHS: bool.default(true),
 
     PAPERS_SOURCES: csv
       .superRefine((list, ctx) => {

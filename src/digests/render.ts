@@ -284,6 +284,15 @@ export interface DigestRenderer {
   batch(): (d: DigestInput) => RenderedDigest;
   /** The view model alone (for tests and the browser view). */
   view(d: DigestInput): DigestView;
+  /** What fills the template: the direct fill (a fast path) or Handlebars. */
+  readonly engine: "fill" | "handlebars";
+}
+
+export interface RendererOptions {
+  /** MAIL_FAST_PATHS: false fills with Handlebars only (the reference path). */
+  fastPaths?: boolean;
+  /** An already compiled template (tests). */
+  compiled?: DigestEmail;
 }
 
 type DigestEmail = CompiledListEmail<DigestView, "papers">;
@@ -353,8 +362,8 @@ function slot(parts: string[], rank: string): string {
 }
 
 /** Compiles the digest template once; every render after that is a fill. */
-export async function createDigestRenderer(ctx: RenderContext, compiled?: DigestEmail): Promise<DigestRenderer> {
-  const email = compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers"));
+export async function createDigestRenderer(ctx: RenderContext, opts: RendererOptions = {}): Promise<DigestRenderer> {
+  const email = opts.compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers", { fill: opts.fastPaths ?? true }));
   const cache = createViewCache();
   const view = (d: DigestInput) => digestView(ctx, d, cache);
   const probe = { id: 1, tokenVersion: 1 };
@@ -437,6 +446,7 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
 
   return {
     view,
+    engine: email.engine,
     render: (d) => fill(d, null),
     batch() {
       const fragments: Fragments = { fills: new Map(), bases: new Map() };

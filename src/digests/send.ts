@@ -31,6 +31,7 @@
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
+import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
 import { loadBatchPapers } from "./batch-papers.js";
 import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
@@ -56,7 +57,8 @@ export interface SendDeps {
   pool: pg.Pool;
   mailer: Mailer;
   renderer: DigestRenderer;
-  mime: MimeWriter;
+  /** The fast MIME writer; null (MAIL_FAST_PATHS=false) composes every digest with nodemailer. */
+  mime: MimeWriter | null;
   logger: Logger;
   settings: SendSettings;
 }
@@ -189,7 +191,7 @@ export interface DigestSender {
 
 export function createDigestSender(deps: SendDeps): DigestSender {
   const { pool, mailer, renderer, mime, logger, settings } = deps;
-  const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
+  const list = listHeaders({ listId: settings.listId, mailto: settings.listUnsubscribeMailto });
 
   async function deliver(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): Promise<string> {
     const email = c.email ?? "";
@@ -200,19 +202,20 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       papers,
     });
     const messageId = messageIdFor(c.id, settings.mailDomain);
-    const headers = { "List-Unsubscribe": `<${rendered.oneClickUrl}>${mailto}` };
-    if (mime.canWrite(email)) {
+    if (mime?.canWrite(email)) {
+      // The writer already holds list.fixed; only List-Unsubscribe differs per subscriber.
+      const headers = list.unsubscribe(rendered.oneClickUrl);
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
       await mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
     } else {
-      // Internationalised addresses need nodemailer's SMTPUTF8 handling.
+      // The plain path, and internationalised addresses (nodemailer's SMTPUTF8 handling).
       await mailer.send({
         to: email,
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,
         messageId,
-        headers: { ...headers, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${settings.listId}>` },
+        headers: list.all(rendered.oneClickUrl),
       });
     }
     return messageId;

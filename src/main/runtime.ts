@@ -13,6 +13,7 @@ import type { Mailer } from "../mail/mailer.js";
 import { startOutbox, type Outbox } from "../mail/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { installMailFastPaths } from "./fast-paths.js";
 import { ensureRedis } from "./redis.js";
 
 /** The shared resources every entry point builds once and passes down. */
@@ -140,6 +141,9 @@ export async function openRuntime(
         smtpUrl = `smtp://127.0.0.1:${config.OUTBOX_SMTP_PORT}`;
       }
     }
+    const metrics = createMetrics();
+    // Before the first message: the speed tricks are installed here or not at all.
+    await installMailFastPaths(config, logger, metrics);
     const mailer = createSmtpMailer({
       url: smtpUrl,
       from: config.MAIL_FROM,
@@ -154,7 +158,6 @@ export async function openRuntime(
     const queues = createQueues(bullConnection, config.QUEUE_PREFIX);
     closers.push({ name: "queues", fn: () => queues.close() });
 
-    const metrics = createMetrics();
     return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, metrics, close };
   } catch (err) {
     await close();

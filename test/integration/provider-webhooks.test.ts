@@ -223,6 +223,22 @@ describe("provider webhooks", () => {
       }
       expect(await subscriber(r.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
     });
+
+    it("hostile bodies get a 4xx or a harmless 200, never a 5xx, and store nothing half-way", async () => {
+      const auth = { authorization: basic("postmark", POSTMARK_PASSWORD) };
+      const nul = await post(JSON.stringify({ RecordType: "Bounce", Type: "HardBounce", Email: "a\u0000@example.org", MessageID: "<digest-1\u0000@paperboy.test>", Details: "x\u0000y" }), auth);
+      expect(nul.statusCode).toBe(200);
+      expect(nul.json()).toEqual({ events: 1, matched: 0 });
+      const cases: [string, number][] = [
+        ['{"__proto__": {"admin": true}, "RecordType": "Bounce"}', 400],
+        ["[1, 2, 3]", 400],
+        ['{"RecordType": 7}', 400],
+        [`{"RecordType": "Bounce", "Email": "${"x".repeat(5000)}"}`, 400],
+        ["", 400],
+        [`{"RecordType": "Bounce", "Details": "${"d".repeat(2 * 1024 * 1024)}"}`, 413],
+      ];
+      for (const [body, status] of cases) expect((await post(body, auth)).statusCode, body.slice(0, 40)).toBe(status);
+    });
   });
 
   describe("SendGrid", () => {

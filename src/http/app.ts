@@ -132,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       mailer: deps.mailer,
       render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
       mailDomain: deps.config.MAIL_DOMAIN,
+      fastPaths: deps.config.MAIL_FAST_PATHS,
     });
   await app.register(adminRoutes, { deps, testDigest });
   await app.register(previewRoutes, { deps });

@@ -385,4 +385,12 @@ describe("provider webhooks without configuration", () => {
       expect(res.json<{ error: { message: string } }>().error.message).toContain(variable);
     }
   });
+
+  it("documents each endpoint in the OpenAPI document", async () => {
+    const app = await rt.app();
+    const res = await app.inject({ method: "GET", url: "/docs/json" });
+    expect(res.statusCode).toBe(200);
+    const paths = res.json<{ paths: Record<string, { post?: { summary?: string } }> }>().paths;
+    for (const p of ["ses", "postmark", "sendgrid", "mailgun", "resend", "email-events"]) expect(paths[`/webhooks/${p}`]?.post?.summary, p).toBeTruthy();
+  });
 });

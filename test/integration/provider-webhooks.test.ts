@@ -182,6 +182,16 @@ describe("provider webhooks", () => {
       expect(wrongShape.json()).toMatchObject({ error: { field: "Message.bounce.bouncedRecipients" } });
     });
 
+    it("a recipient who is not the Message-ID's subscriber decides: the address that bounced is suppressed", async () => {
+      const a = await reader();
+      const b = await reader();
+      const res = await post(snsMessage("ses-bounce-permanent.json", { ...a.vars, __EMAIL__: b.email }, "2"));
+      expect(res.json()).toEqual({ events: 1, matched: 1 });
+      expect(await subscriber(a.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
+      expect(await events(b.subscriberId)).toEqual([{ type: "bounce", permanent: true, source: "ses", digest_id: null }]);
+      expect((await subscriber(b.subscriberId))?.status).toBe("bounced");
+    });
+
     it("answers 200 for Message-IDs and addresses it does not know, so SNS stops retrying", async () => {
       const res = await post(snsMessage("ses-bounce-permanent.json", { __EMAIL__: "stranger@example.org", __MESSAGE_ID__: "<0102019a@eu-west-1.amazonses.com>" }, "2"));
       expect(res.statusCode).toBe(200);

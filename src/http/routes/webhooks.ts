@@ -46,9 +46,9 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
   app.removeContentTypeParser(["application/json", "text/plain"]);
   const json = app.getDefaultJsonParser("error", "error");
   app.addContentTypeParser(["application/json", "text/plain"], { parseAs: "buffer", bodyLimit: BODY_LIMIT }, (req, body, done) => {
-    const raw = body as Buffer;
-    req.rawBody = raw;
-    void json(req, raw.toString("utf8"), done);
+    const bytes = body as Buffer;
+    req.rawBody = bytes;
+    void json(req, bytes.toString("utf8"), done);
   });
 
   const requires = (value: unknown, provider: string, variable: string) => async () => {
@@ -59,7 +59,7 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
     req.log.info({ provider: source, ...result }, "provider webhook");
     return result;
   };
-  const signed = (req: FastifyRequest) => ({ headers: req.headers, raw: req.rawBody ?? Buffer.alloc(0) });
+  const raw = (req: FastifyRequest) => req.rawBody ?? Buffer.alloc(0);
   const schema = (summary: string, description: string) => ({ tags: ["webhooks"], summary, description, response: responses });
 
   const topicArns = config.SES_SNS_TOPIC_ARNS;
@@ -121,7 +121,7 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
       bodyLimit: BODY_LIMIT,
       onRequest: requires(sendgridKey, "SendGrid", "SENDGRID_WEBHOOK_PUBLIC_KEY"),
       preValidation: async (req) => {
-        if (sendgridKey) verifySendgrid(req.headers, signed(req).raw, sendgridKey);
+        if (sendgridKey) verifySendgrid(req.headers, raw(req), sendgridKey);
       },
       schema: { ...schema("SendGrid Event Webhook (signed)", "A batch of events, verified with the Signed Event Webhook's ECDSA key."), body: sendgridBody },
     },
@@ -149,7 +149,7 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
       bodyLimit: BODY_LIMIT,
       onRequest: requires(resendSecret, "Resend", "RESEND_WEBHOOK_SECRET"),
       preValidation: async (req) => {
-        if (resendSecret) verifyResend(req.headers, signed(req).raw, resendSecret);
+        if (resendSecret) verifyResend(req.headers, raw(req), resendSecret);
       },
       schema: { ...schema("Resend email.bounced and email.complained webhooks", "Svix-signed (svix-id, svix-timestamp, svix-signature)."), body: resendBody },
     },

@@ -10,13 +10,6 @@ import { AppError } from "../../errors.js";
 /** Request headers as the HTTP layer hands them over (lower-case names). */
 export type Headers = Record<string, string | string[] | undefined>;
 
-/** What a verifier reads from a request: its headers, its bytes as they arrived, and the parsed JSON. */
-export interface SignedRequest {
-  headers: Headers;
-  raw: Buffer;
-  body: unknown;
-}
-
 export type ProviderEvent = Omit<ReportedEvent, "source">;
 
 export const header = (headers: Headers, name: string): string | undefined => {

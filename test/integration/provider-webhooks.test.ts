@@ -218,6 +218,16 @@ describe("provider webhooks", () => {
       expect(await subscriber(soft.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
     });
 
+    it("a retried delivery (the same bytes again) is recorded once", async () => {
+      const r = await reader();
+      const body = fixture("postmark-soft-bounce.json", r.vars);
+      expect((await post(body, { authorization: basic("postmark", POSTMARK_PASSWORD) })).json()).toEqual({ events: 1, matched: 1 });
+      const again = await post(body, { authorization: basic("postmark", POSTMARK_PASSWORD) });
+      expect(again.statusCode).toBe(200);
+      expect(again.json()).toEqual({ events: 1, matched: 0, duplicate: true });
+      expect(await events(r.subscriberId)).toHaveLength(1);
+    });
+
     it("takes the X-Webhook-Token custom header too: a spam complaint marks the subscriber complained", async () => {
       const r = await reader();
       expect((await post(fixture("postmark-spam-complaint.json", r.vars), { "x-webhook-token": POSTMARK_PASSWORD })).json()).toEqual({ events: 1, matched: 1 });

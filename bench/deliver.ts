@@ -252,8 +252,9 @@ async function main() {
 
     // Warm-up (JIT, connections), not counted.
     await run("warm-up", pool, fast, ids.slice(0, Math.min(500, N)), sink);
-    const small = await run(`MIME once per template, ${SMALL} digests`, pool, fast, ids.slice(0, SMALL), sink);
-    const big = await run(`MIME once per template, ${N} digests`, pool, fast, ids, sink);
+    const label = FAST_PATHS ? "MIME once per template" : "plain path (MAIL_FAST_PATHS=false)";
+    const small = await run(`${label}, ${SMALL} digests`, pool, fast, ids.slice(0, SMALL), sink);
+    const big = await run(`${label}, ${N} digests`, pool, fast, ids, sink);
     const stats = await sink.ask<Stats>("stats");
     const base = process.env.BENCH_BASELINE === "0" ? null : await run(`baseline: nodemailer composes, ${N} digests`, pool, baseline, ids, sink);
     const reference = await postfixReference(N, wire.length);
@@ -262,8 +263,8 @@ async function main() {
       [
         `sink (Node smtp-server, own process) received ${stats.messages} messages of ${(stats.bytes / stats.messages / 1024).toFixed(1)} KB on the wire before the baseline`,
         base
-          ? `fast path ${rate(big)} msg/s vs baseline ${rate(base)} msg/s (${(base.secs / big.secs).toFixed(2)}×); sender CPU per message ${big.senderCpu.toFixed(0)} µs vs ${base.senderCpu.toFixed(0)} µs`
-          : `fast path ${rate(big)} msg/s (baseline skipped: BENCH_BASELINE=0)`,
+          ? `${FAST_PATHS ? "fast path" : "plain path"} ${rate(big)} msg/s vs baseline ${rate(base)} msg/s (${(base.secs / big.secs).toFixed(2)}×); sender CPU per message ${big.senderCpu.toFixed(0)} µs vs ${base.senderCpu.toFixed(0)} µs`
+          : `${FAST_PATHS ? "fast path" : "plain path"} ${rate(big)} msg/s (baseline skipped: BENCH_BASELINE=0)`,
         reference
           ? `reference: Postfix smtp-source → smtp-sink, ${reference.sessions} sessions, same size: ${reference.rate.toFixed(0)} msg/s (CPU per message: source ${reference.sourceCpu.toFixed(0)} µs, sink ${reference.sinkCpu.toFixed(0)} µs)`
           : "reference: Postfix's smtp-source/smtp-sink not installed (apt-get install postfix), skipped",

@@ -60,6 +60,16 @@ describe("MAIL_FAST_PATHS: the digest renderer on the direct fill vs on Handleba
       expect(plain.render(d)).toEqual(a);
       expect(plainBatch(d)).toEqual(a);
       expect(fastBatch(d)).toEqual(a);
+      expect(plain.page(d)).toEqual(fast.page(d));
     }
+
+    // Over the HTML budget: both paths cut at the same paper.
+    const fastCut = await createDigestRenderer(ctx, { htmlBudget: 20_000 });
+    const plainCut = await createDigestRenderer(ctx, { htmlBudget: 20_000, fastPaths: false });
+    const big = digest(25, 30);
+    const cut = fastCut.render(big);
+    expect(cut.html.length).toBeLessThan(fastCut.page(big).html.length);
+    expect(plainCut.render(big)).toEqual(cut);
+    expect(plainCut.batch()(big)).toEqual(cut);
   });
 });

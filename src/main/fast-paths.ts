@@ -28,7 +28,7 @@ export async function installMailFastPaths(config: Pick<Config, "MAIL_FAST_PATHS
     // Not fatal: mail goes out through nodemailer's own code, only slower.
     logger.warn({ mailFastPaths: true, dataStream: false }, "SMTP data-stream fast path is off: this nodemailer failed its self-check or moved the file; using nodemailer's stream");
   } else {
-    logger.debug({ mailFastPaths: true, dataStream: true }, "SMTP data-stream fast path engaged");
+    logger.info({ mailFastPaths: true, dataStream: true }, "mail fast paths on: SMTP data-stream patch engaged");
   }
   return { enabled, dataStream };
 }

@@ -17,18 +17,25 @@ export interface MailFastPaths {
  * direct template fill) report themselves when the digest sender is built.
  * Called by openRuntime, so every entry point does it before any mail goes out.
  */
-export async function installMailFastPaths(config: Pick<Config, "MAIL_FAST_PATHS">, logger: Logger, metrics: { mail: MailMetrics }): Promise<MailFastPaths> {
+export async function installMailFastPaths(
+  config: Pick<Config, "MAIL_FAST_PATHS">,
+  logger: Logger,
+  metrics: { mail: MailMetrics },
+  opts: { quiet?: boolean } = {},
+): Promise<MailFastPaths> {
+  // CLI commands write their results to stdout, where the log goes too: the expected states stay at debug there.
+  const say = opts.quiet ? logger.debug.bind(logger) : logger.info.bind(logger);
   const enabled = config.MAIL_FAST_PATHS;
   const dataStream = enabled ? await installDataStreamFastPath() : false;
   metrics.mail.fastPath("data_stream", dataStream);
   metrics.mail.fastPath("mime_writer", enabled);
   if (!enabled) {
-    logger.info({ mailFastPaths: false }, "MAIL_FAST_PATHS=false: mail uses plain nodemailer composing, Handlebars and nodemailer's data stream");
+    say({ mailFastPaths: false }, "MAIL_FAST_PATHS=false: mail uses plain nodemailer composing, Handlebars and nodemailer's data stream");
   } else if (!dataStream) {
     // Not fatal: mail goes out through nodemailer's own code, only slower.
     logger.warn({ mailFastPaths: true, dataStream: false }, "SMTP data-stream fast path is off: this nodemailer failed its self-check or moved the file; using nodemailer's stream");
   } else {
-    logger.info({ mailFastPaths: true, dataStream: true }, "mail fast paths on: SMTP data-stream patch engaged");
+    say({ mailFastPaths: true, dataStream: true }, "mail fast paths on: SMTP data-stream patch engaged");
   }
   return { enabled, dataStream };
 }

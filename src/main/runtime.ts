@@ -143,7 +143,7 @@ export async function openRuntime(
     }
     const metrics = createMetrics();
     // Before the first message: the speed tricks are installed here or not at all.
-    await installMailFastPaths(config, logger, metrics);
+    await installMailFastPaths(config, logger, metrics, { quiet: opts.role === "cli" });
     const mailer = createSmtpMailer({
       url: smtpUrl,
       from: config.MAIL_FROM,

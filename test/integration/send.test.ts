@@ -146,7 +146,9 @@ describe("send pipeline", () => {
     rt.sink.respond(() => ({ code: 451, message: "4.3.0 try again later" }));
     for (let i = 0; i < 4; i++) {
       expect(await sender.sendBatch([digestId])).toMatchObject({ deferred: 1, failed: 0, throttled: true });
-      expect(await digestRow(rt.pool, digestId)).toMatchObject({ status: "queued", attempts: 0, error: expect.stringContaining("451") });
+      const row = await digestRow(rt.pool, digestId);
+      expect(row).toMatchObject({ status: "queued", attempts: 0 });
+      expect(row.error).toContain("451");
     }
     // A batch meets the busy server on as many digests in a row as it has lanes (plus what
     // the other lanes had in flight meanwhile), then stops claiming: the rest is not tried.
@@ -169,7 +171,9 @@ describe("send pipeline", () => {
     // SEND_MAX_ATTEMPTS=3 claims, each left in sending past its lease by a dead worker.
     await rt.pool.query("update digests set status = 'sending', claimed_at = now() - interval '1 hour', attempts = 3 where id = $1", [digestId]);
     expect(await sender.sendBatch([digestId])).toMatchObject({ sent: 0, failed: 1, leased: 0 });
-    expect(await digestRow(rt.pool, digestId)).toMatchObject({ status: "failed", attempts: 3, error: expect.stringContaining("stopped 3 times") });
+    const row = await digestRow(rt.pool, digestId);
+    expect(row).toMatchObject({ status: "failed", attempts: 3 });
+    expect(row.error).toContain("stopped 3 times");
     expect(rt.sink.messages).toHaveLength(0);
   });
 

@@ -28,12 +28,14 @@
  * take with our timeouts) has run out, the next job that holds it re-claims it and
  * sends it again with the SAME Message-ID (`<digest-{id}@{MAIL_DOMAIN}>`), so a
  * receiver that already has it can drop the copy. A job that meets a digest whose
- * lease has not run out waits for it (the job is delayed, not failed). The only
- * possible duplicate is a digest the server accepted in the instant between its
- * `250 OK` and our `sent` update (well under a millisecond here), at most one per
- * lane of a dead worker, and it carries the same Message-ID. (A live worker that cannot
- * write the mark because Postgres is away keeps trying for half the lease, so a short
- * database restart costs no copy.) We chose this over
+ * lease has not run out waits for it (the job is delayed, not failed). A copy (always
+ * with the same Message-ID) needs a message the server accepted that we could not
+ * record: the worker died between the server's `250 OK` and our `sent` update (well
+ * under a millisecond here); Postgres stayed away for longer than half the lease right
+ * after a `250` (markSentPatiently keeps trying that long, so a short restart costs no
+ * copy); or the connection dropped after the server had the whole message but before
+ * its `250` reached us (SMTP's own ambiguity: we count it as not sent). Each fault costs
+ * at most one copy per lane in flight. We chose this over
  * marking such digests `failed` for an operator because a lost digest is a silent
  * failure nobody resends, while a rare same-Message-ID copy is harmless.
  */

@@ -181,6 +181,10 @@ where id = $1 and status = 'sending'`;
 const GIVE_UP_SQL = `update digests set status = 'failed', error = $2, claimed_at = null, updated_at = now()
 where id = any($1::bigint[]) and status = 'queued'`;
 
+/** A digest that cannot be built (a data or template fault): failed with its attempts used up, so the sweep does not retry it. */
+const UNRENDERABLE_SQL = `update digests set status = 'failed', error = $2, attempts = greatest(attempts, $3::int), claimed_at = null, updated_at = now()
+where id = $1 and status = 'sending'`;
+
 /** A digest whose claims keep dying with their worker (SEND_MAX_ATTEMPTS of them): failed, not taken over again. */
 const ABANDON_SQL = `update digests set status = 'failed', claimed_at = null, updated_at = now(),
   error = 'the worker sending it stopped ' || attempts || ' times before the server answered'
@@ -246,7 +250,8 @@ export function createDigestSender(deps: SendDeps): DigestSender {
   const { pool, mailer, renderer, mime, logger, settings } = deps;
   const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
 
-  async function deliver(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): Promise<string> {
+  /** The digest as one email; throws only for a fault of this digest (its data, our templates), never for SMTP. */
+  function compose(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): () => Promise<unknown> {
     const email = c.email ?? "";
     const rendered = render({
       digestId: c.id,
@@ -258,10 +263,11 @@ export function createDigestSender(deps: SendDeps): DigestSender {
     const headers = { "List-Unsubscribe": `<${rendered.oneClickUrl}>${mailto}` };
     if (mime.canWrite(email)) {
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
-      await mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
-    } else {
-      // Internationalised addresses need nodemailer's SMTPUTF8 handling.
-      await mailer.send({
+      return () => mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
+    }
+    // Internationalised addresses need nodemailer's SMTPUTF8 handling.
+    return () =>
+      mailer.send({
         to: email,
         subject: rendered.subject,
         html: rendered.html,
@@ -269,8 +275,6 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         messageId,
         headers: { ...headers, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${settings.listId}>` },
       });
-    }
-    return messageId;
   }
 
   /**
@@ -376,9 +380,19 @@ export function createDigestSender(deps: SendDeps): DigestSender {
           result.held++;
           return null;
         }
-        let messageId: string;
+        let transmit: () => Promise<unknown>;
         try {
-          messageId = await deliver(c, papers.get(id) ?? [], render);
+          transmit = compose(c, papers.get(id) ?? [], render);
+        } catch (err) {
+          // Not the server's fault, and no retry will fix it: failed with every attempt used, so the sweep leaves it to an operator.
+          await pool.query({ name: "digest_unrenderable", text: UNRENDERABLE_SQL, values: [id, `could not build the email: ${describe(err)}`, settings.maxAttempts] });
+          result.failed++;
+          logger.error({ digestId: id, err: describe(err) }, "digest could not be built; failed");
+          return null;
+        }
+        const messageId = messageIdFor(id, settings.mailDomain);
+        try {
+          await transmit();
         } catch (err) {
           const detail = describe(err);
           if (classifySmtpError(err) === "permanent") {

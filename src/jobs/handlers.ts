@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Metrics } from "../metrics.js";
 import { createIngestHandler } from "./ingest.js";
-import { enqueueSendBatches } from "./enqueue.js";
+import { enqueueHandback, enqueueSendBatches } from "./enqueue.js";
 import { sweepStaleDigests } from "./sweep.js";
 import type { Queues, SendJob } from "./queues.js";
 import type { JobHandlers } from "./workers.js";
@@ -84,8 +84,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
         deps.logger.warn({ jobId: job.id, handbacks }, "send job failed for good again; its digests wait for the sweep");
         return;
       }
-      const base = String(job.id).replace(/-handback\d+$/, "");
-      await deps.queues.send.add("send", { digestIds: job.data.digestIds, handbacks }, { jobId: `${base}-handback${handbacks}` });
+      await enqueueHandback(deps.queues, String(job.id), job.data.digestIds, handbacks);
       deps.logger.warn({ jobId: job.id, digests: job.data.digestIds.length, handbacks }, "send job failed for good; its digests were handed back");
     },
   };

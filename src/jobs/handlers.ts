@@ -62,8 +62,9 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       const log = deps.logger.child({ jobId: job.id });
       log.info(counts, "send batch");
       const left = result.deferred + result.held;
-      if (left > 0 && stopping.aborted && token) {
-        // Shutting down: what was in flight is marked; the rest goes back for another worker, at once.
+      if (left > 0 && stopping.aborted && result.deferred === 0 && token) {
+        // Shutting down: what was in flight is marked; the rest goes back for another worker, at once
+        // (unless the server was busy too: then it waits out the pause like any deferred batch).
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }

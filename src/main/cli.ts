@@ -87,6 +87,7 @@ const commands: Record<string, Command> = {
         let sendJobs = 0;
         const s = await planDigests(rt.db, {
           now,
+          listingTimeZone: config.INGEST_TZ,
           onQueued: async (ids) => {
             sendJobs += await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);
           },

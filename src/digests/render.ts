@@ -1,5 +1,5 @@
 import { compileListEmail, type CompiledListEmail } from "../mail/templates.js";
-import { links, tokenFor, type LinkContext } from "../subscribers/links.js";
+import { feedUrl, links, tokenFor, type LinkContext } from "../subscribers/links.js";
 
 /**
  * The digest email's view model and its render. The MJML template is compiled once
@@ -33,6 +33,8 @@ export interface DigestPaper {
 export interface DigestRecipient {
   subscriberId: number;
   tokenVersion: number;
+  /** The subscriber's feed_version: with it the footer links their own Atom feed. */
+  feedVersion?: number | undefined;
   email: string;
   frequency: "daily" | "weekly";
   timezone: string;
@@ -74,7 +76,7 @@ export interface DigestView {
   summary: string;
   date: string;
   papers: PaperView[];
-  links: { manage: string; unsubscribe: string; view: string };
+  links: { manage: string; unsubscribe: string; view: string; archive: string; feed: string | null };
   why: string;
   postalAddress: string;
 }
@@ -286,6 +288,8 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
       manage: links.manage(ctx, who),
       unsubscribe: links.unsubscribe(ctx, who),
       view: links.viewDigest(ctx, who, d.digestId),
+      archive: links.archive(ctx, who),
+      feed: d.recipient.feedVersion === undefined ? null : links.feed(ctx, { id: who.id, feedVersion: d.recipient.feedVersion }),
     },
     why: whyLine(d.recipient.email, cadence),
     postalAddress: ctx.postalAddress,
@@ -428,8 +432,12 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
     }
     const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
     const unsubscribeToken = tokenFor(ctx, who, "unsubscribe");
+    const manage = manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who);
+    const feedVersion = d.recipient.feedVersion;
     const digestLinks = {
-      manage: manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who),
+      manage,
+      archive: `${manage}#archive`,
+      feed: feedVersion === undefined ? null : feedUrl(ctx, tokenFor(ctx, { id: who.id, tokenVersion: feedVersion }, "feed")),
       unsubscribe: unsubscribeAt ? unsubscribeAt(unsubscribeToken) : links.unsubscribe(ctx, who),
       view: viewAt && Number.isSafeInteger(d.digestId) && d.digestId > 0 ? viewAt(tokenFor(ctx, who, "view"), `/${d.digestId}`) : links.viewDigest(ctx, who, d.digestId),
     };

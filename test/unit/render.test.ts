@@ -94,7 +94,8 @@ describe("digest render", () => {
       const claims = verifyToken(ctx.secret, u.searchParams.get("token") ?? "", purpose);
       expect(claims.subscriberId).toBe(47);
     }
-    expect(own).toBe(4);
+    // View (top and footer), manage, past digests (the manage page), unsubscribe.
+    expect(own).toBe(5);
     expect(text).toContain("https://paperboy.example.org/unsubscribe?token=");
   });
 
@@ -131,6 +132,18 @@ describe("digest render", () => {
     const asTopic = batch(digest(13, 1, { papers: [paper(2, { matchedTopics: ["diffusion"] })] }));
     expect(asTopic.text).toContain("because you follow: diffusion");
     expect(asTopic.text).not.toContain("trending: 212");
+  });
+
+  it("links the past digests (manage page) and, knowing the feed version, the subscriber's own Atom feed", () => {
+    const withFeed = digest(14, 2);
+    withFeed.recipient.feedVersion = 3;
+    for (const r of [renderer.render(withFeed), renderer.batch()(withFeed)]) {
+      expect(r.text).toMatch(/Past digests: https:\/\/paperboy\.example\.org\/manage\?token=\S+#archive/);
+      const feed = /Atom feed: (\S+)/.exec(r.text)?.[1] ?? "";
+      expect(feed).toMatch(/^https:\/\/paperboy\.example\.org\/feed\/54\.f\.3\.0\.[\w-]+\.atom$/);
+      expect(r.html).toContain(`href="${feed}"`);
+    }
+    expect(renderer.render(digest(15, 1)).text).not.toContain("Atom feed");
   });
 
   it("stays under Gmail's 102 KB clipping limit at 20 papers", () => {

@@ -15,6 +15,9 @@ import {
   type FormValues,
 } from "../pages/subscribers.js";
 import type { AppDeps } from "../app.js";
+import { revokeFeed, sentDigests } from "../../subscribers/feed.js";
+import { links, type LinkContext } from "../../subscribers/links.js";
+import { archiveSection } from "../pages/archive.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {
@@ -117,10 +120,19 @@ const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app
 export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, opts) => {
   const { service, guardAddress, signupRateLimit } = opts;
 
+  const linkCtx: LinkContext = { publicUrl: opts.deps.config.PUBLIC_URL, secret: opts.deps.config.TOKEN_SECRET };
+
   async function renderManage(token: string, s: Subscriber, extra: Partial<Parameters<typeof managePage>[0]> = {}) {
     const preferences = await service.preferences(s);
     const status = opts.manageStatus ? await opts.manageStatus(s) : undefined;
-    return managePage({ token, preferences, ...(status ? { status } : {}), ...extra });
+    const sent = await sentDigests(opts.deps.db, s.id);
+    const archive = archiveSection({
+      token,
+      frequency: s.frequency,
+      feedUrl: links.feed(linkCtx, s),
+      items: sent.map((d) => ({ ...d, viewUrl: links.viewDigest(linkCtx, s, d.id) })),
+    });
+    return managePage({ token, preferences, archive, ...(status ? { status } : {}), ...extra });
   }
 
   // The full form. `/` is the Daily Papers page, whose one-field box posts here too;
@@ -219,6 +231,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { notice: changed.length > 0 ? notice : `Nothing changed. ${notice}` }));
     });
   }
+
+  app.post("/manage/feed/revoke", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(req.body.token);
+    const s = await service.check(token, "manage");
+    const feedVersion = await revokeFeed(opts.deps.db, s.id);
+    const notice = "Your old feed link no longer works. The new one is under “Your Atom feed” below.";
+    return reply.type("text/html; charset=utf-8").send(await renderManage(token, { ...s, feedVersion }, { notice }));
+  });
 
   app.get("/manage/data", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
     const s = await service.check(requireToken(req.query.token), "manage");

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { searchPapers } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
 import { addDays } from "../../papers/days.js";
-import { listingStamp, papersByIds, papersOfDays } from "../../papers/listing.js";
+import { listingStamp, papersByIds, papersOfDays, type ListingStamp } from "../../papers/listing.js";
 import { TOPIC_MAX, TOPIC_MIN } from "../../subscribers/topics.js";
 import type { AppDeps } from "../app.js";
 import { etagOf, notModified } from "../conditional.js";
@@ -17,6 +17,7 @@ const DAY_LIMIT = 300;
 const WEEK_LIMIT = 150;
 const SEARCH_LIMIT = 50;
 const CACHE_ENTRIES = 64;
+
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
@@ -46,8 +47,9 @@ const searchQuery = z.object({ q: z.string().max(1000).optional() });
  * ETag) so a repeated request costs one small query on papers_listing_day_idx.
  */
 export const paperPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
-  const rendered = new Map<string, string>();
-  const remember = (etag: string, page: string) => {
+  // Kept encoded: a 50 KB page is not UTF-8 encoded again for every request.
+  const rendered = new Map<string, Buffer>();
+  const remember = (etag: string, page: Buffer) => {
     if (rendered.size >= CACHE_ENTRIES) rendered.delete(rendered.keys().next().value ?? "");
     rendered.set(etag, page);
     return page;
@@ -57,10 +59,30 @@ export const paperPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (
     reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(PAPERS_CSS),
   );
 
+  /**
+   * Stamps are reused for PAGE_CACHE_MS, and concurrent requests for the same page share
+   * one query: papers change when an ingest runs (hourly), so a page a second old is as
+   * good as a fresh one, and a busy `/` then costs no database round trip per request.
+   */
+  const stamps = new Map<string, { at: number; value: Promise<{ stamp: ListingStamp; etag: string }> }>();
+  function stampFor(kind: "day" | "week", from: string | null, to: string | null) {
+    const key = `${kind}|${from ?? ""}|${to ?? ""}`;
+    const now = Date.now();
+    const hit = stamps.get(key);
+    if (hit && now - hit.at < deps.config.PAGE_CACHE_MS) return hit.value;
+    const value = listingStamp(deps.pool, from, to).then((stamp) => ({
+      stamp,
+      etag: etagOf(PAGE_VERSION, kind, stamp.from, stamp.to, stamp.count, stamp.updatedAt?.toISOString(), stamp.prev, stamp.next),
+    }));
+    if (stamps.size >= CACHE_ENTRIES) stamps.clear();
+    stamps.set(key, { at: now, value });
+    value.catch(() => stamps.delete(key));
+    return value;
+  }
+
   /** A day or week page: stamp, validators, then (only if needed) the papers and the render. */
   async function listing(kind: "day" | "week", from: string | null, to: string | null, limit: number) {
-    const stamp = await listingStamp(deps.pool, from, to);
-    const etag = etagOf(PAGE_VERSION, kind, stamp.from, stamp.to, stamp.count, stamp.updatedAt?.toISOString(), stamp.prev, stamp.next);
+    const { stamp, etag } = await stampFor(kind, from, to);
     return {
       stamp,
       etag,
@@ -69,7 +91,7 @@ export const paperPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (
         if (cached !== undefined) return cached;
         const papers = stamp.from && stamp.to ? await papersOfDays(deps.pool, stamp.from, stamp.to, limit) : [];
         const opts: ListingPageOptions = { kind, from: stamp.from, to: stamp.to, prev: stamp.prev, next: stamp.next, papers, q: "", feed: "/papers/feed.atom" };
-        return remember(etag, listingPage(opts));
+        return remember(etag, Buffer.from(listingPage(opts)));
       },
     };
   }

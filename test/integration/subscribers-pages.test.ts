@@ -139,6 +139,20 @@ describe("manage page", () => {
     expect((await row(s.id)).sendHour).toBe(18);
   });
 
+  it("switches to trending by emptying the topics, and saves 'also add the top 3 trending papers'", async () => {
+    const s = await activeSubscriber("switch@example.org", ["speech"]);
+    const token = tokenFor(ctx(), s, "manage");
+    const base = { token, frequency: "daily", weekday: "1", sendHour: "8", timezone: "UTC", maxPapers: "10" };
+    const mixed = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form({ ...base, topics: "speech", addTrending: "on" }) });
+    expect(mixed.body).toContain("<strong>Also add the top 3 trending papers</strong>: yes");
+    expect((await row(s.id)).addTrending).toBe(true);
+    expect(mixed.body).toMatch(/name="addTrending" value="on" checked/);
+    const trending = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form({ ...base, topics: "" }) });
+    expect(trending.statusCode).toBe(200);
+    expect(trending.body).toContain("<strong>Topics</strong>: none (trending papers)");
+    expect(await rt.db.select().from(subscriberTopics).where(eq(subscriberTopics.subscriberId, s.id))).toEqual([]);
+  });
+
   it("pauses, resumes and downloads the data", async () => {
     const s = await activeSubscriber("pauser@example.org");
     const token = tokenFor(ctx(), s, "manage");

@@ -154,7 +154,13 @@ export async function topPapersPerDay(pool: pg.Pool, days: number, perDay: numbe
   const { rows } = await pool.query<Row>({
     name: "listing_top_per_day",
     text: `
-      with d as (select distinct listing_day from papers order by listing_day desc limit $1)
+      -- The latest days one index probe each (a loose index scan), not a scan of every day.
+      with recursive d(listing_day, n) as (
+        select max(listing_day), 1 from papers
+        union all
+        select (select max(p.listing_day) from papers p where p.listing_day < d.listing_day), d.n + 1
+        from d where d.listing_day is not null and d.n < $1
+      )
       select ${COLUMNS} from d
       cross join lateral (select * from papers p where p.listing_day = d.listing_day order by ${TRENDING_ORDER} limit $2) p
       order by p.listing_day desc, ${TRENDING_ORDER}`,

@@ -10,7 +10,7 @@ import { layout } from "./layout.js";
  */
 
 export const PAPERS_CSS = `
-main:has(>.papers){max-width:56rem}
+main:has(>.papers),body:has(main>.papers) header.site{max-width:56rem}
 .papers h1{font-size:1.5rem;margin:.5rem 0}
 .subscribe{display:grid;gap:.4rem}.subscribe label{margin:0;font-size:1.05rem}
 .subscribe .inline{display:flex;gap:.5rem;flex-wrap:wrap}.subscribe .inline input{flex:1 1 12rem;min-width:0}.subscribe .inline button{flex:0 0 auto}

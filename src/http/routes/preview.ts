@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { previewTopics } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
-import { calendarDay } from "../../input.js";
+import { calendarDay, DAY_MAX, DAY_MIN, isCalendarDay } from "../../input.js";
 import { fieldErrors, topicLines, topicsSchema } from "../../subscribers/preferences.js";
 import type { AppDeps } from "../app.js";
 
@@ -11,12 +11,21 @@ const errorBody = z.object({ error: z.object({ code: z.string(), message: z.stri
 /** `topics` may be repeated (?topics=a&topics=b) or one value with a topic per line, as a textarea sends it. */
 const topicsParam = z.union([z.string(), z.array(z.string())]).optional();
 
-/** The signup rules (topicsSchema), errors naming `topics` or `topics.i`. */
+/** The signup rules (topicsSchema), errors naming `topics` or `topics.i`; a preview needs at least one topic. */
 export function parseTopicsParam(v: string | string[] | undefined): string[] {
-  const parsed = topicsSchema.safeParse(topicLines(v));
+  const lines = topicLines(v);
+  if (lines.length === 0) throw validationError("topics", "Enter at least one topic.");
+  const parsed = topicsSchema.safeParse(lines);
   if (parsed.success) return parsed.data;
   const [first] = fieldErrors(parsed.error);
   throw validationError(first?.field === "body" ? "topics" : `topics${first?.field ? `.${first.field}` : ""}`, first?.message ?? "Invalid topics.");
+}
+
+/** A listing day from a URL or query (a real calendar date in the input rule's range), or a 400 naming `field`. */
+export function parseDay(v: string | undefined, field = "date"): string | undefined {
+  if (v === undefined) return undefined;
+  if (!isCalendarDay(v)) throw validationError(field, `"${v.slice(0, 20)}" is not a date like 2026-11-27 (between ${DAY_MIN} and ${DAY_MAX}).`);
+  return v;
 }
 
 const previewBody = z.object({

@@ -14,8 +14,8 @@ import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 const ADMIN = "admin-token-fuzz-0123456789abcdef";
 const WEBHOOK = "webhook-token-fuzz-0123456789";
-/** Generated cases per pass (a route and method, or one field of a valid request): ~110 passes in 10–20 s. */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 8);
+/** Generated cases per pass (a route and method, or one field of a valid request): ~130 passes in 10–20 s. */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
 
 interface Route {
   method: string;

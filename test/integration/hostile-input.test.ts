@@ -43,6 +43,7 @@ function topicDoors(topic: string) {
     { name: "PATCH", req: { method: "PATCH" as const, url: `/api/subscriptions/me?token=${manageToken}`, payload: { topics: [topic] } }, field: "topics.0" },
     { name: "manage form", req: { method: "POST" as const, url: "/manage", headers: formHeaders, payload: form({ token: manageToken, topics: topic }) }, field: "topics.0" },
     { name: "preview", req: { method: "GET" as const, url: `/api/preview?${form({ topics: topic })}` }, field: "topics.0" },
+    { name: "search box", req: { method: "GET" as const, url: `/search?${form({ q: topic })}` }, field: "q" },
     {
       name: "admin test digest",
       req: { method: "POST" as const, url: "/admin/actions/test-digest", headers: { ...formHeaders, authorization: `Bearer ${ADMIN}` }, payload: form({ email: "x@example.org", topics: topic }) },

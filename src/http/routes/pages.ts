@@ -34,7 +34,7 @@ type Form = z.infer<typeof formBody>;
 const htmlPage = { page: true } as const;
 
 /** The subscriber pages that need no token; every other one may be cached by nobody. */
-const PUBLIC_PAGES = new Set(["/", "/check-inbox"]);
+const PUBLIC_PAGES = new Set(["/", "/subscribe", "/check-inbox"]);
 
 function requireToken(token: string | undefined): string {
   if (!token) throw new AppError("INVALID_TOKEN");

@@ -38,7 +38,7 @@ export default tseslint.config(
     files: ["src/http/**"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [
-        { group: ["bullmq", "**/jobs/**", "**/main/**"], message: "http receives the jobs port from AppDeps (src/http/deps.ts); src/main wires jobs/producer.ts into it" },
+        { group: ["**/jobs/**", "**/main/**"], message: "http receives the jobs port from AppDeps (src/http/deps.ts); src/main wires jobs/producer.ts into it" },
       ] }],
     },
   },

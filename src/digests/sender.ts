@@ -1,13 +1,13 @@
-import type { Config } from "../config.js";
+import type { Config, RuntimeConfig } from "../config.js";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import { createMimeWriter } from "../mail/mime.js";
-import { createDigestRenderer } from "./render.js";
+import type { DigestRenderer } from "./render.js";
 import { createDigestSender, type DigestSender, type SendSettings } from "./send.js";
 
 export interface SenderDeps {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   pool: pg.Pool;
   mailer: Mailer;
   logger: Logger;
@@ -28,10 +28,9 @@ export function sendSettings(config: Config, overrides: Partial<SendSettings> = 
   };
 }
 
-/** Compiles the digest template (once) and wires the sender for one process. */
-export async function buildDigestSender(deps: SenderDeps, overrides: Partial<SendSettings> = {}): Promise<DigestSender> {
+/** Wires the sender for one process around its compiled digest template (src/main/services.ts builds both once). */
+export function buildDigestSender(deps: SenderDeps, renderer: DigestRenderer, overrides: Partial<SendSettings> = {}): DigestSender {
   const { config } = deps;
-  const renderer = await createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS });
   const mime = createMimeWriter({
     from: deps.mailer.from,
     staticHeaders: { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${config.LIST_ID}>` },

@@ -4,12 +4,13 @@ import type { Db } from "../db/client.js";
 import type { Mailer } from "../mail/mailer.js";
 import { headerSafe } from "../mail/headers.js";
 import { previewTopics } from "./preview.js";
-import { createDigestRenderer, type DigestPaper, type DigestRenderer, type RenderContext } from "./render.js";
+import type { DigestPaper, DigestRenderer } from "./render.js";
 
 export interface TestDigestDeps {
   db: Db;
   mailer: Mailer;
-  render: RenderContext;
+  /** The process's compiled digest template, shared with the sender and the "view in browser" page. */
+  renderer: DigestRenderer;
   mailDomain: string;
 }
 
@@ -20,7 +21,6 @@ export interface TestDigestDeps {
  * subscriber 0, which every route refuses with its friendly "link not valid" page.
  */
 export function createTestDigestSender(deps: TestDigestDeps) {
-  let renderer: Promise<DigestRenderer> | undefined;
   return async ({ to, topics }: { to: string; topics: string[] }): Promise<{ paperCount: number }> => {
     const preview = await previewTopics(deps.db, topics, { limit: 20 });
     const ids = preview.papers.map((p) => p.arxivId);
@@ -50,7 +50,7 @@ export function createTestDigestSender(deps: TestDigestDeps) {
         matchedWords: p.matchedWords,
       });
     }
-    const rendered = (await (renderer ??= createDigestRenderer(deps.render))).render({
+    const rendered = deps.renderer.render({
       digestId: 0,
       period: preview.day ?? new Date().toISOString().slice(0, 10),
       recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },

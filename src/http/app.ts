@@ -12,18 +12,9 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import type { Redis } from "ioredis";
-import type pg from "pg";
-import type { Config } from "../config.js";
-import type { Db } from "../db/client.js";
-import type { Queues } from "../jobs/queues.js";
-import type { Logger } from "../logger.js";
-import type { Mailer } from "../mail/mailer.js";
-import type { Outbox } from "../mail/outbox.js";
-import type { Metrics } from "../metrics.js";
-import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
+import type { AppDeps } from "./deps.js";
+import { adminRoutes } from "./admin/routes.js";
 import { subscriberDeliveryStatus } from "../digests/status.js";
-import { createTestDigestSender } from "../digests/test-digest.js";
 import { registerErrorHandling } from "./errors.js";
 import { deliveryStatusSection } from "./pages/delivery-status.js";
 import { siteCss } from "./pages/layout.js";
@@ -34,21 +25,7 @@ import { outboxRoutes } from "./routes/outbox.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
 
-/** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
-export interface AppDeps {
-  config: Config & { TOKEN_SECRET: string };
-  pool: pg.Pool;
-  db: Db;
-  redis: Redis;
-  mailer: Mailer;
-  /** Present when mail goes to the local outbox (npm start without SMTP_URL). */
-  outbox?: Outbox | undefined;
-  logger: Logger;
-  queues: Queues;
-  metrics: Metrics;
-  /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
-  testDigest?: TestDigestSender | undefined;
-}
+export type { AppDeps } from "./deps.js";
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -60,7 +37,10 @@ export type App = FastifyInstance<
 
 const assetsDir = fileURLToPath(new URL("./assets", import.meta.url));
 
-/** Builds the whole app as a plugin tree; it never listens (src/main/server.ts does). */
+/**
+ * Builds the whole app as a plugin tree from the services it receives (built once, in
+ * src/main/services.ts); it never listens (src/main/server.ts does).
+ */
 export async function buildApp(deps: AppDeps): Promise<App> {
   // Widened so the instance type uses fastify's default logger type rather than pino's Logger.
   const loggerInstance: FastifyBaseLogger = deps.logger;
@@ -121,15 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
   await app.register(metricsRoutes, { deps });
-  const testDigest =
-    deps.testDigest ??
-    createTestDigestSender({
-      db: deps.db,
-      mailer: deps.mailer,
-      render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
-      mailDomain: deps.config.MAIL_DOMAIN,
-    });
-  await app.register(adminRoutes, { deps, testDigest });
+  await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
 

@@ -3,14 +3,13 @@ import { eq } from "drizzle-orm";
 import { loadConfig } from "../config.js";
 import { digests, subscribers } from "../db/schema.js";
 import { planDigests } from "../digests/plan.js";
-import { buildDigestSender } from "../digests/sender.js";
-import { enqueueSendBatches } from "../jobs/enqueue.js";
 import { createLogger } from "../logger.js";
 import { ingestDay } from "../papers/ingest.js";
 import { createSource } from "../papers/sources/index.js";
 import { links } from "../subscribers/links.js";
 import { setSubscriberTopics } from "../subscribers/topics.js";
 import { openRuntime } from "./runtime.js";
+import { buildServices } from "./services.js";
 
 export const demoUsage = `demo
 
@@ -60,14 +59,14 @@ export async function runDemoCommand(): Promise<void> {
     // Plan as the hourly job would; other due subscribers' digests go to the send queue.
     const summary = await planDigests(rt.db, {
       now,
-      onQueued: (ids) => enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE).then(() => undefined),
+      onQueued: (ids) => rt.jobs.sendBatches(ids).then(() => undefined),
     });
     const [digest] = await rt.db.select().from(digests).where(eq(digests.subscriberId, subscriber.id));
     if (!digest) throw new Error("the planner created no digest for the demo subscriber");
     process.stdout.write(`planned: ${summary.created} digest(s); the demo digest has ${digest.paperCount} papers\n`);
 
     // Sent right here; if a worker later takes the same batch, the claim finds it already sent.
-    const sender = await buildDigestSender(rt);
+    const { sender } = await buildServices(rt);
     const result = await sender.sendBatch([digest.id], { finalAttempt: true });
     const base = config.PUBLIC_URL.replace(/\/$/, "");
     const view = links.viewDigest({ publicUrl: config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET }, subscriber, digest.id);

@@ -2,13 +2,12 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../config.js";
 import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
 import { planDigests } from "../digests/plan.js";
-import { enqueueSendBatches } from "../jobs/enqueue.js";
 import { pendingDigestIds, type BatchResult } from "../digests/send.js";
-import { buildDigestSender } from "../digests/sender.js";
 import { createLogger } from "../logger.js";
 import { demoUsage, runDemoCommand } from "./cli-demo.js";
 import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
 import { openRuntime } from "./runtime.js";
+import { buildServices } from "./services.js";
 import { exitOnStartupError } from "./shutdown.js";
 
 interface Command {
@@ -28,7 +27,7 @@ const commands: Record<string, Command> = {
       const rt = await openRuntime(config, { logger, role: "cli" });
       try {
         // One process, one batch at a time: the whole SMTP pool serves this batch.
-        const sender = await buildDigestSender(rt, { lanes: config.SMTP_POOL_SIZE });
+        const { sender } = await buildServices(rt, { send: { lanes: config.SMTP_POOL_SIZE } });
         const total: Omit<BatchResult, "leaseWaitMs" | "sentLagSeconds"> = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, done: 0 };
         const started = Date.now();
         let last = 0;
@@ -88,7 +87,7 @@ const commands: Record<string, Command> = {
         const s = await planDigests(rt.db, {
           now,
           onQueued: async (ids) => {
-            sendJobs += await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);
+            sendJobs += await rt.jobs.sendBatches(ids);
           },
         });
         process.stdout.write(

@@ -3,9 +3,10 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
-import type { Config } from "../config.js";
+import type { Config, RuntimeConfig } from "../config.js";
 import { createDb, createPool, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
+import { createJobsProducer, type JobsProducer } from "../jobs/producer.js";
 import { createQueues, type Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
@@ -17,7 +18,7 @@ import { ensureRedis } from "./redis.js";
 
 /** The shared resources every entry point builds once and passes down. */
 export interface Runtime {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   logger: Logger;
   pool: pg.Pool;
   db: Db;
@@ -28,6 +29,8 @@ export interface Runtime {
   mailer: Mailer;
   outbox?: Outbox | undefined;
   queues: Queues;
+  /** Every enqueue asked for by http, the CLI and `npm start` (what AppDeps calls `jobs`). */
+  jobs: JobsProducer;
   /** This process's Prometheus registry and the counters the modules report to. */
   metrics: Metrics;
   /** Closes everything opened here, in reverse order; safe to call twice. */
@@ -154,8 +157,9 @@ export async function openRuntime(
     const queues = createQueues(bullConnection, config.QUEUE_PREFIX);
     closers.push({ name: "queues", fn: () => queues.close() });
 
+    const jobs = createJobsProducer(queues, { sendBatchSize: config.SEND_BATCH_SIZE });
     const metrics = createMetrics();
-    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, metrics, close };
+    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, close };
   } catch (err) {
     await close();
     throw err;

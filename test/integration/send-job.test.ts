@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { createJobHandlers } from "../../src/jobs/handlers.js";
 import { sweepStaleDigests } from "../../src/jobs/sweep.js";
 import { sendLimiter, startWorkers, type Workers } from "../../src/jobs/workers.js";

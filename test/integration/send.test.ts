@@ -25,7 +25,7 @@ describe("send pipeline", () => {
       BOUNCE_LIMIT: "1",
       SEND_MAX_ATTEMPTS: "3",
     });
-    sender = await buildDigestSender(rt);
+    sender = buildDigestSender(rt, rt.renderer);
   });
   afterAll(async () => {
     await rt?.close();

@@ -2,11 +2,10 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { recordEmailEvent } from "../../digests/email-events.js";
-import { createDigestRenderer } from "../../digests/render.js";
 import { loadDigest } from "../../digests/view.js";
 import { AppError } from "../../errors.js";
 import { verifyToken } from "../../subscribers/tokens.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
@@ -33,7 +32,7 @@ function sameToken(given: string, expected: string): boolean {
 export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   const secret = deps.config.TOKEN_SECRET;
   if (!secret) throw new Error("TOKEN_SECRET is not set: build the app from openRuntime()");
-  const renderer = await createDigestRenderer({ publicUrl: deps.config.PUBLIC_URL, secret, postalAddress: deps.config.POSTAL_ADDRESS });
+  const { renderer } = deps;
 
   app.get(
     "/digests/:id",

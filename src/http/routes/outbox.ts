@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { html } from "../html.js";
 import { layout } from "../pages/layout.js";
 

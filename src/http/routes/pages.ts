@@ -14,7 +14,7 @@ import {
   welcomePage,
   type FormValues,
 } from "../pages/subscribers.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {

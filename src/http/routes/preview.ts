@@ -3,7 +3,7 @@ import { z } from "zod";
 import { previewTopics } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "../../subscribers/topics.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 

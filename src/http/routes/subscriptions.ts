@@ -3,10 +3,8 @@ import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import { createRedisWindowCounter } from "../../subscribers/counter.js";
 import { emailKey, preferencesPatchSchema, signupSchema } from "../../subscribers/preferences.js";
-import { createSubscriberService } from "../../subscribers/service.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { SIGNUP_ACCEPTED, subscriberPageRoutes, type AddressGuard, type SubscriberRouteOptions } from "./pages.js";
 
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
@@ -154,14 +152,7 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   { deps, manageStatus },
 ) => {
   const { config } = deps;
-  const counter = createRedisWindowCounter(deps.redis, `${config.QUEUE_PREFIX}:subscribers`);
-  const service = createSubscriberService({
-    db: deps.db,
-    mailer: deps.mailer,
-    logger: deps.logger,
-    counter,
-    config: { ...config, TOKEN_SECRET: tokenSecret(deps) },
-  });
+  const { subscribers: service, signupCounter: counter } = deps;
   const windowMs = config.SIGNUP_RATE_LIMIT_WINDOW_SECONDS * 1000;
   const guardAddress: AddressGuard = async (email) => {
     const key = `signup-address:${createHash("sha256").update(emailKey(email)).digest("hex").slice(0, 32)}`;
@@ -177,10 +168,3 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   await app.register(subscriptionApiRoutes, opts);
   await app.register(subscriberPageRoutes, opts);
 };
-
-function tokenSecret(deps: AppDeps): string {
-  const secret = deps.config.TOKEN_SECRET;
-  // openRuntime always fills it (config or DATA_DIR); an app built without one must not sign links.
-  if (!secret) throw new Error("TOKEN_SECRET is not set: build the app from openRuntime()");
-  return secret;
-}

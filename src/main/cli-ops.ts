@@ -4,7 +4,7 @@ import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { loadConfig } from "../config.js";
-import { totals } from "../digests/stats.js";
+import { totals } from "../ops/stats.js";
 import { createLogger } from "../logger.js";
 import { maskEmail } from "../mail/headers.js";
 import { createImportConfirmation } from "../subscribers/import-confirmation.js";

@@ -1,7 +1,7 @@
 import { createDigestRenderer, type DigestRenderer } from "../digests/render.js";
 import type { DigestSender, SendSettings } from "../digests/send.js";
 import { buildDigestSender } from "../digests/sender.js";
-import { createTestDigestSender } from "../digests/test-digest.js";
+import { createTestDigestSender } from "../ops/test-digest.js";
 import type { TestDigestSender } from "../http/deps.js";
 import { createRedisWindowCounter, type WindowCounter } from "../subscribers/counter.js";
 import { createSubscriberService, type SubscriberService } from "../subscribers/service.js";

@@ -3,8 +3,8 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import type { Mailer } from "../mail/mailer.js";
 import { headerSafe } from "../mail/headers.js";
-import { previewTopics } from "./preview.js";
-import type { DigestPaper, DigestRenderer } from "./render.js";
+import { previewTopics } from "../digests/preview.js";
+import type { DigestPaper, DigestRenderer } from "../digests/render.js";
 
 export interface TestDigestDeps {
   db: Db;

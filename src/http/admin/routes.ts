@@ -11,7 +11,7 @@ import {
   requeueFailedDigest,
   signupsPerDay,
   subscribersByStatus,
-} from "../../digests/stats.js";
+} from "../../ops/stats.js";
 import { AppError } from "../../errors.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "../../subscribers/topics.js";
 import type { AppDeps, TestDigestSender } from "../deps.js";

@@ -5,7 +5,7 @@ import type { RuntimeConfig } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { DigestRenderer } from "../digests/render.js";
 import type { Logger } from "../logger.js";
-import type { Outbox } from "../mail/outbox.js";
+import type { Outbox } from "../local/outbox.js";
 import type { Metrics } from "../metrics.js";
 import type { WindowCounter } from "../subscribers/counter.js";
 import type { SubscriberService } from "../subscribers/service.js";

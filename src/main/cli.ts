@@ -1,12 +1,10 @@
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
-import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
+import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli/ops.js";
 import { planDigests } from "../digests/plan.js";
 import { pendingDigestIds, type BatchResult } from "../digests/send.js";
-import { createLogger } from "../logger.js";
-import { demoUsage, runDemoCommand } from "./cli-demo.js";
-import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
-import { openRuntime } from "./runtime.js";
+import { demoUsage, runDemoCommand } from "./cli/demo.js";
+import { ingestUsage, runIngestCommand } from "./cli/ingest.js";
+import { withRuntime } from "./cli/runtime.js";
 import { buildServices } from "./services.js";
 import { exitOnStartupError } from "./shutdown.js";
 
@@ -22,10 +20,7 @@ const commands: Record<string, Command> = {
     summary: "send every queued digest now (and any a dead worker left in sending past its lease), then print a summary",
     usage: "send",
     async run() {
-      const config = loadConfig();
-      const logger = createLogger(config);
-      const rt = await openRuntime(config, { logger, role: "cli" });
-      try {
+      await withRuntime(async (rt, config) => {
         // One process, one batch at a time: the whole SMTP pool serves this batch.
         const { sender } = await buildServices(rt, { send: { lanes: config.SMTP_POOL_SIZE } });
         const total: Omit<BatchResult, "leaseWaitMs" | "sentLagSeconds"> = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, done: 0 };
@@ -46,19 +41,15 @@ const commands: Record<string, Command> = {
             `${total.leased} held by another worker; ${secs.toFixed(1)} s\n`,
         );
         if (total.failed > 0 || total.retry > 0) process.exitCode = 1;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
   migrate: {
     summary: "apply pending database migrations",
     usage: "migrate",
     async run() {
-      const config = loadConfig();
-      const logger = createLogger(config);
-      const rt = await openRuntime(config, { logger, role: "cli" });
-      await rt.close();
+      // Opening the runtime applies them.
+      await withRuntime(async () => undefined);
       process.stdout.write("migrations applied\n");
     },
   },
@@ -79,10 +70,7 @@ const commands: Record<string, Command> = {
         process.stderr.write(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z\n`);
         process.exit(2);
       }
-      const config = loadConfig();
-      const logger = createLogger(config);
-      const rt = await openRuntime(config, { logger, role: "cli" });
-      try {
+      await withRuntime(async (rt) => {
         let sendJobs = 0;
         const s = await planDigests(rt.db, {
           now,
@@ -104,9 +92,7 @@ const commands: Record<string, Command> = {
             "",
           ].join("\n"),
         );
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 };

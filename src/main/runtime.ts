@@ -11,10 +11,10 @@ import { createQueues, type Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import type { Mailer } from "../mail/mailer.js";
-import { startOutbox, type Outbox } from "../mail/outbox.js";
+import { startOutbox, type Outbox } from "../local/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
-import { ensureRedis } from "./redis.js";
+import { startEmbeddedPostgres } from "../local/embedded-postgres.js";
+import { ensureRedis } from "../local/redis-server.js";
 
 /** The shared resources every entry point builds once and passes down. */
 export interface Runtime {

@@ -108,17 +108,8 @@ function offsetMs(instant: Date, timeZone: string): number {
 }
 
 /** Whether `date` (a local date) starts a period for this schedule. */
-export function startsPeriod(schedule: Schedule, date: string): boolean {
+function startsPeriod(schedule: Schedule, date: string): boolean {
   return schedule.frequency === "daily" || isoWeekday(date) === schedule.weekday;
-}
-
-/**
- * The period the planner would create a digest for at `now`, or null if none is due:
- * the local date, when its send hour has come and the date starts a period.
- */
-export function duePeriod(schedule: Schedule, now: Date): string | null {
-  const l = localTime(now, schedule.timezone);
-  return l.hour >= schedule.sendHour && startsPeriod(schedule, l.date) ? l.date : null;
 }
 
 export interface NextSend {

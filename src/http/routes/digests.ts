@@ -1,13 +1,13 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { recordEmailEvent } from "../../digests/email-events.js";
 import { loadDigest } from "../../digests/view.js";
 import { AppError } from "../../errors.js";
 import { verifyToken } from "../../subscribers/tokens.js";
+import { bearerToken, sameSecret } from "../bearer.js";
 import type { AppDeps } from "../deps.js";
+import { errorBody } from "../schemas.js";
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 const eventBody = z
   .object({
@@ -20,13 +20,6 @@ const eventBody = z
   .superRefine((v, ctx) => {
     if (!v.messageId && !v.email) ctx.addIssue({ code: "custom", path: ["messageId"], message: "give messageId or email" });
   });
-
-/** Constant-time comparison of bearer tokens (hashing first makes the lengths equal). */
-function sameToken(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 /** The digest in the browser (the email's "view in browser" link) and the bounce/complaint webhook. */
 export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
@@ -65,8 +58,8 @@ export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
       onRequest: async (req) => {
         const expected = deps.config.WEBHOOK_TOKEN;
         if (!expected) throw new AppError("WEBHOOK_DISABLED");
-        const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-        if (!m?.[1] || !sameToken(m[1], expected)) throw new AppError("UNAUTHORIZED", "A valid bearer token is required.");
+        const given = bearerToken(req.headers.authorization);
+        if (!given || !sameSecret(given, expected)) throw new AppError("UNAUTHORIZED", "A valid bearer token is required.");
       },
       schema: {
         tags: ["webhooks"],

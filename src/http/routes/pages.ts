@@ -15,6 +15,7 @@ import {
   type FormValues,
 } from "../pages/subscribers.js";
 import type { AppDeps } from "../deps.js";
+import { tokenQuery } from "../schemas.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {
@@ -23,7 +24,6 @@ export const SIGNUP_ACCEPTED = {
 } as const;
 const SIGNUP_ACCEPTED_MESSAGE = SIGNUP_ACCEPTED.message;
 
-const tokenQuery = z.object({ token: z.string().max(512).optional() });
 const tokenForm = z.object({ token: z.string().max(512).optional() });
 /** What @fastify/formbody gives for a form: strings, or arrays of strings for repeated names. */
 const formBody = z.record(z.string(), z.union([z.string(), z.array(z.string())]));

@@ -4,10 +4,11 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
 import { emailKey, preferencesPatchSchema, signupSchema } from "../../subscribers/preferences.js";
+import { bearerToken } from "../bearer.js";
 import type { AppDeps } from "../deps.js";
+import { errorBody, tokenQuery } from "../schemas.js";
 import { SIGNUP_ACCEPTED, subscriberPageRoutes, type AddressGuard, type SubscriberRouteOptions } from "./pages.js";
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 
 const acceptedBody = z.object({ status: z.literal("accepted"), message: z.string() });
@@ -42,16 +43,12 @@ const exportBody = z.object({
   events: z.array(z.object({ type: z.string(), source: z.string(), at: z.string() })),
 });
 
-const tokenQuery = z.object({ token: z.string().max(512).optional() });
 const security = [{ manageToken: [] }];
 
 /** The manage token, from `Authorization: Bearer …` or `?token=`. */
 function manageToken(req: { headers: FastifyRequest["headers"]; query: { token?: string | undefined } }): string {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    if (m?.[1]) return m[1];
-  }
+  const fromHeader = bearerToken(req.headers.authorization);
+  if (fromHeader) return fromHeader;
   if (req.query.token) return req.query.token;
   throw new AppError("INVALID_TOKEN", "A manage token is required: use the link from one of our emails.");
 }

@@ -4,7 +4,7 @@ import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { totals } from "../../ops/stats.js";
-import { maskEmail } from "../../mail/headers.js";
+import { maskEmail } from "../../logger.js";
 import { createImportConfirmation } from "../../subscribers/import-confirmation.js";
 import {
   countExportable,

@@ -3,6 +3,7 @@
  * The planner asks Postgres the same question in SQL (`now at time zone tz`); this
  * module answers it for people (the manage page) and is unit-tested at the extremes.
  */
+import { addDays } from "../days.js";
 
 export interface Schedule {
   timezone: string;
@@ -63,12 +64,6 @@ export function localTime(instant: Date, timeZone: string): LocalTime {
 export function isoWeekday(date: string): number {
   const d = new Date(`${date}T00:00:00Z`).getUTCDay();
   return d === 0 ? 7 : d;
-}
-
-export function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
 }
 
 /**

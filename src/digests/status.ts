@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Queryable } from "../subscribers/topics.js";
-import { addDays, localTime, nextSend, type Schedule } from "./schedule.js";
+import { addDays } from "../days.js";
+import { localTime, nextSend, type Schedule } from "./schedule.js";
 
 export type DigestStatus = "queued" | "sending" | "sent" | "failed" | "bounced" | "empty" | "skipped";
 

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { dayRange, isDay, recentDays } from "../../papers/days.js";
+import { dayRange, isDay, recentDays } from "../../days.js";
 import { ingestPlanned, planRuns, type IngestRunResult } from "../../papers/ingest.js";
 import { createSources, SOURCE_SPEC } from "../../papers/sources/index.js";
 import { withRuntime } from "./runtime.js";

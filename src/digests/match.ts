@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { Queryable } from "../subscribers/topics.js";
+import type { Queryable } from "../db/client.js";
 
 /**
  * How a paper is scored for a subscriber (the README repeats this):

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Queryable } from "../subscribers/topics.js";
+import type { Queryable } from "../db/client.js";
 import { addDays } from "../days.js";
 import { localTime, nextSend, type Schedule } from "./schedule.js";
 

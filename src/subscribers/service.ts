@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
-import type { Db } from "../db/client.js";
+import type { Db, Queryable } from "../db/client.js";
 import { digests, emailEvents, subscribers, subscriberTopics } from "../db/schema.js";
 import { AppError } from "../errors.js";
 import { maskEmail, type Logger } from "../logger.js";
@@ -11,7 +11,7 @@ import type { WindowCounter } from "./counter.js";
 import { links, tokenFor, type LinkContext } from "./links.js";
 import { assertTimezoneKnown, emailKey, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
-import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels, type Queryable } from "./topics.js";
+import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels } from "./topics.js";
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type UnsubscribeSource = "one-click" | "link" | "api";

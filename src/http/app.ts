@@ -16,6 +16,7 @@ import type { AppDeps } from "./deps.js";
 import { adminRoutes } from "./admin/routes.js";
 import { subscriberDeliveryStatus } from "../digests/status.js";
 import { registerErrorHandling } from "./errors.js";
+import { decorateHtmlReply } from "./reply-html.js";
 import { deliveryStatusSection } from "./pages/delivery-status.js";
 import { siteCss } from "./pages/layout.js";
 import { digestRoutes } from "./routes/digests.js";
@@ -53,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  decorateHtmlReply(app);
   registerErrorHandling(app);
   registerHttpMetrics(app, deps.metrics);
   // Every request log line carries reqId; the client gets the same id back to quote in a report.

@@ -58,7 +58,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
   if (!token) {
     // Admin off: every admin URL says so (and how to turn it on) instead of a bare 404.
     const off = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.method === "GET" && wantsHtml(request)) return reply.code(404).type("text/html; charset=utf-8").send(adminOffPage());
+      if (request.method === "GET" && wantsHtml(request)) return reply.code(404).html(adminOffPage());
       throw new AppError("ADMIN_DISABLED");
     };
     app.all("/admin", { schema: { hide: true } }, off);
@@ -101,7 +101,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
         testDigestAvailable: Boolean(testDigest),
         notice: req.query.done ? NOTICES[req.query.done] : undefined,
       });
-      return reply.header("cache-control", "no-store").type("text/html; charset=utf-8").send(page);
+      return reply.header("cache-control", "no-store").html(page);
     },
   );
 

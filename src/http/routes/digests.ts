@@ -49,7 +49,7 @@ export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
       if (stored.erased) throw new AppError("GONE");
       // Every paper: the email may have listed only the first ones and linked here for the rest.
       const { html } = renderer.page(stored.input);
-      return reply.header("cache-control", "private, no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(html);
+      return reply.header("cache-control", "private, no-store").header("referrer-policy", "no-referrer").html(html);
     },
   );
 

@@ -14,10 +14,10 @@ import {
 } from "fastify-type-provider-zod";
 import type { AppDeps } from "./deps.js";
 import { adminRoutes } from "./admin/routes.js";
-import { subscriberDeliveryStatus } from "../digests/status.js";
+import { subscriberSendStatus } from "../digests/status.js";
 import { registerErrorHandling } from "./errors.js";
 import { decorateHtmlReply } from "./reply-html.js";
-import { deliveryStatusSection } from "./pages/delivery-status.js";
+import { sendStatusSection } from "./pages/send-status.js";
 import { siteCss } from "./pages/layout.js";
 import { digestRoutes } from "./routes/digests.js";
 import { healthRoutes } from "./routes/health.js";
@@ -98,8 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(subscriberRoutes, {
     deps,
     manageStatus: async (s) => {
-      const status = await subscriberDeliveryStatus(deps.db, s.id, new Date());
-      return status ? deliveryStatusSection(status) : undefined;
+      const status = await subscriberSendStatus(deps.db, s.id, new Date());
+      return status ? sendStatusSection(status) : undefined;
     },
   });
   await app.register(metricsRoutes, { deps });

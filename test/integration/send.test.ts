@@ -100,7 +100,7 @@ describe("send pipeline", () => {
     expect(rt.sink.messages.filter((m) => m.parsed.messageId === `<digest-${digestId}@paperboy.test>`)).toHaveLength(1);
   });
 
-  it("delivers a paper title containing <script> escaped", async () => {
+  it("sends a paper title containing <script> escaped", async () => {
     const { digestId } = await seedOne(rt.pool, { papers: 1, title: () => `<script>alert("pwned")</script> Diffusion & friends` });
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);

@@ -42,6 +42,7 @@
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
+import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
 import { loadBatchPapers } from "./batch-papers.js";
 import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
@@ -70,7 +71,8 @@ export interface SendDeps {
   pool: pg.Pool;
   mailer: Mailer;
   renderer: DigestRenderer;
-  mime: MimeWriter;
+  /** The fast MIME writer; null (MAIL_FAST_PATHS=false) composes every digest with nodemailer. */
+  mime: MimeWriter | null;
   logger: Logger;
   settings: SendSettings;
 }
@@ -136,6 +138,7 @@ interface ClaimRow {
   paused: boolean;
   erased: boolean;
   token_version: number;
+  feed_version: number;
   frequency: "daily" | "weekly";
   timezone: string;
   created_ms: number;
@@ -149,7 +152,7 @@ where d.id = $1 and s.id = d.subscriber_id
   and (d.status = 'queued' or (d.status = 'sending' and d.attempts < $3::int
        and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
 returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
-  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone,
+  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.feed_version, s.frequency, s.timezone,
   extract(epoch from d.created_at)::float8 * 1000 as created_ms`;
 
 const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at = now(), error = null, updated_at = now()
@@ -248,7 +251,7 @@ function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise
 
 export function createDigestSender(deps: SendDeps): DigestSender {
   const { pool, mailer, renderer, mime, logger, settings } = deps;
-  const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
+  const list = listHeaders({ listId: settings.listId, mailto: settings.listUnsubscribeMailto });
 
   /** The digest as one email; throws only for a fault of this digest (its data, our templates), never for SMTP. */
   function compose(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): () => Promise<unknown> {
@@ -256,16 +259,17 @@ export function createDigestSender(deps: SendDeps): DigestSender {
     const rendered = render({
       digestId: c.id,
       period: c.period,
-      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, email, frequency: c.frequency, timezone: c.timezone },
+      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, feedVersion: c.feed_version, email, frequency: c.frequency, timezone: c.timezone },
       papers,
     });
     const messageId = messageIdFor(c.id, settings.mailDomain);
-    const headers = { "List-Unsubscribe": `<${rendered.oneClickUrl}>${mailto}` };
-    if (mime.canWrite(email)) {
+    if (mime?.canWrite(email)) {
+      // The writer already holds list.fixed; only List-Unsubscribe differs per subscriber.
+      const headers = list.unsubscribe(rendered.oneClickUrl);
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
       return () => mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
     }
-    // Internationalised addresses need nodemailer's SMTPUTF8 handling.
+    // The plain path, and internationalised addresses (nodemailer's SMTPUTF8 handling).
     return () =>
       mailer.send({
         to: email,
@@ -273,7 +277,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         html: rendered.html,
         text: rendered.text,
         messageId,
-        headers: { ...headers, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${settings.listId}>` },
+        headers: list.all(rendered.oneClickUrl),
       });
   }
 

@@ -1,8 +1,10 @@
 import type { Config, RuntimeConfig } from "../config.js";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
+import { listHeaders } from "../mail/list-headers.js";
 import type { Mailer } from "../mail/mailer.js";
 import { createMimeWriter } from "../mail/mime.js";
+import type { MailMetrics } from "../metrics.js";
 import type { DigestRenderer } from "./render.js";
 import { createDigestSender, type DigestSender, type SendSettings } from "./send.js";
 
@@ -11,6 +13,8 @@ export interface SenderDeps {
   pool: pg.Pool;
   mailer: Mailer;
   logger: Logger;
+  /** Where the sender reports which fast paths it engaged (the runtime's metrics). */
+  metrics?: { mail: MailMetrics } | undefined;
 }
 
 /** Send settings from config. A batch uses its share of the SMTP pool, so concurrent jobs don't queue on it. */
@@ -28,12 +32,18 @@ export function sendSettings(config: Config, overrides: Partial<SendSettings> = 
   };
 }
 
-/** Wires the sender for one process around its compiled digest template (src/main/services.ts builds both once). */
+/**
+ * Wires the sender for one process around its compiled digest template (src/main/services.ts
+ * builds both once). With MAIL_FAST_PATHS (the default) a digest is filled by the direct fill
+ * and written by the MIME writer; with MAIL_FAST_PATHS=false by Handlebars and nodemailer composing.
+ */
 export function buildDigestSender(deps: SenderDeps, renderer: DigestRenderer, overrides: Partial<SendSettings> = {}): DigestSender {
   const { config } = deps;
-  const mime = createMimeWriter({
-    from: deps.mailer.from,
-    staticHeaders: { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${config.LIST_ID}>` },
-  });
-  return createDigestSender({ pool: deps.pool, mailer: deps.mailer, renderer, mime, logger: deps.logger, settings: sendSettings(config, overrides) });
+  const fast = config.MAIL_FAST_PATHS;
+  const settings = sendSettings(config, overrides);
+  const mime = fast ? createMimeWriter({ from: deps.mailer.from, staticHeaders: listHeaders({ listId: settings.listId }).fixed }) : null;
+  const templateFill = renderer.engine === "fill";
+  deps.metrics?.mail.fastPath("template_fill", templateFill);
+  if (fast && !templateFill) deps.logger.warn("digest template leaves the direct fill's subset: filled with Handlebars");
+  return createDigestSender({ pool: deps.pool, mailer: deps.mailer, renderer, mime, logger: deps.logger, settings });
 }

@@ -6,6 +6,7 @@ import type { Db } from "../db/client.js";
 import type { DigestRenderer } from "../digests/render.js";
 import type { Logger } from "../logger.js";
 import type { Outbox } from "../local/outbox.js";
+import type { SnsFetch } from "../ops/webhooks/ses.js";
 import type { Metrics } from "../metrics.js";
 import type { WindowCounter } from "../subscribers/counter.js";
 import type { SubscriberService } from "../subscribers/service.js";
@@ -47,4 +48,6 @@ export interface AppDeps {
   /** The digest template, compiled once per process: the "view in browser" page fills it. */
   renderer: DigestRenderer;
   testDigest?: TestDigestSender | undefined;
+  /** GETs SNS certificates and SubscribeURLs for /webhooks/ses; tests point it at a local server. */
+  snsFetch?: SnsFetch | undefined;
 }

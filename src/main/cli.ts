@@ -73,10 +73,11 @@ const commands: Record<string, Command> = {
         process.stderr.write(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z\n`);
         process.exit(2);
       }
-      await withRuntime(async (rt) => {
+      await withRuntime(async (rt, config) => {
         let sendJobs = 0;
         const s = await planDigests(rt.db, {
           now,
+          listingTimeZone: config.INGEST_TZ,
           onQueued: async (ids) => {
             // Chunks run side by side: read the counter after the await, or one chunk's count overwrites the other's.
             const jobs = await rt.jobs.sendBatches(ids);

@@ -15,6 +15,7 @@ import type { Mailer } from "../mail/mailer.js";
 import { startOutbox, type Outbox } from "../local/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
 import { startEmbeddedPostgres } from "../local/embedded-postgres.js";
+import { installMailFastPaths } from "./fast-paths.js";
 import { ensureRedis } from "../local/redis-server.js";
 
 /** The shared resources every entry point builds once and passes down. */
@@ -149,6 +150,9 @@ export async function openRuntime(
         smtpUrl = `smtp://127.0.0.1:${config.OUTBOX_SMTP_PORT}`;
       }
     }
+    const metrics = createMetrics();
+    // Before the first message: the speed tricks are installed here or not at all.
+    await installMailFastPaths(config, logger, metrics, { quiet: opts.role === "cli" });
     const mailer = createSmtpMailer({
       url: smtpUrl,
       from: config.MAIL_FROM,
@@ -164,7 +168,6 @@ export async function openRuntime(
     closers.push({ name: "queues", fn: () => queues.close() });
 
     const jobs = createJobsProducer(queues, { sendBatchSize: config.SEND_BATCH_SIZE });
-    const metrics = createMetrics();
     return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, redisOutage, close };
   } catch (err) {
     await close();

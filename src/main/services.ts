@@ -1,3 +1,4 @@
+import type { RuntimeConfig } from "../config.js";
 import { createDigestRenderer, type DigestRenderer } from "../digests/render.js";
 import type { DigestSender, SendSettings } from "../digests/send.js";
 import { buildDigestSender } from "../digests/sender.js";
@@ -23,11 +24,16 @@ export interface ServiceOptions {
   send?: Partial<SendSettings> | undefined;
 }
 
+/** The digest template compiled for this config: the direct fill, or Handlebars with MAIL_FAST_PATHS=false. */
+export function buildDigestRenderer(config: RuntimeConfig): Promise<DigestRenderer> {
+  return createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS }, { fastPaths: config.MAIL_FAST_PATHS });
+}
+
 export async function buildServices(rt: Runtime, opts: ServiceOptions = {}): Promise<Services> {
   const { config } = rt;
   const signupCounter = createRedisWindowCounter(rt.redis, `${config.QUEUE_PREFIX}:subscribers`);
   const subscribers = createSubscriberService({ db: rt.db, mailer: rt.mailer, logger: rt.logger, counter: signupCounter, config });
-  const renderer = await createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS });
+  const renderer = await buildDigestRenderer(config);
   const sender = buildDigestSender(rt, renderer, opts.send);
   const testDigest = createTestDigestSender({ db: rt.db, mailer: rt.mailer, renderer, mailDomain: config.MAIL_DOMAIN });
   return { subscribers, signupCounter, renderer, sender, testDigest };

@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { AppError } from "../errors.js";
 
 /**
@@ -9,9 +9,23 @@ import { AppError } from "../errors.js";
  *
  * Format: `<subscriberId>.<purpose letter>.<version>.<expires unix s or 0>.<base64url mac>`
  */
-export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "view";
+/**
+ * Constant-time equality of a presented secret (a bearer token, a webhook password or
+ * signature) with the expected one, of any length: hashing first makes the lengths equal.
+ */
+export function sameSecret(given: string | Buffer, expected: string | Buffer): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
 
-const LETTER: Record<TokenPurpose, string> = { confirm: "c", manage: "m", unsubscribe: "u", view: "v" };
+export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "view" | "feed";
+
+/**
+ * `feed` tokens carry the subscriber's feed_version instead of token_version: a feed
+ * link lives in feed readers for years, so it is revoked on its own (manage page).
+ */
+const LETTER: Record<TokenPurpose, string> = { confirm: "c", manage: "m", unsubscribe: "u", view: "v", feed: "f" };
 
 export const CONFIRM_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../../errors.js";
-import { sameSecret } from "../bearer.js";
+import { sameSecret } from "../../subscribers/tokens.js";
 import { sendError } from "../errors.js";
 
 export type AdminAuth = "bearer" | "basic";

@@ -3,8 +3,8 @@ import { z } from "zod";
 import { recordEmailEvent } from "../../digests/email-events.js";
 import { loadDigest } from "../../digests/view.js";
 import { AppError } from "../../errors.js";
-import { verifyToken } from "../../subscribers/tokens.js";
-import { bearerToken, sameSecret } from "../bearer.js";
+import { sameSecret, verifyToken } from "../../subscribers/tokens.js";
+import { bearerToken } from "../bearer.js";
 import type { AppDeps } from "../deps.js";
 import { errorBody } from "../schemas.js";
 

@@ -28,7 +28,6 @@ import { paperPageRoutes } from "./routes/papers.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
 import { providerWebhookRoutes } from "./routes/webhooks.js";
-import type { SnsFetch } from "../ops/webhooks/ses.js";
 
 export type { AppDeps } from "./deps.js";
 

@@ -5,7 +5,7 @@ import { validationError } from "../../errors.js";
 import { addDays } from "../../days.js";
 import { listingStamp, papersByIds, papersOfDays, type ListingStamp } from "../../papers/listing.js";
 import { TOPIC_MAX, TOPIC_MIN } from "../../subscribers/topics.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { etagOf, notModified } from "../conditional.js";
 import { listingPage, PAPERS_CSS, type ListingPageOptions } from "../pages/papers.js";
 import { parseDay } from "./preview.js";

@@ -10,7 +10,7 @@ import { recordProviderEvents, redisSeenDeliveries } from "../../ops/webhooks/re
 import { resendBody, resendEvents, verifyResend } from "../../ops/webhooks/resend.js";
 import { sendgridBody, sendgridEvents, verifySendgrid } from "../../ops/webhooks/sendgrid.js";
 import { createSnsFetch, createSnsVerifier, parseSesNotification, sesEvents, snsBody } from "../../ops/webhooks/ses.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { errorBody } from "../schemas.js";
 
 declare module "fastify" {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
-import { presentedToken, REALM, tokenMatches } from "../http/admin/auth.js";
+import { presentedToken, REALM } from "../http/admin/auth.js";
+import { sameSecret } from "../subscribers/tokens.js";
 import type { Metrics } from "../metrics.js";
 
 /**
@@ -15,7 +16,7 @@ export async function startMetricsServer(metrics: Metrics, host: string, port: n
     }
     if (adminToken) {
       const presented = presentedToken(req.headers.authorization);
-      if (!presented || !tokenMatches(adminToken, presented.token)) {
+      if (!presented || !sameSecret(presented.token, adminToken)) {
         res.writeHead(401, { "content-type": "text/plain", "www-authenticate": REALM }).end("ADMIN_TOKEN required: send it as a bearer token or as the basic-auth password\n");
         return;
       }

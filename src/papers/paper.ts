@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DAY } from "../days.js";
 import { isCalendarDay, stripControls, textProblem } from "../input.js";
 
 /**
@@ -53,8 +54,6 @@ export function safeLink(value: string | null | undefined): string | null {
 export function arxivLinks(arxivId: string): { arxivUrl: string; pdfUrl: string } {
   return { arxivUrl: `https://arxiv.org/abs/${arxivId}`, pdfUrl: `https://arxiv.org/pdf/${arxivId}` };
 }
-
-export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Upstream prose (titles, abstracts, names): a stray NUL or other control character is

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/http/app.js";
-import { startOutbox, type Outbox } from "../../src/mail/outbox.js";
+import { startOutbox, type Outbox } from "../../src/local/outbox.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 import { spawnEntry } from "../helpers/spawn.js";
 

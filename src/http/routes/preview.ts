@@ -4,9 +4,9 @@ import { previewTopics } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
 import { calendarDay, DAY_MAX, DAY_MIN, isCalendarDay } from "../../input.js";
 import { fieldErrors, topicLines, topicsSchema } from "../../subscribers/preferences.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
+import { errorBody } from "../schemas.js";
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 /** `topics` may be repeated (?topics=a&topics=b) or one value with a topic per line, as a textarea sends it. */
 const topicsParam = z.union([z.string(), z.array(z.string())]).optional();

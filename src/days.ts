@@ -1,6 +1,11 @@
-import { isCalendarDay } from "../input.js";
+/**
+ * Days are plain calendar dates (YYYY-MM-DD), computed without local-time surprises:
+ * listing days, digest periods, ranges for the CLI. The one home of date arithmetic.
+ */
+import { isCalendarDay } from "./input.js";
 
-/** Listing days are plain calendar dates (YYYY-MM-DD), computed without local-time surprises. */
+/** The shape of a day; isDay also checks that it is on the calendar. */
+export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A real calendar date in the range a listing day can have (year 0000 is not one). */
 export const isDay = isCalendarDay;

@@ -17,3 +17,28 @@ export async function enqueueSendBatches(queues: Queues, digestIds: number[], ba
   }
   return jobs;
 }
+
+export interface BootIngest {
+  jobId: string;
+  /** False when a boot ingest for these sources already ran (or waits, or is retrying) this UTC hour. */
+  added: boolean;
+}
+
+/**
+ * The ingest `npm start` asks for at boot, so a fresh install has papers without
+ * waiting for the schedule. One per UTC hour *and* set of sources: restarting in the
+ * same hour adds nothing, restarting with another source ingests that source.
+ */
+export async function enqueueBootIngest(queues: Queues, sources: string[], now = new Date()): Promise<BootIngest> {
+  const hour = now.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
+  // BullMQ refuses ":" in job ids (file:PATH has one): the sources are URI-encoded.
+  const jobId = `boot-ingest-${hour}-${encodeURIComponent([...new Set(sources)].sort().join(","))}`;
+  const earlier = await queues.ingest.getJob(jobId);
+  if (earlier) {
+    // A boot ingest that failed for good (say, offline) is tried again by the next start.
+    if ((await earlier.getState()) !== "failed") return { jobId, added: false };
+    await earlier.remove();
+  }
+  await queues.ingest.add("ingest", {}, { jobId });
+  return { jobId, added: true };
+}

@@ -3,7 +3,8 @@ import cliProgress from "cli-progress";
 import { loadConfig } from "../config.js";
 import { createLogger } from "../logger.js";
 import { dayRange, isDay, recentDays } from "../papers/days.js";
-import { ingestPlanned, planRuns, type IngestRunResult } from "../papers/ingest.js";
+import { ingestPlanned, planRuns, type IngestRunResult, type PlannedRun } from "../papers/ingest.js";
+import { SourceError } from "../papers/paper.js";
 import { createSources, SOURCE_SPEC } from "../papers/sources/index.js";
 import { openRuntime } from "./runtime.js";
 
@@ -57,9 +58,7 @@ export async function runIngestCommand(args: string[]): Promise<void> {
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "cli" });
   let failed: number;
-  try {
-    const sources = createSources(opts.source ? [opts.source] : config.PAPERS_SOURCES, { config });
-    const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ));
+  const runPlan = async (plan: PlannedRun[]): Promise<number> => {
     const bar = opts.backfill ? new cliProgress.SingleBar({ format: "ingest [{bar}] {value}/{total} runs  {day} {source}", hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     // Info logs would tear the progress bar apart; problems still show.
     const runLogger = bar && logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: "warn" }) : logger;
@@ -70,14 +69,25 @@ export async function runIngestCommand(args: string[]): Promise<void> {
     });
     bar?.stop();
     const failures = runs.filter((r) => r.status === "failed");
-    failed = failures.length;
     if (bar) for (const f of failures) process.stdout.write(`${line(f)}\n`);
     const sum = (k: "fetched" | "inserted" | "updated" | "unchanged" | "skipped") => runs.reduce((n, r) => n + r[k], 0);
     const dayCount = new Set(runs.map((r) => r.day)).size;
     process.stdout.write(
       `ingest: ${runs.length} run${runs.length === 1 ? "" : "s"} over ${dayCount} day${dayCount === 1 ? "" : "s"}: ` +
-        `fetched ${sum("fetched")}, new ${sum("inserted")}, updated ${sum("updated")}, unchanged ${sum("unchanged")}, skipped ${sum("skipped")}, failed ${failed}\n`,
+        `fetched ${sum("fetched")}, new ${sum("inserted")}, updated ${sum("updated")}, unchanged ${sum("unchanged")}, skipped ${sum("skipped")}, failed ${failures.length}\n`,
     );
+    return failures.length;
+  };
+  try {
+    const sources = createSources(opts.source ? [opts.source] : config.PAPERS_SOURCES, { config });
+    const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ)).catch((err: unknown) => {
+      // A missing or unreadable file:PATH: one line naming it, no stack.
+      if (!(err instanceof SourceError)) throw err;
+      process.stderr.write(`ingest: ${err.message}\n`);
+      return undefined;
+    });
+    if (!plan) failed = 1;
+    else failed = await runPlan(plan);
   } finally {
     await rt.close();
   }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
+import { loadConfig, loadEnvFile } from "../config.js";
 import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
 import { planDigests } from "../digests/plan.js";
 import { enqueueSendBatches } from "../jobs/enqueue.js";
@@ -118,6 +118,7 @@ function help(): string {
 }
 
 async function main() {
+  loadEnvFile();
   const [name, ...rest] = process.argv.slice(2);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(help());

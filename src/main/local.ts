@@ -1,5 +1,6 @@
-import { loadConfig } from "../config.js";
+import { loadConfig, loadEnvFile } from "../config.js";
 import { buildApp } from "../http/app.js";
+import { enqueueBootIngest } from "../jobs/enqueue.js";
 import { createLogger } from "../logger.js";
 import { startBackground } from "./background.js";
 import { openRuntime } from "./runtime.js";
@@ -10,6 +11,7 @@ import { exitOnStartupError, onShutdown } from "./shutdown.js";
  * a private Redis when none answers, and the local outbox when SMTP_URL is unset.
  */
 async function main() {
+  loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "local" });
@@ -17,8 +19,10 @@ async function main() {
   const workers = await startBackground(rt);
   if (config.SCHEDULER_ENABLED) {
     // A fresh local install should not wait for the next scheduled ingest to have papers.
-    const hour = new Date().toISOString().slice(0, 13).replace(/[^0-9]/g, "");
-    await rt.queues.ingest.add("ingest", {}, { jobId: `boot-ingest-${hour}` });
+    const boot = await enqueueBootIngest(rt.queues, config.PAPERS_SOURCES);
+    const sources = config.PAPERS_SOURCES.join(", ");
+    if (boot.added) logger.info({ jobId: boot.jobId }, `ingesting from ${sources} now`);
+    else logger.info({ jobId: boot.jobId }, `papers from ${sources} were already ingested at a start this hour; the next scheduled ingest brings new ones`);
   }
   onShutdown(logger, config.SHUTDOWN_GRACE_MS, async () => {
     await app.close();

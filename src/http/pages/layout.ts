@@ -15,6 +15,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5
 pre{white-space:pre-wrap;word-break:break-word;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem;font-size:.85rem}
 .muted{color:var(--muted)}ul.topics{padding-left:1.2rem}
 dl.status{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}dl.status dt{font-weight:600}dl.status dd{margin:0}
+table.wrap th,table.wrap td{overflow-wrap:anywhere}iframe{max-width:100%}
 label.check{display:flex;gap:.6rem;align-items:center;font-weight:400}label.check input{width:auto;margin:0}
 form .row form,.card .row>form{flex:0 1 auto}[hidden]{display:none!important}code{font-size:.9em}
 main:has(>.admin){max-width:72rem}.admin table.numbers td,.admin table.numbers th{text-align:right}.admin table.numbers th:first-child,.admin table.numbers td:first-child{text-align:left}

@@ -95,6 +95,44 @@ describe("the local outbox and the pages a newcomer meets, in Chromium", () => {
     await context.close();
   });
 
+  it("manage page: saves, pauses and resumes by redirecting back to the token URL, so a refresh posts nothing", async () => {
+    const token = /\/manage\?token(?:=|&#x3D;)([^"&]+)"/.exec(outbox.list()[0]!.html ?? "")?.[1];
+    const context = await phone();
+    const page = await context.newPage();
+    const posts: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+    });
+    await page.goto(`${base}/manage?token=${token}`);
+    expect(await page.getByRole("heading", { name: "Your digest" }).count()).toBe(1);
+
+    // The weekday only matters for weekly digests (CSS alone: works without JavaScript).
+    const weekday = page.getByLabel("Weekday");
+    expect(await weekday.isVisible()).toBe(false);
+    await page.getByLabel("How often").selectOption("weekly");
+    expect(await weekday.isVisible()).toBe(true);
+    await weekday.selectOption("3");
+    await page.getByLabel("Send at").selectOption("18");
+    await page.getByLabel(/Topics/).fill("diffusion models\nreasoning");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.waitForURL((u) => u.pathname === "/manage" && u.searchParams.get("token") === token && u.searchParams.has("saved"));
+    expect(await page.getByRole("status").filter({ hasText: "What changed" }).textContent()).toMatch(/Topics: diffusion models, reasoning/);
+    expect(await page.getByRole("status").filter({ hasText: "What changed" }).textContent()).toMatch(/How often: weekly[\s\S]*Weekday: Wednesday[\s\S]*Send hour: 18:00/);
+    expect(await page.getByLabel("Send at").inputValue()).toBe("18");
+    await page.reload();
+    expect(posts).toEqual(["/manage"]);
+
+    await page.getByRole("button", { name: "Pause digests" }).click();
+    await page.waitForURL((u) => u.searchParams.get("done") === "paused");
+    expect(await page.getByText("Paused: no digests until you resume.").count()).toBe(1);
+    await page.getByRole("button", { name: "Resume digests" }).click();
+    await page.waitForURL((u) => u.searchParams.get("done") === "resumed");
+    await page.reload();
+    expect(posts).toEqual(["/manage", "/manage/pause", "/manage/resume"]);
+    expect(await overflow(page)).toBeLessThanOrEqual(0);
+    await context.close();
+  });
+
   it("has no sideways scroll at 375 px on /, /manage, /outbox and /admin, nor on /admin at 800 px", async () => {
     const token = /\/manage\?token(?:=|&#x3D;)([^"&]+)"/.exec(outbox.list()[0]!.html ?? "")?.[1];
     expect(token).toBeDefined();

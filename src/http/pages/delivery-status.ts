@@ -18,8 +18,7 @@ export function deliveryStatusSection(s: DeliveryStatus): SafeHtml {
   const last = s.lastDigest;
   const next = s.nextSend;
   const ingest = s.lastIngest;
-  return html`<h2>Your digest</h2>
-<dl class="status">
+  return html`<dl class="status">
 <dt>Last digest</dt><dd>${last ? `${last.period}: ${last.paperCount} paper${last.paperCount === 1 ? "" : "s"}, ${STATUS_WORDS[last.status] ?? last.status}${last.sentAt ? ` at ${when(last.sentAt)}` : ""}` : "None yet."}</dd>
 <dt>Next digest</dt><dd>${next ? `${next.atLocal.replace("T", " ")} (${s.timezone})${next.dueNow ? " — due now, on its way within the hour" : ""}` : "None planned while your subscription is paused or not active."}</dd>
 <dt>Latest papers</dt><dd>${ingest ? `${ingest.source}, listing day ${ingest.day}: ${ingest.status === "failed" ? "the last fetch failed; we will retry" : `${ingest.inserted} new, ${ingest.updated} updated`} (${when(ingest.startedAt)})` : "No papers fetched yet."}</dd>

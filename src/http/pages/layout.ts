@@ -16,6 +16,7 @@ pre{white-space:pre-wrap;word-break:break-word;background:var(--card);border:1px
 .muted{color:var(--muted)}ul.topics{padding-left:1.2rem}
 dl.status{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}dl.status dt{font-weight:600}dl.status dd{margin:0}
 table.wrap th,table.wrap td{overflow-wrap:anywhere}iframe{max-width:100%}
+form:has(#frequency option[value="daily"]:checked) [data-weekday]{display:none}
 label.check{display:flex;gap:.6rem;align-items:center;font-weight:400}label.check input{width:auto;margin:0}
 form .row form,.card .row>form{flex:0 1 auto}[hidden]{display:none!important}code{font-size:.9em}
 main:has(>.admin){max-width:72rem}.admin table.numbers td,.admin table.numbers th{text-align:right}.admin table.numbers th:first-child,.admin table.numbers td:first-child{text-align:left}

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
 import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
-import type { Subscriber, SubscriberService } from "../../subscribers/service.js";
+import type { PreferenceField, Subscriber, SubscriberService } from "../../subscribers/service.js";
 import type { SafeHtml } from "../html.js";
 import {
   actionPage,
@@ -25,6 +25,13 @@ const SIGNUP_ACCEPTED_MESSAGE = SIGNUP_ACCEPTED.message;
 
 const tokenQuery = z.object({ token: z.string().max(512).optional() });
 const tokenForm = z.object({ token: z.string().max(512).optional() });
+/** After a save, pause or resume the browser is redirected back here, saying what happened. */
+const manageQuery = tokenQuery.extend({
+  saved: z.string().max(300).optional(),
+  done: z.enum(["paused", "resumed"]).optional(),
+});
+const PREFERENCE_FIELDS = new Set<string>(["topics", "frequency", "weekday", "sendHour", "timezone", "maxPapers", "sendWhenEmpty", "paused"]);
+const manageUrl = (token: string, extra: Record<string, string>) => `/manage?${new URLSearchParams({ token, ...extra }).toString()}`;
 /** What @fastify/formbody gives for a form: strings, or arrays of strings for repeated names. */
 const formBody = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 type Form = z.infer<typeof formBody>;
@@ -175,10 +182,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     );
   });
 
-  app.get("/manage", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+  app.get("/manage", { schema: { hide: true, querystring: manageQuery }, config: htmlPage }, async (req, reply) => {
     const token = requireToken(req.query.token);
     const s = await service.check(token, "manage");
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s));
+    const { saved, done } = req.query;
+    const extra: Partial<Parameters<typeof managePage>[0]> = {};
+    if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
+    if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: digests start again at your next send time.";
+    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, extra));
   });
 
   app.post("/manage", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
@@ -189,8 +200,9 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
     if (parsed.success) {
       try {
-        const { subscriber, changed } = await service.update(token, parsed.data);
-        return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { changed }));
+        const { changed } = await service.update(token, parsed.data);
+        // Post/Redirect/Get: a refresh of the page shown after saving does not post again.
+        return reply.redirect(manageUrl(token, { saved: changed.join(",") }), 303);
       } catch (err) {
         errors = asFieldErrors(err);
       }
@@ -201,9 +213,8 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
   for (const [path, paused] of [["/manage/pause", true], ["/manage/resume", false]] as const) {
     app.post(path, { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
       const token = requireToken(req.body.token);
-      const { subscriber, changed } = await service.update(token, { paused });
-      const notice = paused ? "Paused: no digests until you resume." : "Resumed: digests start again at your next send time.";
-      return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { notice: changed.length > 0 ? notice : `Nothing changed. ${notice}` }));
+      await service.update(token, { paused });
+      return reply.redirect(manageUrl(token, { done: paused ? "paused" : "resumed" }), 303);
     });
   }
 

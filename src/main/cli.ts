@@ -80,6 +80,13 @@ const commands: Record<string, Command> = {
         process.stderr.write(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z\n`);
         process.exit(2);
       }
+      if (now.getTime() > Date.now() + 60_000) {
+        // A digest is made once per subscriber and period: planning ahead spends those periods now.
+        process.stderr.write(
+          `warning: --at ${now.toISOString()} is in the future. The digests due by then are created and sent now, ` +
+            "with the papers known now, and their periods are used up: when that time really comes, the scheduled plan creates no digest for them.\n",
+        );
+      }
       const config = loadConfig();
       const logger = createLogger(config);
       const rt = await openRuntime(config, { logger, role: "cli" });

@@ -4,7 +4,9 @@ import { z } from "zod";
 import { AppError } from "../../errors.js";
 import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
 import type { PreferenceField, Subscriber, SubscriberService } from "../../subscribers/service.js";
+import { nextSend } from "../../digests/schedule.js";
 import type { SafeHtml } from "../html.js";
+import { atInZone, hourOfDay } from "../pages/times.js";
 import {
   actionPage,
   checkInboxPage,
@@ -31,6 +33,22 @@ const manageQuery = tokenQuery.extend({
   done: z.enum(["paused", "resumed"]).optional(),
 });
 const PREFERENCE_FIELDS = new Set<string>(["topics", "frequency", "weekday", "sendHour", "timezone", "maxPapers", "sendWhenEmpty", "paused"]);
+/**
+ * When the first digest comes, by the rule the planner follows: at the first hourly plan
+ * once the send hour has come on a day that starts a period, so today within the hour
+ * if that hour has already passed. Said in the subscriber's own time.
+ */
+function firstDigestWords(s: Subscriber, now: Date): string {
+  const schedule = { timezone: s.timezone, sendHour: s.sendHour, frequency: s.frequency, weekday: s.weekday };
+  const first = nextSend(schedule, now, () => false);
+  const rhythm =
+    s.frequency === "daily" ? `every day at ${hourOfDay(s.sendHour)}` : `every ${WEEKDAY_NAMES[s.weekday - 1] ?? "week"} at ${hourOfDay(s.sendHour)}`;
+  const when = first.dueNow ? `within the hour (your send time today, ${hourOfDay(s.sendHour)}, has passed)` : atInZone(first.at, s.timezone);
+  const quiet = s.sendWhenEmpty ? "" : " When nothing new matches your topics, no email is sent that day.";
+  return `Your first digest comes ${when}, then ${rhythm}, your time (${s.timezone}).${quiet}`;
+}
+const WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
 const manageUrl = (token: string, extra: Record<string, string>) => `/manage?${new URLSearchParams({ token, ...extra }).toString()}`;
 /** What @fastify/formbody gives for a form: strings, or arrays of strings for repeated names. */
 const formBody = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
@@ -175,7 +193,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     return reply.type("text/html; charset=utf-8").send(
       welcomePage({
         title: "You're subscribed",
-        intro: "Your subscription is confirmed. Your first digest arrives at the next send time you chose, as soon as there are new papers.",
+        intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, new Date())}`,
         topics,
         manageUrl: service.links.manage(subscriber),
       }),
@@ -188,7 +206,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const { saved, done } = req.query;
     const extra: Partial<Parameters<typeof managePage>[0]> = {};
     if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
-    if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: digests start again at your next send time.";
+    if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: your next digest is shown below.";
     return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, extra));
   });
 

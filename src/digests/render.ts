@@ -42,6 +42,12 @@ export interface DigestInput {
   period: string;
   recipient: DigestRecipient;
   papers: DigestPaper[];
+  /**
+   * An operator's test digest (admin page): it belongs to no subscription, so it says
+   * so and links to the signup page instead of manage/unsubscribe/view links, which
+   * would carry tokens for nobody.
+   */
+  test?: boolean;
 }
 
 export interface Segment {
@@ -70,8 +76,9 @@ export interface DigestView {
   summary: string;
   date: string;
   papers: PaperView[];
-  links: { manage: string; unsubscribe: string; view: string };
+  links: { manage: string; unsubscribe: string; view: string; subscribe: string };
   why: string;
+  test: boolean;
   postalAddress: string;
 }
 
@@ -250,6 +257,9 @@ export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()):
 
 const whyLine = (email: string, cadence: string) =>
   `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper matched one of the topics you follow.`;
+const testWhyLine = (email: string) =>
+  `This is a test digest, sent to ${email} from paperboy's admin page to show what the topics would bring. It belongs to no subscription: nothing more will be sent.`;
+const siteUrl = (ctx: LinkContext) => `${ctx.publicUrl.replace(/\/$/, "")}/`;
 
 export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache()): DigestView {
   const papers = [...d.papers].sort((a, b) => a.rank - b.rank);
@@ -265,8 +275,10 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
       manage: links.manage(ctx, who),
       unsubscribe: links.unsubscribe(ctx, who),
       view: links.viewDigest(ctx, who, d.digestId),
+      subscribe: siteUrl(ctx),
     },
-    why: whyLine(d.recipient.email, cadence),
+    why: d.test ? testWhyLine(d.recipient.email) : whyLine(d.recipient.email, cadence),
+    test: d.test === true,
     postalAddress: ctx.postalAddress,
   };
 }
@@ -364,6 +376,7 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
   const oneClickAt = linkTemplate(links.oneClick(ctx, probe), tokenFor(ctx, probe, "unsubscribe"));
   const viewAt = linkTemplate(links.viewDigest(ctx, probe, probeDigest), tokenFor(ctx, probe, "view"), `/${probeDigest}`);
   const labels = new Map<string, string>();
+  const subscribe = siteUrl(ctx);
   const cadence = { daily: "daily", weekly: "weekly" } as const;
 
   function paperFragment(v: PaperView): Fragment {
@@ -410,6 +423,7 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
       manage: manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who),
       unsubscribe: unsubscribeAt ? unsubscribeAt(unsubscribeToken) : links.unsubscribe(ctx, who),
       view: viewAt && Number.isSafeInteger(d.digestId) && d.digestId > 0 ? viewAt(tokenFor(ctx, who, "view"), `/${d.digestId}`) : links.viewDigest(ctx, who, d.digestId),
+      subscribe,
     };
     const labelKey = `${d.period}|${d.recipient.frequency}`;
     let date = labels.get(labelKey);
@@ -424,7 +438,8 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
       date,
       papers: html,
       links: digestLinks,
-      why: whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
+      why: d.test ? testWhyLine(d.recipient.email) : whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
+      test: d.test === true,
       postalAddress: ctx.postalAddress,
     };
     return {

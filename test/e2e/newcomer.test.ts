@@ -52,6 +52,11 @@ describe("the local outbox and the pages a newcomer meets, in Chromium", () => {
       executablePath: "/usr/bin/chromium",
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     });
+    // What makes the admin tables wide: an ingest run that failed with a long URL in its error.
+    await rt.pool.query(`insert into ingest_runs (source, day, status, fetched, error, finished_at, duration_ms)
+      values ('huggingface', '2026-11-27', 'failed', 0, $1, now(), 61234), ('file:data/sample', '2026-11-27', 'succeeded', 30, null, now(), 120)`, [
+      `huggingface: GET https://huggingface.co/api/daily_papers?date=2026-11-27&limit=100&p=0&sort=trending failed: getaddrinfo ENOTFOUND huggingface.co (gave up after 3 attempts)`,
+    ]);
     const { digestId } = await seedOne(rt.pool, { email: "newcomer@example.org", papers: 3 });
     const sender = await buildDigestSender(rt);
     expect((await sender.sendBatch([digestId], { finalAttempt: true })).sent).toBe(1);

@@ -26,6 +26,8 @@ export interface DigestPaper {
   aiSummary: string | null;
   matchedTopics: string[];
   matchedWords: string[];
+  /** The listing day the paper is from (YYYY-MM-DD), shown in the digest's header. */
+  listingDay?: string;
 }
 
 export interface DigestRecipient {
@@ -61,6 +63,8 @@ export interface PaperView {
   titleText: string;
   url: string;
   authors: string;
+  /** Authors and upvotes both shown: a separator between them (none when either is missing). */
+  bylineDot: boolean;
   upvotes: number;
   summary: Segment[];
   summaryText: string;
@@ -75,6 +79,8 @@ export interface DigestView {
   subject: string;
   summary: string;
   date: string;
+  /** Which listing day(s) the papers are from, e.g. "Papers listed on Fri 27 Nov". */
+  listing: string;
   papers: PaperView[];
   links: { manage: string; unsubscribe: string; view: string; subscribe: string };
   why: string;
@@ -177,17 +183,114 @@ export function highlight(text: string, words: string[] | RegExp | null): Segmen
 /** String#localeCompare's order, without building a collator per comparison. */
 const collator = new Intl.Collator();
 
-/** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
-export function summaryLine(papers: Pick<DigestPaper, "matchedTopics">[]): string {
+/**
+ * A topic as a person reads it, without the search syntax: `"test-time compute"` →
+ * test-time compute, `mamba or ssm` → mamba/ssm, `reasoning -survey` → reasoning.
+ */
+export function readableTopic(topic: string): string {
+  const out: string[] = [];
+  let joinNext = false;
+  for (const w of topic.replace(/["\u201c\u201d]/g, " ").split(/\s+/)) {
+    if (!w || /^-./.test(w)) continue;
+    if (/^or$/i.test(w)) {
+      joinNext = out.length > 0;
+      continue;
+    }
+    if (joinNext) out[out.length - 1] += `/${w}`;
+    else out.push(w);
+    joinNext = false;
+  }
+  return out.length > 0 ? out.join(" ") : topic.trim();
+}
+
+/** The digest's topics as a person reads them, the most matched first. */
+function rankedTopics(papers: Pick<DigestPaper, "matchedTopics">[]): string[] {
   const counts = new Map<string, number>();
   for (const p of papers) for (const t of p.matchedTopics) counts.set(t, (counts.get(t) ?? 0) + 1);
   const ranked = counts.size === 1 ? [...counts.keys()] : [...counts.entries()].sort((a, b) => b[1] - a[1] || collator.compare(a[0], b[0])).map(([t]) => t);
+  return [...new Set(ranked.map(readableTopic))];
+}
+
+/** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
+export function summaryLine(papers: Pick<DigestPaper, "matchedTopics">[]): string {
+  const ranked = rankedTopics(papers);
   const n = papers.length;
   const head = `${n} new ${n === 1 ? "paper" : "papers"}`;
   if (ranked.length === 0) return head;
   const shown = ranked.slice(0, SUMMARY_TOPICS).join(", ");
   const more = ranked.length - SUMMARY_TOPICS;
   return `${head} on ${shown}${more > 0 ? ` and ${more} more ${more === 1 ? "topic" : "topics"}` : ""}`;
+}
+
+const SUBJECT_TITLE_CHARS = 70;
+
+/**
+ * The subject leads with the best paper, as a person would tell it:
+ * "Sleep-time Compute, and 5 more on reasoning, diffusion".
+ */
+export function subjectLine(papers: Pick<DigestPaper, "rank" | "title" | "matchedTopics">[]): string {
+  const top = papers.reduce<(typeof papers)[number] | undefined>((best, p) => (!best || p.rank < best.rank ? p : best), undefined);
+  if (!top) return summaryLine(papers);
+  const whole = squeeze(top.title).trim();
+  const cut = whole.slice(0, SUBJECT_TITLE_CHARS + 1);
+  const title = whole.length <= SUBJECT_TITLE_CHARS ? whole : `${cut.slice(0, Math.max(cut.lastIndexOf(" "), SUBJECT_TITLE_CHARS / 2)).replace(/[\s,;:.\-–—]+$/, "")}...`;
+  const topics = rankedTopics(papers).slice(0, SUMMARY_TOPICS).join(", ");
+  const more = papers.length - 1;
+  if (more === 0) return topics ? `${title}, new on ${topics}` : title;
+  return topics ? `${title}, and ${more} more on ${topics}` : `${title}, and ${more} more trending ${more === 1 ? "paper" : "papers"}`;
+}
+
+const dayFormat = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+
+/** "Papers listed on Fri 27 Nov", or "Papers listed Wed 25 Nov to Fri 27 Nov"; empty when unknown. */
+export function listingLine(papers: Pick<DigestPaper, "listingDay">[]): string {
+  let first: string | undefined;
+  let last: string | undefined;
+  for (const p of papers) {
+    const d = p.listingDay;
+    if (!d) continue;
+    if (first === undefined || d < first) first = d;
+    if (last === undefined || d > last) last = d;
+  }
+  if (!first || !last) return "";
+  const day = (d: string) => dayFormat.format(new Date(`${d}T12:00:00Z`));
+  return first === last ? `Papers listed on ${day(first)}` : `Papers listed ${day(first)} to ${day(last)}`;
+}
+
+/**
+ * Plain text as the confirmation email has it: lines of at most `width` characters,
+ * broken at spaces and keeping each line's indent; a word longer than that (a URL)
+ * stands on its own line, unbroken.
+ */
+export function wrapText(text: string, width = 78): string {
+  // One scan; only the long lines (few: titles, summaries, long links) are rebuilt.
+  let out = "";
+  let copied = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    if (end - start > width) {
+      out += text.slice(copied, start) + wrapLine(text.slice(start, end), width);
+      copied = end;
+    }
+    start = end + 1;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function wrapLine(line: string, width: number): string {
+  const indent = /^ */.exec(line)?.[0] ?? "";
+  const out: string[] = [];
+  let cur = "";
+  for (const word of line.slice(indent.length).split(" ")) {
+    if (!word) continue;
+    if (cur && indent.length + cur.length + 1 + word.length > width) {
+      out.push(indent + cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) out.push(indent + cur);
+  return out.join("\n");
 }
 
 const dateFormat = () => new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
@@ -228,12 +331,14 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
   const summaryText = excerpt(summarySource);
   const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
   const title = squeeze(p.title).trim();
+  const authors = authorLine(p.authors);
   return {
     rank: p.rank,
     title: [],
     titleText: title,
     url: url(p.hfUrl) ?? arxivUrl,
-    authors: authorLine(p.authors),
+    authors,
+    bylineDot: authors.length > 0 && p.upvotes > 0,
     upvotes: p.upvotes,
     summary: [],
     summaryText,
@@ -267,9 +372,10 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
   const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
   const cadence = d.recipient.frequency === "weekly" ? "weekly" : "daily";
   return {
-    subject: summary,
+    subject: subjectLine(papers),
     summary,
     date: periodLabel(d.period, d.recipient.frequency, cache.format),
+    listing: listingLine(papers),
     papers: papers.map((p) => paperView(p, cache)),
     links: {
       manage: links.manage(ctx, who),
@@ -432,10 +538,12 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
       if (labels.size >= CACHE_LIMIT) labels.clear();
       labels.set(labelKey, date);
     }
+    const subject = subjectLine(papers);
     const filled = {
-      subject: summary,
+      subject,
       summary,
       date,
+      listing: listingLine(papers),
       papers: html,
       links: digestLinks,
       why: d.test ? testWhyLine(d.recipient.email) : whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
@@ -443,9 +551,10 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
       postalAddress: ctx.postalAddress,
     };
     return {
-      subject: summary,
+      subject,
       html: email.html(filled),
-      text: email.text({ ...filled, papers: text }),
+      // The text part's lines wrap at 78 characters, as a mail client shows them.
+      text: wrapText(email.text({ ...filled, papers: text })),
       oneClickUrl: oneClickAt ? oneClickAt(unsubscribeToken) : links.oneClick(ctx, who),
     };
   }

@@ -58,7 +58,8 @@ function toAppError(err: FastifyError | Error): AppError {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError) {
   if (err.status >= 500) request.log.error({ err: err.cause ?? err }, "request failed");
-  else request.log.info({ code: err.code, field: err.field }, "request refused");
+  // The request's own line (app.ts) already says 4xx at info; the reason is for debugging.
+  else request.log.debug({ code: err.code, field: err.field }, "request refused");
   if (err.status === 429 && !reply.getHeader("retry-after")) reply.header("retry-after", "60");
   const message = err.status >= 500 ? errorCatalog[err.code].message : err.message;
   if (request.routeOptions.config?.page) {

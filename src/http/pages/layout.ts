@@ -35,6 +35,7 @@ export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${opts.title} · paperboy</title>
 <link rel="stylesheet" href="/assets/site.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header class="site"><a href="/">paperboy</a></header>

@@ -13,6 +13,12 @@ export interface PlanJob {
 }
 export interface SendJob {
   digestIds: number[];
+  /** When this batch last made progress before the server turned busy (ms since epoch); set while it is deferred. */
+  deferredSince?: number;
+  /** Deferrals in a row without progress: the exponent of the next pause. */
+  deferrals?: number;
+  /** How often this batch's digests were handed back after a job of theirs failed for good. */
+  handbacks?: number;
 }
 
 export const QUEUE_NAMES = ["ingest", "plan", "send"] as const;
@@ -26,7 +32,11 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+/**
+ * `onError` receives every queue's errors (a queue without an `error` listener prints
+ * raw stack traces with console.error); entry points route them to the Redis outage log.
+ */
+export function createQueues(connection: ConnectionOptions, prefix: string, onError?: (err: Error) => void): Queues {
   const opts = { connection, prefix };
   const ingest = new Queue<IngestJob>("ingest", {
     ...opts,
@@ -41,6 +51,7 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
     defaultJobOptions: { attempts: 5, backoff: { type: "exponential", delay: 5_000 }, removeOnComplete: 5000, removeOnFail: 5000 },
   });
   const all = () => [ingest, plan, send] as Queue[];
+  for (const q of all()) q.on("error", onError ?? (() => undefined));
   return {
     ingest,
     plan,

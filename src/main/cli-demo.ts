@@ -73,7 +73,7 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
   if (!digest) throw new Error("the planner created no digest for the demo subscriber");
 
   const sender = await buildDigestSender(rt);
-  const result = await sender.sendBatch([digest.id], { finalAttempt: true });
+  const result = await sender.sendBatch([digest.id]);
   // Paused, so the hourly plan leaves it alone until the next `npm run demo`.
   await rt.db
     .update(subscribers)
@@ -84,7 +84,7 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
   write(
     result.sent === 1
       ? `sent the demo digest: ${digest.paperCount} papers\n\n`
-      : `the demo digest was not sent: ${digest.paperCount === 0 ? "no sample paper matched its topics" : result.retry > 0 ? "the SMTP server asked to try again later" : "the SMTP server refused it"}\n\n`,
+      : `the demo digest was not sent: ${digest.paperCount === 0 ? "no sample paper matched its topics" : result.deferred > 0 ? "the SMTP server asked to try again later" : "the SMTP server refused it"}\n\n`,
   );
   write(config.SMTP_URL ? `The digest went to ${DEMO_EMAIL} through SMTP_URL.\n` : `Read it in the local outbox: ${base}/outbox  (run \`npm start\` if it is not running)\n`);
   write(`Or in the browser: ${view}\n`);

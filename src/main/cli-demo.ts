@@ -68,7 +68,7 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
   });
   write(`demo subscriber ${DEMO_EMAIL} follows: ${DEMO_TOPICS.join(", ")}\n`);
 
-  await planDigests(rt.db, { now, subscriberIds: [subscriber.id] });
+  await planDigests(rt.db, { now, subscriberIds: [subscriber.id], listingTimeZone: config.INGEST_TZ });
   const [digest] = await rt.db.select().from(digests).where(eq(digests.subscriberId, subscriber.id));
   if (!digest) throw new Error("the planner created no digest for the demo subscriber");
 

@@ -27,7 +27,7 @@ main:has(>.admin){max-width:72rem}.admin table.numbers td,.admin table.numbers t
 `;
 
 /** The page shell shared by every server-rendered page. Scripts are same-origin files only (CSP). */
-export function layout(opts: { title: string; body: SafeHtml; scripts?: string[] }): string {
+export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]; styles?: string[]; head?: SafeHtml }): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -36,6 +36,8 @@ export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]
 <title>${opts.title} · paperboy</title>
 <link rel="stylesheet" href="/assets/site.css">
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+${(opts.styles ?? []).map((s) => html`<link rel="stylesheet" href="${s}">`)}
+${opts.head}
 </head>
 <body>
 <header class="site"><a href="/">paperboy</a></header>

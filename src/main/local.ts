@@ -1,9 +1,9 @@
 import { loadConfig, loadEnvFile } from "../config.js";
 import { buildApp } from "../http/app.js";
-import { enqueueBootIngest } from "../jobs/enqueue.js";
 import { createLogger } from "../logger.js";
 import { startBackground } from "./background.js";
 import { openRuntime } from "./runtime.js";
+import { buildServices } from "./services.js";
 import { exitOnStartupError, onShutdown } from "./shutdown.js";
 
 /**
@@ -15,11 +15,12 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "local" });
-  const app = await buildApp(rt);
-  const workers = await startBackground(rt);
+  const services = await buildServices(rt);
+  const app = await buildApp({ ...rt, ...services });
+  const workers = await startBackground({ ...rt, ...services });
   if (config.SCHEDULER_ENABLED) {
     // A fresh local install should not wait for the next scheduled ingest to have papers.
-    const boot = await enqueueBootIngest(rt.queues, config.PAPERS_SOURCES);
+    const boot = await rt.jobs.bootIngest(config.PAPERS_SOURCES);
     const sources = config.PAPERS_SOURCES.join(", ");
     if (boot.added) logger.info({ jobId: boot.jobId }, `ingesting from ${sources} now`);
     else logger.info({ jobId: boot.jobId }, `papers from ${sources} were already ingested at a start this hour; the next scheduled ingest brings new ones`);

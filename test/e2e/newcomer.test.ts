@@ -4,9 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDigestSender } from "../../src/digests/sender.js";
 import { buildApp, type App } from "../../src/http/app.js";
-import { startOutbox, type Outbox } from "../../src/mail/outbox.js";
+import { startOutbox, type Outbox } from "../../src/local/outbox.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
@@ -58,8 +57,7 @@ describe("the local outbox and the pages a newcomer meets, in Chromium", () => {
       `huggingface: GET https://huggingface.co/api/daily_papers?date=2026-11-27&limit=100&p=0&sort=trending failed: getaddrinfo ENOTFOUND huggingface.co (gave up after 3 attempts)`,
     ]);
     const { digestId } = await seedOne(rt.pool, { email: "newcomer@example.org", papers: 3 });
-    const sender = await buildDigestSender(rt);
-    expect((await sender.sendBatch([digestId])).sent).toBe(1);
+    expect((await rt.sender.sendBatch([digestId])).sent).toBe(1);
     // The outbox files the message as soon as its SMTP server has answered.
     for (let i = 0; i < 100 && outbox.list().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   });

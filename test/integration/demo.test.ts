@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_EMAIL, runDemo } from "../../src/main/cli-demo.js";
+import { DEMO_EMAIL, runDemo } from "../../src/main/cli/demo.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
 import { seedSubscriber } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";

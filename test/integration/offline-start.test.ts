@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { QueueEvents, type Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { papers } from "../../src/db/schema.js";
-import { enqueueBootIngest } from "../../src/jobs/enqueue.js";
+import { enqueueBootIngest } from "../../src/jobs/producer.js";
 import { createJobHandlers } from "../../src/jobs/handlers.js";
 import { createIngestHandler } from "../../src/jobs/ingest.js";
 import type { IngestJob } from "../../src/jobs/queues.js";

@@ -1,14 +1,13 @@
 import { and, eq, sql } from "drizzle-orm";
-import { loadConfig } from "../config.js";
-import { digests, subscribers } from "../db/schema.js";
-import { planDigests } from "../digests/plan.js";
-import { buildDigestSender } from "../digests/sender.js";
-import { createLogger } from "../logger.js";
-import { ingestDay } from "../papers/ingest.js";
-import { createSource } from "../papers/sources/index.js";
-import { links } from "../subscribers/links.js";
-import { setSubscriberTopics } from "../subscribers/topics.js";
-import { openRuntime, type Runtime } from "./runtime.js";
+import { digests, subscribers } from "../../db/schema.js";
+import { planDigests } from "../../digests/plan.js";
+import { ingestDay } from "../../papers/ingest.js";
+import { createSource } from "../../papers/sources/index.js";
+import { links } from "../../subscribers/links.js";
+import { setSubscriberTopics } from "../../subscribers/topics.js";
+import type { Runtime } from "../runtime.js";
+import { buildServices } from "../services.js";
+import { withRuntime } from "./runtime.js";
 
 export const demoUsage = `demo
 
@@ -72,7 +71,7 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
   const [digest] = await rt.db.select().from(digests).where(eq(digests.subscriberId, subscriber.id));
   if (!digest) throw new Error("the planner created no digest for the demo subscriber");
 
-  const sender = await buildDigestSender(rt);
+  const { sender } = await buildServices(rt);
   const result = await sender.sendBatch([digest.id]);
   // Paused, so the hourly plan leaves it alone until the next `npm run demo`.
   await rt.db
@@ -94,12 +93,5 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
 
 /** `npm run demo`. */
 export async function runDemoCommand(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger({ ...config, LOG_LEVEL: config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL });
-  const rt = await openRuntime(config, { logger, role: "cli" });
-  try {
-    await runDemo(rt, (text) => process.stdout.write(text));
-  } finally {
-    await rt.close();
-  }
+  await withRuntime((rt) => runDemo(rt, (text) => process.stdout.write(text)), { quiet: true });
 }

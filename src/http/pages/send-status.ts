@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from "../../digests/status.js";
+import type { SendStatus } from "../../digests/status.js";
 import { html, type SafeHtml } from "../html.js";
 import { atInZone, calendarDay } from "./times.js";
 
@@ -17,7 +17,7 @@ const STATUS_WORDS: Record<string, string> = {
  * The manage page's answer to "why did I get nothing?": the last digest, when the next
  * one comes and whether papers are coming in, in plain words and the subscriber's time.
  */
-export function deliveryStatusSection(s: DeliveryStatus): SafeHtml {
+export function sendStatusSection(s: SendStatus): SafeHtml {
   const last = s.lastDigest;
   const next = s.nextSend;
   const ingest = s.lastIngest;

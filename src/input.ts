@@ -38,7 +38,7 @@ export interface TextRule {
   tab?: boolean;
   /** Refuse bidi embedding/override/isolate controls. */
   noBidi?: boolean;
-  /** How messages name the value ("Topic …"); "This …" by default. */
+  /** How messages name the value ("This …" by default; "" where the page puts the field's name before it). */
   label?: string;
 }
 
@@ -62,7 +62,7 @@ export function textProblem(value: string, rule: TextRule = {}): string | undefi
 export function personText(rule: TextRule = {}) {
   return z.string().superRefine((v, ctx) => {
     const problem = textProblem(v, rule);
-    if (problem) ctx.addIssue({ code: "custom", message: `${rule.label ?? "This"} ${problem}` });
+    if (problem) ctx.addIssue({ code: "custom", message: `${rule.label ?? "This"} ${problem}`.trim() });
   });
 }
 

@@ -17,13 +17,14 @@ export const EMAIL_MAX = 254;
 
 
 /** One topic: the text rule for search queries (src/input.ts), then length and query complexity. */
-export const topicSchema = personText({ tab: true, noBidi: true, label: "A topic" })
+export const topicSchema = personText({ tab: true, noBidi: true, label: "" })
   .trim()
-  .min(TOPIC_MIN, `A topic needs at least ${TOPIC_MIN} characters.`)
-  .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`)
+  // Shown after "Topic 2: " on the pages, and with the field `topics.1` in the API.
+  .min(TOPIC_MIN, `needs at least ${TOPIC_MIN} characters.`)
+  .max(TOPIC_MAX, `can have at most ${TOPIC_MAX} characters.`)
   .superRefine((t, ctx) => {
     const problem = queryProblem(t);
-    if (problem) ctx.addIssue({ code: "custom", message: `Topic "${t.slice(0, 40)}" ${problem}` });
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
 /** No topics is a trending subscription: the day's most upvoted papers. */

@@ -22,7 +22,7 @@ const CACHE_ENTRIES = 64;
 /** A search as typed in the box: a topic, under the same rule as a subscriber's (src/input.ts), named `q`. */
 export function parseQuery(v: string | undefined): string {
   const parsed = topicSchema.safeParse((v ?? "").replace(/[ \t\r\n]+/g, " "));
-  if (!parsed.success) throw validationError("q", (parsed.error.issues[0]?.message ?? "This search cannot be used.").replace(/^A topic/, "A search"));
+  if (!parsed.success) throw validationError("q", `The search ${parsed.error.issues[0]?.message ?? "cannot be used."}`);
   return parsed.data;
 }
 

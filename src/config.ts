@@ -104,6 +104,8 @@ export const configSchema = z
     SIGNUP_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(5),
     SIGNUP_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(600),
     CONFIRM_EMAILS_PER_HOUR: int(1, 100).default(3),
+    TRANSACTIONAL_MAIL_ATTEMPTS: int(1, 100).default(10),
+    TRANSACTIONAL_MAIL_BACKOFF_MS: int(1, 3_600_000).default(15_000),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === "production" && !c.TOKEN_SECRET) {

@@ -21,6 +21,7 @@ import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Outbox } from "../mail/outbox.js";
 import type { Metrics } from "../metrics.js";
+import type { SubscriberMailQueue } from "../subscribers/mail.js";
 import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
 import { subscriberDeliveryStatus } from "../digests/status.js";
 import { createTestDigestSender } from "../digests/test-digest.js";
@@ -34,6 +35,12 @@ import { outboxRoutes } from "./routes/outbox.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
 
+/**
+ * What http asks of the job queues. src/main passes the BullMQ producer (src/jobs),
+ * which http never imports: requests enqueue, workers do the slow part.
+ */
+export type JobsPort = SubscriberMailQueue;
+
 /** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
 export interface AppDeps {
   config: Config & { TOKEN_SECRET: string };
@@ -45,6 +52,8 @@ export interface AppDeps {
   outbox?: Outbox | undefined;
   logger: Logger;
   queues: Queues;
+  /** Enqueues signup mail (confirmation, already subscribed): a request never waits for SMTP. */
+  jobs: JobsPort;
   metrics: Metrics;
   /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
   testDigest?: TestDigestSender | undefined;

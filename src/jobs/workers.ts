@@ -1,13 +1,14 @@
 import { Worker, type ConnectionOptions, type Job, type WorkerOptions } from "bullmq";
 import type { Logger } from "../logger.js";
 import type { JobMetrics } from "../metrics.js";
-import type { IngestJob, PlanJob, QueueName, SendJob } from "./queues.js";
+import type { IngestJob, PlanJob, QueueName, SendJob, SubscriberMailJob } from "./queues.js";
 
 export interface JobHandlers {
   ingest?: (job: Job<IngestJob>) => Promise<unknown>;
   plan?: (job: Job<PlanJob>) => Promise<unknown>;
   /** `token` is BullMQ's lock token, needed to move the job to delayed. */
   send?: (job: Job<SendJob>, token?: string) => Promise<unknown>;
+  mail?: (job: Job<SubscriberMailJob>) => Promise<unknown>;
 }
 
 export interface WorkerSettings {
@@ -23,6 +24,8 @@ export interface WorkerSettings {
   sendLimiter?: { max: number; duration: number } | undefined;
   /** BullMQ lock duration and stalled-check interval for send jobs (ms): how soon a dead worker's job is taken over. */
   sendLockMs?: number | undefined;
+  /** Subscriber emails (one per job) sent at once per process; default 4. */
+  mailConcurrency?: number | undefined;
 }
 
 /**
@@ -64,6 +67,7 @@ export function startWorkers(handlers: JobHandlers, settings: WorkerSettings): W
     ...(limiter ? { limiter } : {}),
     ...(settings.sendLockMs ? { lockDuration: settings.sendLockMs, stalledInterval: settings.sendLockMs } : {}),
   });
+  add("mail", handlers.mail, { concurrency: settings.mailConcurrency ?? 4 });
   let closing: Promise<void> | undefined;
   return {
     workers,

@@ -6,6 +6,7 @@ import pg from "pg";
 import type { Config } from "../config.js";
 import { createDb, createPool, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
+import { createJobsProducer, type JobsProducer } from "../jobs/producer.js";
 import { createQueues, type Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
@@ -28,6 +29,8 @@ export interface Runtime {
   mailer: Mailer;
   outbox?: Outbox | undefined;
   queues: Queues;
+  /** Every enqueue asked for by http and the CLI (what AppDeps calls `jobs`). */
+  jobs: JobsProducer;
   /** This process's Prometheus registry and the counters the modules report to. */
   metrics: Metrics;
   /** Closes everything opened here, in reverse order; safe to call twice. */
@@ -151,11 +154,15 @@ export async function openRuntime(
     });
     closers.push({ name: "mailer", fn: () => mailer.close() });
 
-    const queues = createQueues(bullConnection, config.QUEUE_PREFIX);
+    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, {
+      mailAttempts: config.TRANSACTIONAL_MAIL_ATTEMPTS,
+      mailBackoffMs: config.TRANSACTIONAL_MAIL_BACKOFF_MS,
+    });
     closers.push({ name: "queues", fn: () => queues.close() });
 
     const metrics = createMetrics();
-    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, metrics, close };
+    const jobs = createJobsProducer(queues);
+    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, close };
   } catch (err) {
     await close();
     throw err;

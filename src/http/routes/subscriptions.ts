@@ -157,9 +157,8 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   const counter = createRedisWindowCounter(deps.redis, `${config.QUEUE_PREFIX}:subscribers`);
   const service = createSubscriberService({
     db: deps.db,
-    mailer: deps.mailer,
+    mail: deps.jobs,
     logger: deps.logger,
-    counter,
     config: { ...config, TOKEN_SECRET: tokenSecret(deps) },
   });
   const windowMs = config.SIGNUP_RATE_LIMIT_WINDOW_SECONDS * 1000;

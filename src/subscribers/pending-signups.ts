@@ -1,0 +1,144 @@
+import { and, eq, lt, sql } from "drizzle-orm";
+import { pendingSignups, subscribers } from "../db/schema.js";
+import type { SignupInput } from "./preferences.js";
+import { CONFIRM_TOKEN_TTL_MS } from "./tokens.js";
+import { setSubscriberTopics, type Queryable } from "./topics.js";
+
+/**
+ * A signup is held as a pending signup until its confirmation link is clicked, so that
+ * whoever types an address into the form cannot change that subscriber's topics,
+ * schedule or consent record. A new address gets a pending subscriber row with the
+ * requested schedule (nobody else's record); its topics, like everyone's, are
+ * applied by the confirmation.
+ */
+
+export type PendingSignup = typeof pendingSignups.$inferSelect;
+
+export interface SignupConsent {
+  at: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface RecordedSignup {
+  subscriberId: number;
+  /** After the signup: `pending` for a new, pending or unsubscribed address. */
+  status: (typeof subscribers.$inferSelect)["status"];
+  /** The signup's version: what its confirmation link (and its mail job) names. */
+  version: number;
+}
+
+/**
+ * Records one signup in one statement, whatever the address's state: creates the
+ * subscriber (or counts one more signup of an existing one, and lets an unsubscribed
+ * address await confirmation again), and holds the requested choices as a pending
+ * signup when the address can be confirmed. Active and suppressed subscribers keep
+ * their record as it is. The unique index on lower(email) serialises concurrent
+ * signups of one address.
+ */
+export async function recordSignup(db: Queryable, input: SignupInput, consent: SignupConsent): Promise<RecordedSignup> {
+  const { rows } = await db.execute<{ id: string; status: RecordedSignup["status"]; version: number }>(sql`
+    with s as (
+      insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty,
+                               consent_at, consent_ip, consent_user_agent, signup_version, created_at, updated_at)
+      values (${input.email}, 'pending', ${input.timezone}, ${input.sendHour}, ${input.frequency}, ${input.weekday},
+              ${input.maxPapers}, ${input.sendWhenEmpty}, ${consent.at}, ${consent.ip}, ${consent.userAgent}, 1, ${consent.at}, ${consent.at})
+      on conflict ((lower(email))) do update set
+        signup_version = subscribers.signup_version + 1,
+        status = case when subscribers.status = 'unsubscribed' then 'pending'::subscriber_status else subscribers.status end,
+        updated_at = excluded.updated_at
+      returning id, status, signup_version
+    ), p as (
+      insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
+                                   send_when_empty, consent_at, consent_ip, consent_user_agent, created_at)
+      select s.id, s.signup_version, ${sql.param(input.topics)}::text[], ${input.timezone}, ${input.sendHour}, ${input.frequency},
+             ${input.weekday}, ${input.maxPapers}, ${input.sendWhenEmpty}, ${consent.at}, ${consent.ip}, ${consent.userAgent}, ${consent.at}
+      from s where s.status = 'pending'
+    )
+    select id::text as id, status, signup_version as version from s`);
+  const row = rows[0];
+  if (!row) throw new Error("signup recorded no subscriber");
+  return { subscriberId: Number(row.id), status: row.status, version: Number(row.version) };
+}
+
+export async function pendingSignup(db: Queryable, subscriberId: number, version: number): Promise<PendingSignup | undefined> {
+  const [row] = await db
+    .select()
+    .from(pendingSignups)
+    .where(and(eq(pendingSignups.subscriberId, subscriberId), eq(pendingSignups.version, version)));
+  return row;
+}
+
+/**
+ * The confirmation: the subscriber gets what this signup asked for and becomes active;
+ * the address's other pending signups are dropped (their links then show "subscribed").
+ * Run in the caller's transaction, with the subscriber row locked.
+ */
+export async function applyPendingSignup(tx: Queryable, subscriberId: number, p: PendingSignup, confirm: { at: Date; ip: string | null }) {
+  const [updated] = await tx
+    .update(subscribers)
+    .set({
+      status: "active",
+      timezone: p.timezone,
+      sendHour: p.sendHour,
+      frequency: p.frequency,
+      weekday: p.weekday,
+      maxPapers: p.maxPapers,
+      sendWhenEmpty: p.sendWhenEmpty,
+      consentAt: p.consentAt,
+      consentIp: p.consentIp,
+      consentUserAgent: p.consentUserAgent,
+      pausedAt: null,
+      confirmedAt: confirm.at,
+      confirmIp: confirm.ip,
+      unsubscribedAt: null,
+      updatedAt: confirm.at,
+    })
+    .where(eq(subscribers.id, subscriberId))
+    .returning();
+  await setSubscriberTopics(tx, subscriberId, p.topics);
+  await tx.delete(pendingSignups).where(eq(pendingSignups.subscriberId, subscriberId));
+  return updated;
+}
+
+/**
+ * A fresh confirmation for a subscriber who never confirmed and comes back from the
+ * unsubscribe page: their stored choices become a new pending signup.
+ */
+export async function renewPendingSignup(tx: Queryable, s: typeof subscribers.$inferSelect, now: Date) {
+  const [updated] = await tx
+    .update(subscribers)
+    .set({ status: "pending", unsubscribedAt: null, signupVersion: sql`${subscribers.signupVersion} + 1`, updatedAt: now })
+    .where(eq(subscribers.id, s.id))
+    .returning();
+  if (!updated) throw new Error(`subscriber ${s.id} vanished while locked`);
+  await insertPendingFromStored(tx, [s.id]);
+  return { subscriber: updated, version: updated.signupVersion };
+}
+
+/**
+ * Pending signups at each subscriber's current signup_version, holding what is stored
+ * for them now (an import's rows, a renewed confirmation). One statement.
+ */
+export async function insertPendingFromStored(tx: Queryable, subscriberIds: number[]): Promise<void> {
+  if (subscriberIds.length === 0) return;
+  await tx.execute(sql`
+    insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
+                                 send_when_empty, consent_at, consent_ip, consent_user_agent)
+    select s.id, s.signup_version,
+           array(select st.label from subscriber_topics st where st.subscriber_id = s.id order by st.created_at, st.topic_id),
+           s.timezone, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty,
+           coalesce(s.consent_at, now()), s.consent_ip, s.consent_user_agent
+    from subscribers s where s.id = any(${sql.param(subscriberIds)}::bigint[])
+    on conflict (subscriber_id, version) do nothing`);
+}
+
+/**
+ * Pending signups whose links have expired (with a day's margin for mail that waited in
+ * the queue) hold a stranger's IP for nothing: the hourly plan job drops them.
+ */
+export async function deleteExpiredPendingSignups(db: Queryable, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - CONFIRM_TOKEN_TTL_MS - 24 * 60 * 60 * 1000);
+  const deleted = await db.delete(pendingSignups).where(lt(pendingSignups.createdAt, cutoff)).returning({ id: pendingSignups.subscriberId });
+  return deleted.length;
+}

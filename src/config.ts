@@ -27,10 +27,15 @@ const csv = z
   .string()
   .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
 
+/** Zones already found valid: a bounded set (Intl knows a few hundred), so any input is safe to remember. */
+const knownZones = new Set<string>();
+
 /** Whether JavaScript (and so our rendering) knows this IANA time zone; shared by every input that takes one. */
 export function isTimeZone(tz: string): boolean {
+  if (knownZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    knownZones.add(tz);
     return true;
   } catch {
     return false;

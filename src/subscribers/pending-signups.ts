@@ -2,7 +2,7 @@ import { and, eq, lt, sql } from "drizzle-orm";
 import { pendingSignups, subscribers } from "../db/schema.js";
 import type { SignupInput } from "./preferences.js";
 import { CONFIRM_TOKEN_TTL_MS } from "./tokens.js";
-import { setSubscriberTopics, type Queryable } from "./topics.js";
+import { normalizeTopic, setSubscriberTopics, unsearchableTopic, type Queryable } from "./topics.js";
 
 /**
  * A signup is held as a pending signup until its confirmation link is clicked, so that
@@ -29,20 +29,26 @@ export interface RecordedSignup {
 }
 
 /**
- * Records one signup in one statement, whatever the address's state: creates the
- * subscriber (or counts one more signup of an existing one, and lets an unsubscribed
- * address await confirmation again), and holds the requested choices as a pending
- * signup when the address can be confirmed. Active and suppressed subscribers keep
- * their record as it is. The unique index on lower(email) serialises concurrent
- * signups of one address.
+ * Records one signup in one statement (one round trip, one commit), whatever the
+ * address's state: checks that every topic is searchable (else nothing is written and
+ * the first bad topic is refused, naming its field); creates the subscriber, or counts
+ * one more signup of an existing one and lets an unsubscribed address await
+ * confirmation again; and holds the requested choices as a pending signup when the
+ * address can be confirmed. Active and suppressed subscribers keep their record as it
+ * is. The unique index on lower(email) serialises concurrent signups of one address.
  */
 export async function recordSignup(db: Queryable, input: SignupInput, consent: SignupConsent): Promise<RecordedSignup> {
-  const { rows } = await db.execute<{ id: string; status: RecordedSignup["status"]; version: number }>(sql`
-    with s as (
+  const { rows } = await db.execute<{ bad: number | null; id: string | null; status: RecordedSignup["status"] | null; version: number | null }>(sql`
+    with bad as (
+      select min(i)::int as i from unnest(${sql.param(input.topics.map(normalizeTopic))}::text[]) with ordinality as t(q, i)
+      where websearch_to_tsquery('english', q)::text = ''
+    ), s as (
       insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty,
                                consent_at, consent_ip, consent_user_agent, signup_version, created_at, updated_at)
-      values (${input.email}, 'pending', ${input.timezone}, ${input.sendHour}, ${input.frequency}, ${input.weekday},
-              ${input.maxPapers}, ${input.sendWhenEmpty}, ${consent.at}, ${consent.ip}, ${consent.userAgent}, 1, ${consent.at}, ${consent.at})
+      select ${input.email}::text, 'pending', ${input.timezone}::text, ${input.sendHour}::smallint, ${input.frequency}::frequency,
+             ${input.weekday}::smallint, ${input.maxPapers}::smallint, ${input.sendWhenEmpty}::boolean, ${consent.at}::timestamptz,
+             ${consent.ip}::text, ${consent.userAgent}::text, 1, ${consent.at}::timestamptz, ${consent.at}::timestamptz
+      where (select i from bad) is null
       on conflict ((lower(email))) do update set
         signup_version = subscribers.signup_version + 1,
         status = case when subscribers.status = 'unsubscribed' then 'pending'::subscriber_status else subscribers.status end,
@@ -55,9 +61,10 @@ export async function recordSignup(db: Queryable, input: SignupInput, consent: S
              ${input.weekday}, ${input.maxPapers}, ${input.sendWhenEmpty}, ${consent.at}, ${consent.ip}, ${consent.userAgent}, ${consent.at}
       from s where s.status = 'pending'
     )
-    select id::text as id, status, signup_version as version from s`);
+    select (select i from bad) as bad, s.id::text as id, s.status, s.signup_version as version from (select 1) as one left join s on true`);
   const row = rows[0];
-  if (!row) throw new Error("signup recorded no subscriber");
+  if (row?.bad != null) throw unsearchableTopic(input.topics, row.bad - 1);
+  if (!row?.id || !row.status || row.version == null) throw new Error("signup recorded no subscriber");
   return { subscriberId: Number(row.id), status: row.status, version: Number(row.version) };
 }
 

@@ -135,7 +135,8 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
      * confirmation link of this signup is clicked.
      */
     async signup(input: SignupInput, consent: ConsentRecord, now = new Date()): Promise<void> {
-      await validatePreferences(db, input);
+      // Topics are checked by the statement itself; the time zone needs Postgres only for rare aliases.
+      await assertTimezoneKnown(db, input.timezone);
       const recorded = await recordSignup(db, input, { at: now, ip: consent.ip, userAgent: consent.userAgent?.slice(0, 512) ?? null });
       // Suppressed addresses get a confirm job too (the worker finds no pending signup and skips it).
       await deps.mail.enqueueSubscriberMail([

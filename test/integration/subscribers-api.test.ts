@@ -92,6 +92,8 @@ describe("POST /api/subscriptions validation", () => {
     expect(res.statusCode).toBe(202);
     const [row] = await rt.db.select().from(subscribers).where(eq(subscribers.email, "alias@example.org"));
     expect(row?.timezone).toBe("Asia/Calcutta");
+    // Its confirmation is sent by the worker; let it arrive before the next test counts mail.
+    await expect.poll(() => rt.sink.messages.some((m) => m.envelope.to[0] === "alias@example.org")).toBe(true);
     await rt.db.delete(subscribers);
   });
 });

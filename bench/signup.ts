@@ -17,6 +17,7 @@
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import Fastify from "fastify";
@@ -32,6 +33,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 interface LoadResult {
+  /** Filled in by the parent: CPU µs per request of this process (both servers live here) and of the Postgres backends. */
+  nodeCpuUs?: number;
+  pgCpuUs?: number;
   rps: number;
   p50: number;
   p99: number;
@@ -72,10 +76,43 @@ if (process.argv[2] === "--load") {
 }
 
 // ------------------------------------------------------------------ parent: the servers
+/** CPU microseconds a process has used (utime + stime from Linux /proc, in 10 ms ticks), 0 when unknown. */
+function processCpu(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU microseconds used so far by each Postgres backend serving the bench database. */
+async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database()");
+  return new Map(rows.map(({ pid }) => [pid, processCpu(pid)]));
+}
+
+let statsPool: pg.Pool | undefined;
+
+/**
+ * One run of the load generator against url. Besides requests per second and latency it
+ * records CPU per request (this process, the Postgres backends): wall-clock figures
+ * move with whatever else the machine runs, CPU per request much less.
+ */
 function load(url: string, tag: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
+    const cpu0 = process.cpuUsage();
+    const pg0 = statsPool ? backendCpu(statsPool) : Promise.resolve(new Map<number, number>());
     const child = fork(fileURLToPath(import.meta.url), ["--load", url, tag], { execArgv: ["--import", "tsx"], stdio: "inherit" });
-    child.once("message", (m) => resolve(m as LoadResult));
+    child.once("message", (m) => {
+      const r = m as LoadResult;
+      const cpu = process.cpuUsage(cpu0);
+      void Promise.all([pg0, statsPool ? backendCpu(statsPool) : new Map<number, number>()]).then(([before, after]) => {
+        let pgUs = 0;
+        for (const [pid, us] of after) pgUs += us - (before.get(pid) ?? 0);
+        resolve({ ...r, nodeCpuUs: (cpu.user + cpu.system) / Math.max(1, r.requests), pgCpuUs: pgUs / Math.max(1, r.requests) });
+      }, reject);
+    });
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`load generator exited with ${code}`))));
   });
@@ -113,7 +150,8 @@ async function deletePrefix() {
 }
 
 const fmt = (r: LoadResult) =>
-  `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
+  `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  ` +
+  `CPU/request: node ${(r.nodeCpuUs ?? 0).toFixed(0)} µs, postgres ${(r.pgCpuUs ?? 0).toFixed(0)} µs  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
 
 await adminQuery(`create database "${dbName}"`);
 try {
@@ -137,6 +175,7 @@ try {
 
   // The baseline: bare Fastify, JSON body, one INSERT of the same row through the same size of pool.
   const pool = new pg.Pool({ connectionString: dbUrl, max: config.DATABASE_POOL_SIZE });
+  statsPool = new pg.Pool({ connectionString: dbUrl, max: 1 });
   const bare = Fastify({ logger: false });
   bare.post("/subscribe", async (req, reply) => {
     const b = req.body as { email: string; timezone: string; sendHour: number; frequency: "daily" | "weekly" };
@@ -172,10 +211,13 @@ try {
   console.log(`\nbest of each: baseline ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms) · paperboy ${a.rps.toFixed(0)} req/s (p99 ${a.p99} ms)`);
   console.log(`paperboy / baseline: ${(share * 100).toFixed(0)} % (goal ≥ 50 %) — ${share >= 0.5 ? "met" : "not met"}`);
   console.log(`paperboy p99: ${a.p99} ms (goal ≤ 25 ms) — ${a.p99 <= 25 ? "met" : "not met"}`);
+  const cpu = (xs: LoadResult[]) => xs.reduce((t, r) => t + (r.nodeCpuUs ?? 0) + (r.pgCpuUs ?? 0), 0) / xs.length;
+  console.log(`CPU per request (node + postgres, mean of the rounds): baseline ${cpu(base).toFixed(0)} µs · paperboy ${cpu(ours).toFixed(0)} µs`);
   console.log(`mail jobs queued by the runs: ${jobs.waiting} (one per accepted signup)`);
 
   await bare.close();
   await pool.end();
+  await statsPool.end();
   await app.close();
   await rt.close();
 } finally {

@@ -6,7 +6,7 @@ import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { links, tokenFor, type LinkContext } from "./links.js";
 import type { SubscriberMailQueue } from "./mail.js";
-import { applyPendingSignup, pendingSignup, recordSignup, renewPendingSignup } from "./pending-signups.js";
+import { applyPendingSignup, pendingSignup, recordSignup, renewPendingSignup, type SqlClient } from "./pending-signups.js";
 import { assertTimezoneKnown, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
 import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels, type Queryable } from "./topics.js";
@@ -16,6 +16,8 @@ export type UnsubscribeSource = "one-click" | "link" | "api";
 
 export interface SubscriberServiceDeps {
   db: Db;
+  /** The pool behind db, for the signup statement (prepared by name). */
+  pool: SqlClient;
   /** Confirmation and "already subscribed" emails go on this queue; a worker sends them. */
   mail: SubscriberMailQueue;
   config: Pick<Config, "PUBLIC_URL"> & { TOKEN_SECRET: string };
@@ -137,7 +139,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     async signup(input: SignupInput, consent: ConsentRecord, now = new Date()): Promise<void> {
       // Topics are checked by the statement itself; the time zone needs Postgres only for rare aliases.
       await assertTimezoneKnown(db, input.timezone);
-      const recorded = await recordSignup(db, input, { at: now, ip: consent.ip, userAgent: consent.userAgent?.slice(0, 512) ?? null });
+      const recorded = await recordSignup(deps.pool, input, { at: now, ip: consent.ip, userAgent: consent.userAgent?.slice(0, 512) ?? null });
       // Suppressed addresses get a confirm job too (the worker finds no pending signup and skips it).
       await deps.mail.enqueueSubscriberMail([
         { kind: recorded.status === "active" ? "already-subscribed" : "confirm", subscriberId: recorded.subscriberId, version: recorded.version },

@@ -157,6 +157,7 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   const counter = createRedisWindowCounter(deps.redis, `${config.QUEUE_PREFIX}:subscribers`);
   const service = createSubscriberService({
     db: deps.db,
+    pool: deps.pool,
     mail: deps.jobs,
     logger: deps.logger,
     config: { ...config, TOKEN_SECRET: tokenSecret(deps) },

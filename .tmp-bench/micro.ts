@@ -1,0 +1,38 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { openRuntime } from "../src/main/runtime.js";
+import { buildApp } from "../src/http/app.js";
+import { recordSignup } from "../src/subscribers/pending-signups.js";
+import { createRedisWindowCounter } from "../src/subscribers/counter.js";
+const admin = "postgres://postgres@127.0.0.1:5432/postgres";
+const dbName = `paperboy_bench_${randomBytes(4).toString("hex")}`;
+const c = new pg.Client({ connectionString: admin }); await c.connect(); await c.query(`create database "${dbName}"`);
+const config = loadConfig({ NODE_ENV: "production", LOG_LEVEL: "warn", DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}`, QUEUE_PREFIX: "pbmicro" + randomBytes(3).toString("hex"), SMTP_URL: "smtp://127.0.0.1:9", TOKEN_SECRET: "x".repeat(40), SIGNUP_RATE_LIMIT_PER_IP: "1000000", SIGNUP_RATE_LIMIT_PER_ADDRESS: "1000000" });
+const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });
+const counter = createRedisWindowCounter(rt.redis, config.QUEUE_PREFIX + ":c");
+let n = 0;
+const input = () => ({ email: `m${++n}@x.org`, topics: ["diffusion models", "test-time compute"], timezone: "Europe/Berlin", sendHour: 7, frequency: "daily" as const, weekday: 1, maxPapers: 10, sendWhenEmpty: false });
+async function measure(name: string, N: number, fn: () => Promise<unknown>) {
+  for (let i = 0; i < 200; i++) await fn();
+  const c0 = process.cpuUsage(); const t0 = performance.now();
+  for (let i = 0; i < N; i++) await fn();
+  const cu = process.cpuUsage(c0);
+  console.log(name.padEnd(28), "node cpu µs/op", ((cu.user + cu.system) / N).toFixed(0), " wall µs/op", (((performance.now() - t0) * 1000) / N).toFixed(0));
+}
+const N = 2000;
+await measure("counter.hit", N, () => counter.hit("k" + n++, 60000));
+await measure("queue.add", N, () => rt.queues.mail.add("confirm", { kind: "confirm", subscriberId: ++n, version: 1 }, { jobId: `confirm-${n}-v1` }));
+await measure("recordSignup (drizzle)", N, () => recordSignup(rt.db, input(), { at: new Date(), ip: "1.2.3.4", userAgent: "x" }));
+await measure("plain insert (pool)", N, () => rt.pool.query("insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, consent_at, consent_ip, consent_user_agent) values ($1, 'pending', 'UTC', 7, 'daily', 1, 10, false, now(), '1.2.3.4', 'x')", [`p${++n}@x.org`]));
+const app = await buildApp(rt);
+await app.ready();
+const payload = () => ({ email: `i${++n}@x.org`, topics: ["diffusion models", "test-time compute"], timezone: "Europe/Berlin", sendHour: 7 });
+await measure("inject signup (full)", N, () => app.inject({ method: "POST", url: "/api/subscriptions", payload: payload() }));
+const app2 = await buildApp({ ...rt, jobs: { enqueueSubscriberMail: async () => undefined } });
+await app2.ready();
+await measure("inject signup (no enqueue)", N, () => app2.inject({ method: "POST", url: "/api/subscriptions", payload: payload() }));
+await measure("inject GET /healthz?", 1000, () => app.inject({ method: "GET", url: "/nothing-here" }));
+await app.close(); await app2.close();
+await rt.close(); await c.query(`drop database "${dbName}" with (force)`); await c.end();

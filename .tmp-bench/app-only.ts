@@ -17,6 +17,7 @@
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import Fastify from "fastify";
@@ -32,6 +33,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 interface LoadResult {
+  /** Filled in by the parent: CPU µs per request of this process (both servers live here) and of the Postgres backends. */
+  nodeCpuUs?: number;
+  pgCpuUs?: number;
   rps: number;
   p50: number;
   p99: number;
@@ -72,10 +76,43 @@ if (process.argv[2] === "--load") {
 }
 
 // ------------------------------------------------------------------ parent: the servers
+/** CPU microseconds a process has used (utime + stime from Linux /proc, in 10 ms ticks), 0 when unknown. */
+function processCpu(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU microseconds used so far by each Postgres backend serving the bench database. */
+async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database()");
+  return new Map(rows.map(({ pid }) => [pid, processCpu(pid)]));
+}
+
+let statsPool: pg.Pool | undefined;
+
+/**
+ * One run of the load generator against url. Besides requests per second and latency it
+ * records CPU per request (this process, the Postgres backends): wall-clock figures
+ * move with whatever else the machine runs, CPU per request much less.
+ */
 function load(url: string, tag: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
+    const cpu0 = process.cpuUsage();
+    const pg0 = statsPool ? backendCpu(statsPool) : Promise.resolve(new Map<number, number>());
     const child = fork(fileURLToPath(import.meta.url), ["--load", url, tag], { execArgv: ["--import", "tsx"], stdio: "inherit" });
-    child.once("message", (m) => resolve(m as LoadResult));
+    child.once("message", (m) => {
+      const r = m as LoadResult;
+      const cpu = process.cpuUsage(cpu0);
+      void Promise.all([pg0, statsPool ? backendCpu(statsPool) : new Map<number, number>()]).then(([before, after]) => {
+        let pgUs = 0;
+        for (const [pid, us] of after) pgUs += us - (before.get(pid) ?? 0);
+        resolve({ ...r, nodeCpuUs: (cpu.user + cpu.system) / Math.max(1, r.requests), pgCpuUs: pgUs / Math.max(1, r.requests) });
+      }, reject);
+    });
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`load generator exited with ${code}`))));
   });
@@ -113,7 +150,8 @@ async function deletePrefix() {
 }
 
 const fmt = (r: LoadResult) =>
-  `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
+  `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  ` +
+  `CPU/request: node ${(r.nodeCpuUs ?? 0).toFixed(0)} µs, postgres ${(r.pgCpuUs ?? 0).toFixed(0)} µs  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
 
 await adminQuery(`create database "${dbName}"`);
 try {
@@ -131,28 +169,13 @@ try {
     SIGNUP_RATE_LIMIT_PER_ADDRESS: "1000000",
   });
   const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });
-  const { monitorEventLoopDelay } = await import("node:perf_hooks");
-  const h = monitorEventLoopDelay({ resolution: 5 }); h.enable();
-  const T: Record<string, number[]> = { enqueue: [], pg: [], total: [], redis: [] };
-  const origEnq = rt.jobs.enqueueSubscriberMail.bind(rt.jobs);
-  const jobsPort = { enqueueSubscriberMail: async (j: Parameters<typeof origEnq>[0]) => { const a = performance.now(); await origEnq(j); T.enqueue!.push(performance.now() - a); } };
-  const origQuery = rt.pool.query.bind(rt.pool) as (...a: unknown[]) => Promise<unknown>;
-  (rt.pool as unknown as { query: unknown }).query = async (...args: unknown[]) => { const a = performance.now(); try { return await origQuery(...args); } finally { T.pg!.push(performance.now() - a); } };
-  const origMulti = rt.redis.multi.bind(rt.redis);
-  (rt.redis as unknown as { multi: unknown }).multi = (...a: unknown[]) => { const m = (origMulti as (...x: unknown[]) => { exec: () => Promise<unknown> })(...a); const ex = m.exec.bind(m); m.exec = async () => { const t = performance.now(); try { return await ex(); } finally { T.redis!.push(performance.now() - t); } }; return m; };
-  const app = await buildApp({ ...rt, jobs: jobsPort });
-  app.addHook("onRequest", async (req) => { (req as unknown as { t0: number }).t0 = performance.now(); });
-  app.addHook("onResponse", async (req) => { T.total!.push(performance.now() - (req as unknown as { t0: number }).t0); });
-  process.on("beforeExit", () => undefined);
-  (globalThis as unknown as { dump: () => void }).dump = () => {
-    for (const [k, xs] of Object.entries(T)) { xs.sort((x, y) => x - y); console.log(k, xs.length, "p50", xs[xs.length >> 1]?.toFixed(1), "p90", xs[Math.floor(xs.length * 0.9)]?.toFixed(1)); }
-    console.log("loop delay p50", (h.percentile(50) / 1e6).toFixed(1), "p99", (h.percentile(99) / 1e6).toFixed(1), "max", (h.max / 1e6).toFixed(1));
-  };
+  const app = await buildApp(rt);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/subscriptions`;
 
   // The baseline: bare Fastify, JSON body, one INSERT of the same row through the same size of pool.
   const pool = new pg.Pool({ connectionString: dbUrl, max: config.DATABASE_POOL_SIZE });
+  statsPool = new pg.Pool({ connectionString: dbUrl, max: 1 });
   const bare = Fastify({ logger: false });
   bare.post("/subscribe", async (req, reply) => {
     const b = req.body as { email: string; timezone: string; sendHour: number; frequency: "daily" | "weekly" };
@@ -180,7 +203,6 @@ try {
     console.log(`  paperboy POST /api/subscriptions      ${fmt(a)}`);
     ours.push(a);
   }
-  (globalThis as unknown as { dump: () => void }).dump();
   const best = (xs: LoadResult[]) => xs.reduce((x, y) => (y.rps > x.rps ? y : x));
   const b = best(base);
   const a = best(ours);
@@ -189,10 +211,13 @@ try {
   console.log(`\nbest of each: baseline ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms) · paperboy ${a.rps.toFixed(0)} req/s (p99 ${a.p99} ms)`);
   console.log(`paperboy / baseline: ${(share * 100).toFixed(0)} % (goal ≥ 50 %) — ${share >= 0.5 ? "met" : "not met"}`);
   console.log(`paperboy p99: ${a.p99} ms (goal ≤ 25 ms) — ${a.p99 <= 25 ? "met" : "not met"}`);
+  const cpu = (xs: LoadResult[]) => xs.reduce((t, r) => t + (r.nodeCpuUs ?? 0) + (r.pgCpuUs ?? 0), 0) / xs.length;
+  console.log(`CPU per request (node + postgres, mean of the rounds): baseline ${cpu(base).toFixed(0)} µs · paperboy ${cpu(ours).toFixed(0)} µs`);
   console.log(`mail jobs queued by the runs: ${jobs.waiting} (one per accepted signup)`);
 
   await bare.close();
   await pool.end();
+  await statsPool.end();
   await app.close();
   await rt.close();
 } finally {

@@ -212,7 +212,7 @@ async function postfixReference(n: number, bytes: number) {
 
 async function main() {
   await adminQuery(`create database "${dbName}"`);
-  const pool = createPool(dbUrl, POOL + 2);
+  const pool = createPool(dbUrl, { max: POOL + 2 });
   const sink = await startSink();
   const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${sink.port}`, from: "paperboy <digest@paperboy.localhost>", poolSize: POOL });
   try {

@@ -144,7 +144,7 @@ export async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: serverUrl("postgres") });
   await admin.connect();
   await admin.query(`create database "${name}"`);
-  const pool = createPool(serverUrl(name), 4);
+  const pool = createPool(serverUrl(name), { max: 4 });
   const db = createDb(pool);
   try {
     const t0 = performance.now();

@@ -55,6 +55,7 @@ export const configSchema = z
 
     DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
     DATABASE_POOL_SIZE: int(1, 200).default(10),
+    DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000).default(5000),
     EMBEDDED_PG_PORT: int(1, 65535).default(54329),
     REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
     QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/).default("paperboy"),

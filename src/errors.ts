@@ -17,6 +17,7 @@ export const errorCatalog = {
   WEBHOOK_DISABLED: { status: 404, message: "The email-events webhook is off: set WEBHOOK_TOKEN to turn it on." },
   UPSTREAM: { status: 502, message: "An upstream service failed." },
   UNAVAILABLE: { status: 503, message: "The service is not ready." },
+  DATABASE_UNAVAILABLE: { status: 503, message: "paperboy's database is briefly unavailable. Please try again in a few seconds." },
   INTERNAL: { status: 500, message: "Something went wrong on our side." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { connectionLost } from "../db/client.js";
 import { digestIdFromMessageId } from "./send.js";
 
 /** A bounce or complaint reported after the fact (an ESP webhook, a feedback loop). */
@@ -23,6 +24,7 @@ export interface EventOutcome {
  */
 export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: ReportedEvent): Promise<EventOutcome> {
   const client = await pool.connect();
+  let released = false;
   try {
     await client.query("begin");
     let subscriberId: number | undefined;
@@ -61,9 +63,15 @@ export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: Re
     await client.query("commit");
     return { matched: true, subscriberStatus: rows[0]?.status ?? "unknown" };
   } catch (err) {
-    await client.query("rollback").catch(() => undefined);
+    const rolledBack = await client.query("rollback").then(
+      () => true,
+      () => false,
+    );
+    // A client whose connection or transaction state is in doubt is closed, not lent out again.
+    released = true;
+    client.release(rolledBack && !connectionLost(client) ? undefined : (connectionLost(client) ?? (err as Error)));
     throw err;
   } finally {
-    client.release();
+    if (!released) client.release();
   }
 }

@@ -1,4 +1,4 @@
-import { compileListEmail, type CompiledListEmail } from "../mail/templates.js";
+import { compileListEmail, type CompiledListEmail, type ListFilled } from "../mail/templates.js";
 import { links, tokenFor, type LinkContext } from "../subscribers/links.js";
 
 /**
@@ -69,7 +69,10 @@ export interface DigestView {
   subject: string;
   summary: string;
   date: string;
+  /** The papers the email shows: all of them, or the first ones that fit HTML_BUDGET. */
   papers: PaperView[];
+  /** "12 more papers in your browser" when the rest moved to the view-in-browser page; "" when none did. */
+  morePapers: string;
   links: { manage: string; unsubscribe: string; view: string };
   why: string;
   postalAddress: string;
@@ -90,6 +93,18 @@ export interface RenderedDigest {
 const MAX_AUTHORS = 5;
 const SUMMARY_CHARS = 300;
 const SUMMARY_TOPICS = 3;
+/** Longer titles and author lines (a source's junk, an author list of a collaboration) are cut with an ellipsis. */
+const TITLE_CHARS = 300;
+const AUTHOR_LINE_CHARS = 200;
+/** A paper's "because you follow" names this many of its matched topics, then "and N more". */
+const PAPER_TOPICS = 5;
+
+/**
+ * The most HTML bytes a digest email may have. Gmail clips a message at about 102 KB,
+ * hiding what comes after (the footer: unsubscribe, manage, postal address); papers
+ * that would pass this move to the view-in-browser page, behind an "N more papers" link.
+ */
+export const HTML_BUDGET = 100_000;
 
 /** Only web links reach an href; anything else (javascript:, data:, garbage) is dropped. */
 export function webUrl(value: string | null | undefined): string | null {
@@ -110,9 +125,18 @@ function githubUrl(repo: string | null): string | null {
 
 export function authorLine(authors: string[]): string {
   const names = authors.map((a) => a.trim()).filter((a) => a.length > 0);
-  if (names.length <= MAX_AUTHORS) return names.join(", ");
-  return `${names.slice(0, MAX_AUTHORS).join(", ")} et al.`;
+  const line = names.length <= MAX_AUTHORS ? names.join(", ") : `${names.slice(0, MAX_AUTHORS).join(", ")} et al.`;
+  return line.length <= AUTHOR_LINE_CHARS ? line : excerpt(line, AUTHOR_LINE_CHARS);
 }
+
+/** The paper's matched topics for its "because you follow" line. */
+export function topicsLine(topics: string[]): string {
+  if (topics.length <= PAPER_TOPICS) return topics.join(", ");
+  return `${topics.slice(0, PAPER_TOPICS).join(", ")} and ${topics.length - PAPER_TOPICS} more`;
+}
+
+/** The link text for the papers that did not fit the email. */
+export const morePapersLabel = (n: number) => (n > 0 ? `${n} more ${n === 1 ? "paper" : "papers"} in your browser` : "");
 
 /**
  * Whitespace runs as single spaces, as `replace(/\s+/g, " ")` gives, but only the runs
@@ -220,7 +244,7 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
   const summarySource = p.aiSummary?.trim() ? p.aiSummary.trim() : p.abstract;
   const summaryText = excerpt(summarySource);
   const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
-  const title = squeeze(p.title).trim();
+  const title = excerpt(p.title, TITLE_CHARS);
   return {
     rank: p.rank,
     title: [],
@@ -241,7 +265,7 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
 /** The base with this digest's matched words highlighted and its matched topics. */
 function personalView(base: PaperView, p: DigestPaper, cache: ViewCache): PaperView {
   const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
-  return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics: p.matchedTopics.join(", ") };
+  return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics: topicsLine(p.matchedTopics) };
 }
 
 export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
@@ -251,16 +275,19 @@ export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()):
 const whyLine = (email: string, cadence: string) =>
   `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper matched one of the topics you follow.`;
 
-export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache()): DigestView {
+/** The view model; `shown` limits the papers listed (the rest are counted in morePapers). */
+export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache(), shown = Infinity): DigestView {
   const papers = [...d.papers].sort((a, b) => a.rank - b.rank);
   const summary = summaryLine(papers);
+  const listed = shown < papers.length ? papers.slice(0, shown) : papers;
   const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
   const cadence = d.recipient.frequency === "weekly" ? "weekly" : "daily";
   return {
     subject: summary,
     summary,
     date: periodLabel(d.period, d.recipient.frequency, cache.format),
-    papers: papers.map((p) => paperView(p, cache)),
+    papers: listed.map((p) => paperView(p, cache)),
+    morePapers: morePapersLabel(papers.length - listed.length),
     links: {
       manage: links.manage(ctx, who),
       unsubscribe: links.unsubscribe(ctx, who),
@@ -272,8 +299,10 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
 }
 
 export interface DigestRenderer {
-  /** One digest, filled from scratch. */
+  /** One digest email, filled from scratch, within the HTML budget. */
   render(d: DigestInput): RenderedDigest;
+  /** The whole digest for the view-in-browser page: every paper, no budget (a page is not clipped). */
+  page(d: DigestInput): RenderedDigest;
   /**
    * A render for the digests of one batch, whose papers were loaded together: each
    * paper (with the same matched words and topics) is filled once and its fragment
@@ -282,8 +311,13 @@ export interface DigestRenderer {
    * a paper may change between batches.
    */
   batch(): (d: DigestInput) => RenderedDigest;
-  /** The view model alone (for tests and the browser view). */
+  /** The view model of the email render() gives (the plain path's input: tests hold the fill byte-equal to it). */
   view(d: DigestInput): DigestView;
+}
+
+export interface RendererOptions {
+  /** Most HTML bytes per email (default HTML_BUDGET); papers past it move to the browser page. */
+  htmlBudget?: number;
 }
 
 type DigestEmail = CompiledListEmail<DigestView, "papers">;
@@ -353,10 +387,10 @@ function slot(parts: string[], rank: string): string {
 }
 
 /** Compiles the digest template once; every render after that is a fill. */
-export async function createDigestRenderer(ctx: RenderContext, compiled?: DigestEmail): Promise<DigestRenderer> {
+export async function createDigestRenderer(ctx: RenderContext, compiled?: DigestEmail, opts: RendererOptions = {}): Promise<DigestRenderer> {
   const email = compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers"));
   const cache = createViewCache();
-  const view = (d: DigestInput) => digestView(ctx, d, cache);
+  const htmlBudget = opts.htmlBudget ?? HTML_BUDGET;
   const probe = { id: 1, tokenVersion: 1 };
   const probeDigest = 987654321;
   const manageAt = linkTemplate(links.manage(ctx, probe), tokenFor(ctx, probe, "manage"));
@@ -377,11 +411,39 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
     return { html, text };
   }
 
-  function fill(d: DigestInput, fragments: Fragments | null): RenderedDigest {
+  type Filled = ListFilled<DigestView, "papers">;
+
+  /**
+   * The email with as many papers (best first) as fit `budget` bytes of HTML and an
+   * "N more papers" link to the browser page for the rest. Rare: only called when
+   * the whole digest is over budget, so it may measure every paper.
+   */
+  function cut(filled: Filled, htmlParts: string[], textParts: string[], budget: number): { html: string; text: string; shown: number } {
+    const n = htmlParts.length;
+    // The page without papers, with the longest "more" label it can get: what every paper shares.
+    let room = budget - Buffer.byteLength(email.html({ ...filled, papers: "", morePapers: morePapersLabel(n) }));
+    let k = 0;
+    for (; k < n; k++) {
+      const size = Buffer.byteLength(htmlParts[k]!);
+      if (size > room) break;
+      room -= size;
+    }
+    for (; ; k--) {
+      const withK = { ...filled, morePapers: morePapersLabel(n - k) };
+      const html = email.html({ ...withK, papers: htmlParts.slice(0, k).join("") });
+      // With no paper left the rest (footer, links) is all there is: it goes out as it is.
+      if (k === 0 || Buffer.byteLength(html) <= budget) return { html, text: email.text({ ...withK, papers: textParts.slice(0, k).join("") }), shown: k };
+    }
+  }
+
+  function fill(d: DigestInput, fragments: Fragments | null, budget: number): RenderedDigest & { shown: number } {
     const papers = byRank(d.papers);
     const summary = summaryLine(papers);
     let html = "";
     let text = "";
+    // Each paper's filled part, kept in case the whole is over budget (references: no copying).
+    const htmlParts: string[] = [];
+    const textParts: string[] = [];
     for (const p of papers) {
       // Looked up by paper id, then by comparing the (short) lists: no key string to build
       // and hash per paper of every digest. A batch's rows share their lists, so mostly `===`.
@@ -401,8 +463,12 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
         }
       }
       const rank = String(p.rank);
-      html += slot(f.html, rank);
-      text += slot(f.text, rank);
+      const h = slot(f.html, rank);
+      const t = slot(f.text, rank);
+      html += h;
+      text += t;
+      htmlParts.push(h);
+      textParts.push(t);
     }
     const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
     const unsubscribeToken = tokenFor(ctx, who, "unsubscribe");
@@ -418,29 +484,36 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
       if (labels.size >= CACHE_LIMIT) labels.clear();
       labels.set(labelKey, date);
     }
-    const filled = {
+    const filled: Filled = {
       subject: summary,
       summary,
       date,
       papers: html,
+      morePapers: "",
       links: digestLinks,
       why: whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
       postalAddress: ctx.postalAddress,
     };
-    return {
-      subject: summary,
-      html: email.html(filled),
-      text: email.text({ ...filled, papers: text }),
-      oneClickUrl: oneClickAt ? oneClickAt(unsubscribeToken) : links.oneClick(ctx, who),
-    };
+    const oneClickUrl = oneClickAt ? oneClickAt(unsubscribeToken) : links.oneClick(ctx, who);
+    const whole = email.html(filled);
+    // A UTF-8 byte count is needed only when the text could be over: a UTF-16 unit is at most 3 bytes.
+    if (whole.length * 3 > budget && Buffer.byteLength(whole) > budget) {
+      const within = cut(filled, htmlParts, textParts, budget);
+      return { subject: summary, html: within.html, text: within.text, oneClickUrl, shown: within.shown };
+    }
+    return { subject: summary, html: whole, text: email.text({ ...filled, papers: text }), oneClickUrl, shown: papers.length };
   }
 
+  const rendered = ({ shown: _shown, ...r }: RenderedDigest & { shown: number }): RenderedDigest => r;
+
   return {
-    view,
-    render: (d) => fill(d, null),
+    // The view of the email as render() cuts it: the same papers, the same "more" link.
+    view: (d) => digestView(ctx, d, cache, fill(d, null, htmlBudget).shown),
+    render: (d) => rendered(fill(d, null, htmlBudget)),
+    page: (d) => rendered(fill(d, null, Infinity)),
     batch() {
       const fragments: Fragments = { fills: new Map(), bases: new Map() };
-      return (d) => fill(d, fragments);
+      return (d) => rendered(fill(d, fragments, htmlBudget));
     },
   };
 }

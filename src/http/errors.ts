@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, errorCatalog, type ErrorCode } from "../errors.js";
 import { messagePage } from "./pages/layout.js";
 
@@ -20,9 +21,16 @@ function fieldOf(path: readonly PropertyKey[] | undefined, part: string | undefi
   return part && part !== "body" ? part : undefined;
 }
 
+const unavailable = (cause: unknown) => new AppError("DATABASE_UNAVAILABLE", undefined, undefined, { cause });
+
+/** Seconds a client should wait before retrying a 503: a Postgres restart or failover takes a few. */
+export const RETRY_AFTER_UNAVAILABLE_S = 5;
+
 /** Turns any thrown error into the one client-visible shape; 5xx details are only logged. */
 function toAppError(err: FastifyError | Error): AppError {
-  if (err instanceof AppError) return err;
+  if (err instanceof AppError) return err.code === "INTERNAL" && isDatabaseUnavailable(err.cause) ? unavailable(err.cause) : err;
+  // A restart, failover or network cut: temporary, and not this request's fault.
+  if (isDatabaseUnavailable(err)) return unavailable(err);
   const fe = err as FastifyError;
   if (hasZodFastifySchemaValidationErrors(fe)) {
     const first = fe.validation[0];
@@ -57,12 +65,19 @@ function toAppError(err: FastifyError | Error): AppError {
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: AppError) {
-  if (err.status >= 500) request.log.error({ err: err.cause ?? err }, "request failed");
+  if (err.code === "DATABASE_UNAVAILABLE") {
+    // One line per request, no stack: an outage would otherwise bury the log in traces.
+    // The innermost cause: a wrapping query error would carry the query's parameters (addresses) into the log.
+    const cause = databaseUnavailable(err.cause);
+    request.log.warn({ code: err.code, cause: { message: cause?.message, code: cause?.code } }, "request failed: database unavailable");
+  } else if (err.status >= 500) request.log.error({ err: err.cause ?? err }, "request failed");
   else request.log.info({ code: err.code, field: err.field }, "request refused");
   if (err.status === 429 && !reply.getHeader("retry-after")) reply.header("retry-after", "60");
+  if (err.status === 503 && !reply.getHeader("retry-after")) reply.header("retry-after", String(RETRY_AFTER_UNAVAILABLE_S));
   const message = err.status >= 500 ? errorCatalog[err.code].message : err.message;
   if (request.routeOptions.config?.page) {
-    const title = err.status === 403 ? "This link doesn't work" : err.status === 429 ? "Slow down" : err.status >= 500 ? "Something went wrong" : "That didn't work";
+    const title =
+      err.status === 403 ? "This link doesn't work" : err.status === 429 ? "Slow down" : err.status === 503 ? "Back in a moment" : err.status >= 500 ? "Something went wrong" : "That didn't work";
     return reply.code(err.status).type("text/html; charset=utf-8").send(messagePage(title, message));
   }
   const body: ErrorBody = { error: { code: err.code, message, ...(err.field ? { field: err.field } : {}) } };

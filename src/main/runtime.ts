@@ -106,7 +106,7 @@ export async function openRuntime(
       const u = new URL(databaseUrl);
       throw new StartupError(`DATABASE_URL: cannot connect to PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}`);
     }
-    const pool = createPool(databaseUrl, config.DATABASE_POOL_SIZE);
+    const pool = createPool(databaseUrl, { max: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, logger });
     closers.push({ name: "postgres pool", fn: () => pool.end() });
     await runMigrations(pool);
     const db = createDb(pool);

@@ -51,7 +51,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   const url = databaseUrl(name);
-  const pool = createPool(url, 10);
+  const pool = createPool(url, { max: 10 });
   let closed = false;
   return {
     name,

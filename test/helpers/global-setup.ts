@@ -21,7 +21,7 @@ export default async function setup({ provide }: { provide: (key: string, value:
     const exists = await admin.query("select 1 from pg_database where datname = $1", [template]);
     if (exists.rowCount === 0) {
       await admin.query(`create database "${template}"`);
-      const pool = createPool(databaseUrl(template), 2);
+      const pool = createPool(databaseUrl(template), { max: 2 });
       try {
         await runMigrations(pool);
       } catch (err) {

@@ -55,7 +55,7 @@ describe("digest render", () => {
       expect(fast.text).toBe(fillText(v));
       expect(fast.html).not.toContain("<b>diffusion");
     }
-    expect(render(cases[1]!).html).toContain('<span style="background-color:#fff3bf;">models</span>');
+    expect(render(cases[1]!).html).toContain('<b class="hl">models</b>');
   });
 
   it("escapes a title holding markup and still highlights inside it", () => {
@@ -63,7 +63,7 @@ describe("digest render", () => {
     const { html, text } = renderer.render(d);
     expect(html).not.toContain("<script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
-    expect(html).toContain('<span style="background-color:#fff3bf;">diffusion</span>');
+    expect(html).toContain('<b class="hl">diffusion</b>');
     // The text part is not HTML: it reads as typed.
     expect(text).toContain("<script>alert(1)</script> diffusion");
   });

@@ -55,7 +55,8 @@ export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
         throw new AppError("INVALID_TOKEN");
       }
       if (stored.erased) throw new AppError("GONE");
-      const { html } = renderer.render(stored.input);
+      // Every paper: the email may have listed only the first ones and linked here for the rest.
+      const { html } = renderer.page(stored.input);
       return reply.header("cache-control", "private, no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(html);
     },
   );

@@ -9,9 +9,9 @@ import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
  * Signup must not tell, by how long it takes, whether an address is new, pending,
  * subscribed, unsubscribed, suppressed or over its email cap. The kinds are
  * interleaved in a fresh random order each round, so load on the machine falls on
- * all of them alike; medians of 30 tries each must agree within 1.5×.
+ * all of them alike; medians of 50 tries each must agree within 1.5×.
  */
-const ROUNDS = 30;
+const ROUNDS = 50;
 const WARMUP = 5;
 
 let rt: TestRuntime;

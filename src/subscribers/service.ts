@@ -244,8 +244,8 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     async resubscribe(token: string, now = new Date()): Promise<{ subscriber: Subscriber; topics: string[]; needsConfirmation: boolean }> {
       const result = await db.transaction(async (tx) => {
         const s = await resolve(tx, token, "unsubscribe", true);
-        if (s.status !== "unsubscribed") return { subscriber: s, needsConfirmation: s.status === "pending", version: undefined };
-        if (s.confirmedAt !== null) {
+        if (s.status !== "unsubscribed" && s.status !== "pending") return { subscriber: s, needsConfirmation: false, version: undefined };
+        if (s.status === "unsubscribed" && s.confirmedAt !== null) {
           const [updated] = await tx
             .update(subscribers)
             .set({ status: "active", unsubscribedAt: null, updatedAt: now })
@@ -253,7 +253,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
             .returning();
           return { subscriber: updated ?? s, needsConfirmation: false, version: undefined };
         }
-        // Never confirmed: a fresh confirmation for what they last asked for.
+        // Never confirmed (or pressed twice): a fresh confirmation for what they last asked for.
         const renewed = await renewPendingSignup(tx, s, now);
         return { subscriber: renewed.subscriber, needsConfirmation: true, version: renewed.version };
       });

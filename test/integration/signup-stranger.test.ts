@@ -155,7 +155,7 @@ describe("a stranger's signup for an existing address", () => {
     expect(await rt.db.select().from(pendingSignups).where(eq(pendingSignups.subscriberId, s!.id))).toEqual([]);
   });
 
-  it("a confirmation link stops working once the subscriber unsubscribes", async () => {
+  it("a confirmation link stops working once the subscriber unsubscribes; resubscribing mails a fresh one", async () => {
     await signup("changed-mind@example.org", owner, OWNER_IP);
     const [token] = await confirmTokens("changed-mind@example.org", 1);
     const [s] = await rt.db.select().from(subscribers).where(eq(subscribers.email, "changed-mind@example.org"));
@@ -164,5 +164,14 @@ describe("a stranger's signup for an existing address", () => {
     const res = await app.inject({ method: "POST", url: "/confirm", payload: { token } });
     expect(res.statusCode).toBe(403);
     expect((await record("changed-mind@example.org")).status).toBe("unsubscribed");
+
+    // Coming back from the unsubscribe page mails a fresh link; the old one stays dead.
+    const back = await app.inject({ method: "POST", url: "/resubscribe", payload: { token: unsubscribeToken } });
+    expect(back.body).toContain("Confirm your address with the link we just emailed you");
+    const [, fresh] = await confirmTokens("changed-mind@example.org", 2);
+    expect(fresh).toBeDefined();
+    expect((await app.inject({ method: "POST", url: "/confirm", payload: { token } })).statusCode).toBe(403);
+    await confirm(fresh!);
+    expect(await record("changed-mind@example.org")).toMatchObject({ status: "active", sendHour: 7, timezone: "Europe/Berlin", consentIp: OWNER_IP });
   });
 });

@@ -3,7 +3,14 @@
  * most once per claim.
  *
  * States: queued → sending → sent | skipped | bounced | failed (and back to queued on
- * a transient SMTP failure, until SEND_MAX_ATTEMPTS).
+ * a transient SMTP failure).
+ *
+ * A busy server is not a bad digest. A transient failure (4xx reply, refused or
+ * dropped connection, timeout) puts the digest back to `queued` without spending one
+ * of its attempts; when every lane of the batch meets one in a row the batch stops
+ * claiming (it is "throttled") and the caller pauses and retries it later. Only the
+ * caller knows how long the server has been busy, so giving up (after the retry
+ * window) is its decision: failQueued().
  *
  * Exactly once. A digest is claimed on its own, right before it is sent, with a
  * conditional update (`queued → sending`); a duplicated or retried job finds nothing
@@ -21,16 +28,21 @@
  * take with our timeouts) has run out, the next job that holds it re-claims it and
  * sends it again with the SAME Message-ID (`<digest-{id}@{MAIL_DOMAIN}>`), so a
  * receiver that already has it can drop the copy. A job that meets a digest whose
- * lease has not run out waits for it (the job is delayed, not failed). The only
- * possible duplicate is a digest the server accepted in the instant between its
- * `250 OK` and our `sent` update (well under a millisecond here), at most one per
- * lane of a dead worker, and it carries the same Message-ID. We chose this over
+ * lease has not run out waits for it (the job is delayed, not failed). A copy (always
+ * with the same Message-ID) needs a message the server accepted that we could not
+ * record: the worker died between the server's `250 OK` and our `sent` update (well
+ * under a millisecond here); Postgres stayed away for longer than half the lease right
+ * after a `250` (markSentPatiently keeps trying that long, so a short restart costs no
+ * copy); or the connection dropped after the server had the whole message but before
+ * its `250` reached us (SMTP's own ambiguity: we count it as not sent). Each fault costs
+ * at most one copy per lane in flight. We chose this over
  * marking such digests `failed` for an operator because a lost digest is a silent
  * failure nobody resends, while a rare same-Message-ID copy is harmless.
  */
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
+import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
 import { loadBatchPapers } from "./batch-papers.js";
 import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
@@ -39,7 +51,10 @@ export interface SendSettings {
   mailDomain: string;
   listId: string;
   listUnsubscribeMailto?: string | undefined;
-  /** Sends of one digest (claims) before a transient failure becomes `failed`. */
+  /**
+   * Claims of one digest that ended without an answer (its worker died mid-send) before
+   * it is `failed` instead of taken over again. Server-busy replies do not count.
+   */
   maxAttempts: number;
   /** Permanent bounces before the subscriber is suppressed. */
   bounceLimit: number;
@@ -56,14 +71,15 @@ export interface SendDeps {
   pool: pg.Pool;
   mailer: Mailer;
   renderer: DigestRenderer;
-  mime: MimeWriter;
+  /** The fast MIME writer; null (MAIL_FAST_PATHS=false) composes every digest with nodemailer. */
+  mime: MimeWriter | null;
   logger: Logger;
   settings: SendSettings;
 }
 
 export interface BatchOptions {
-  /** No retry follows: transient failures become `failed` instead of `queued`. */
-  finalAttempt?: boolean;
+  /** Once aborted (shutdown), lanes claim nothing new; what is in flight finishes and is marked. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface BatchResult {
@@ -71,8 +87,14 @@ export interface BatchResult {
   skipped: number;
   bounced: number;
   failed: number;
-  /** Back to `queued` after a transient failure: the job should retry. */
-  retry: number;
+  /** Back to `queued` after a transient failure (no attempt spent): the batch should run again later. */
+  deferred: number;
+  /** Left `queued` without being tried: the batch was throttled or stopped. */
+  held: number;
+  /** Every lane met a transient failure in a row: the server is busy, so the batch stopped claiming. */
+  throttled: boolean;
+  /** The last transient failure, for the log and for the digests' error when the caller gives up. */
+  transientError?: string | undefined;
   /** Held in `sending` by another claim whose lease has not run out. */
   leased: number;
   /** Milliseconds until the first of those leases runs out. */
@@ -121,12 +143,13 @@ interface ClaimRow {
   created_ms: number;
 }
 
-/** queued → sending, or a `sending` digest whose lease ran out (its worker died). */
+/** queued → sending, or a `sending` digest whose lease ran out (its worker died) and that has attempts left. */
 const CLAIM_SQL = `
 update digests d set status = 'sending', claimed_at = now(), attempts = d.attempts + 1, updated_at = now()
 from subscribers s
 where d.id = $1 and s.id = d.subscriber_id
-  and (d.status = 'queued' or (d.status = 'sending' and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
+  and (d.status = 'queued' or (d.status = 'sending' and d.attempts < $3::int
+       and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
 returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
   s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone,
   extract(epoch from d.created_at)::float8 * 1000 as created_ms`;
@@ -135,22 +158,40 @@ const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at =
 where id = $1 and status = 'sending'`;
 
 /**
- * The lane's previous digest ($3, accepted by SMTP as $4) marked sent and the next one
+ * The lane's previous digest ($4, accepted by SMTP as $5) marked sent and the next one
  * ($1) claimed, in one statement. Both CTE branches always run; they touch different rows.
  */
 const SENT_AND_CLAIM_SQL = `
 with sent as (
-  update digests set status = 'sent', message_id = $4, sent_at = now(), error = null, updated_at = now()
-  where id = $3 and status = 'sending'
+  update digests set status = 'sent', message_id = $5, sent_at = now(), error = null, updated_at = now()
+  where id = $4 and status = 'sending'
 )
 ${CLAIM_SQL}`;
 
 const SKIP_SQL = `update digests set status = 'skipped', error = $2, claimed_at = null, updated_at = now()
 where id = $1 and status = 'sending'`;
 
-const TRANSIENT_SQL = `update digests set status = case when $3::boolean or attempts >= $4::int then 'failed'::digest_status else 'queued'::digest_status end,
-  error = $2, claimed_at = null, updated_at = now()
-where id = $1 and status = 'sending' returning status`;
+/** Back to queued; the claim's attempt is given back, because a busy server says nothing about the digest. */
+const TRANSIENT_SQL = `update digests set status = 'queued', attempts = greatest(attempts - 1, 0), error = $2, claimed_at = null, updated_at = now()
+where id = $1 and status = 'sending'`;
+
+/** A claim let go unsent (shutdown during the pace wait): back to queued as if never claimed. */
+const RELEASE_SQL = `update digests set status = 'queued', attempts = greatest(attempts - 1, 0), claimed_at = null, updated_at = now()
+where id = $1 and status = 'sending'`;
+
+/** Digests of a batch the caller gives up on (the retry window ran out): still queued → failed. */
+const GIVE_UP_SQL = `update digests set status = 'failed', error = $2, claimed_at = null, updated_at = now()
+where id = any($1::bigint[]) and status = 'queued'`;
+
+/** A digest that cannot be built (a data or template fault): failed with its attempts used up, so the sweep does not retry it. */
+const UNRENDERABLE_SQL = `update digests set status = 'failed', error = $2, attempts = greatest(attempts, $3::int), claimed_at = null, updated_at = now()
+where id = $1 and status = 'sending'`;
+
+/** A digest whose claims keep dying with their worker (SEND_MAX_ATTEMPTS of them): failed, not taken over again. */
+const ABANDON_SQL = `update digests set status = 'failed', claimed_at = null, updated_at = now(),
+  error = 'the worker sending it stopped ' || attempts || ' times before the server answered'
+where id = any($1::bigint[]) and status = 'sending' and attempts >= $3::int
+  and claimed_at < now() - make_interval(secs => $2::double precision / 1000)`;
 
 /** Bounce the digest, record the event and count it against the subscriber, in one statement. */
 const BOUNCE_SQL = `
@@ -185,13 +226,34 @@ interface Accepted {
 
 export interface DigestSender {
   sendBatch(digestIds: number[], opts?: BatchOptions): Promise<BatchResult>;
+  /** Gives up on the digests of a batch that are still queued: `failed` with `reason`. Returns how many. */
+  failQueued(digestIds: number[], reason: string): Promise<number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits `ms`, or less if `signal` aborts first; true when the whole wait passed. */
+function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (!signal) return sleep(ms).then(() => true);
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (full: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(full);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 export function createDigestSender(deps: SendDeps): DigestSender {
   const { pool, mailer, renderer, mime, logger, settings } = deps;
-  const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
+  const list = listHeaders({ listId: settings.listId, mailto: settings.listUnsubscribeMailto });
 
-  async function deliver(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): Promise<string> {
+  /** The digest as one email; throws only for a fault of this digest (its data, our templates), never for SMTP. */
+  function compose(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): () => Promise<unknown> {
     const email = c.email ?? "";
     const rendered = render({
       digestId: c.id,
@@ -200,47 +262,92 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       papers,
     });
     const messageId = messageIdFor(c.id, settings.mailDomain);
-    const headers = { "List-Unsubscribe": `<${rendered.oneClickUrl}>${mailto}` };
-    if (mime.canWrite(email)) {
+    if (mime?.canWrite(email)) {
+      // The writer already holds list.fixed; only List-Unsubscribe differs per subscriber.
+      const headers = list.unsubscribe(rendered.oneClickUrl);
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
-      await mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
-    } else {
-      // Internationalised addresses need nodemailer's SMTPUTF8 handling.
-      await mailer.send({
+      return () => mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
+    }
+    // The plain path, and internationalised addresses (nodemailer's SMTPUTF8 handling).
+    return () =>
+      mailer.send({
         to: email,
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,
         messageId,
-        headers: { ...headers, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${settings.listId}>` },
+        headers: list.all(rendered.oneClickUrl),
       });
+  }
+
+  /**
+   * Marks an accepted digest sent on its own. While Postgres is away (a restart) it keeps
+   * trying for half the lease: nobody else may claim the digest before its lease runs out,
+   * so a mark written late is still right, and a short outage costs no copy.
+   */
+  async function markSentPatiently(s: Accepted): Promise<void> {
+    const deadline = Date.now() + settings.leaseMs / 2;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        await pool.query({ name: "digest_sent", text: SENT_SQL, values: [s.id, s.messageId] });
+        return;
+      } catch (err) {
+        if (Date.now() + wait > deadline) {
+          logger.error(
+            { digestId: s.id, err: (err as Error).message },
+            "could not mark an accepted digest sent; after its lease it is sent again with the same Message-ID",
+          );
+          throw err;
+        }
+        await sleep(wait);
+      }
     }
-    return messageId;
   }
 
   return {
+    async failQueued(digestIds, reason) {
+      if (digestIds.length === 0) return 0;
+      const r = await pool.query({ name: "digest_give_up", text: GIVE_UP_SQL, values: [digestIds, reason.slice(0, 500)] });
+      return r.rowCount ?? 0;
+    },
+
     async sendBatch(digestIds, opts = {}) {
       const ids = [...new Set(digestIds)];
-      const result: BatchResult = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, leaseWaitMs: 0, done: 0, sentLagSeconds: [] };
+      const result: BatchResult = {
+        sent: 0,
+        skipped: 0,
+        bounced: 0,
+        failed: 0,
+        deferred: 0,
+        held: 0,
+        throttled: false,
+        leased: 0,
+        leaseWaitMs: 0,
+        done: 0,
+        sentLagSeconds: [],
+      };
       if (ids.length === 0) return result;
+      const { signal } = opts;
       const papers = await loadBatchPapers(pool, ids);
       const render = renderer.batch();
       const unclaimed: number[] = [];
       const interval = settings.ratePerSecond ? 1000 / settings.ratePerSecond : 0;
+      const lanes = Math.max(1, Math.min(settings.lanes, ids.length));
       let nextSlot = Date.now();
       let cursor = 0;
+      /** Transient failures since the last acceptance; at `lanes` the server is busy for all of them. */
+      let busyInARow = 0;
+      /** A lane hit a database error: the others stop claiming, so the batch ends as one. */
+      let broken = false;
+      const stopClaiming = () => result.throttled || broken || signal?.aborted === true;
 
-      const pace = async () => {
-        if (!interval) return;
+      /** Waits for this email's slot at the batch's pace; false when shutdown cut the wait short. */
+      const pace = async (): Promise<boolean> => {
+        if (!interval) return true;
         const now = Date.now();
         const at = Math.max(nextSlot, now);
         nextSlot = at + interval;
-        if (at > now) await new Promise((r) => setTimeout(r, at - now));
-      };
-
-      /** Marks a lane's accepted digest sent on its own (the lane has no next claim to carry it). */
-      const markSent = async (s: Accepted | null) => {
-        if (s) await pool.query({ name: "digest_sent", text: SENT_SQL, values: [s.id, s.messageId] });
+        return at > now ? waitUnlessAborted(at - now, signal) : true;
       };
 
       /** One digest of a lane; `accepted` is the lane's previous digest, sent but not yet marked. */
@@ -248,11 +355,16 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         let claim: pg.QueryResult<ClaimRow>;
         try {
           claim = accepted
-            ? await pool.query<ClaimRow>({ name: "digest_sent_claim", text: SENT_AND_CLAIM_SQL, values: [id, settings.leaseMs, accepted.id, accepted.messageId] })
-            : await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [id, settings.leaseMs] });
+            ? await pool.query<ClaimRow>({
+                name: "digest_sent_claim",
+                text: SENT_AND_CLAIM_SQL,
+                values: [id, settings.leaseMs, settings.maxAttempts, accepted.id, accepted.messageId],
+              })
+            : await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [id, settings.leaseMs, settings.maxAttempts] });
         } catch (err) {
           // The mark rolled back with the claim: record it alone so the accepted digest is not sent again.
-          await markSent(accepted).catch(() => undefined);
+          broken = true;
+          if (accepted) await markSentPatiently(accepted).catch(() => undefined);
           throw err;
         }
         const c = claim.rows[0];
@@ -266,10 +378,24 @@ export function createDigestSender(deps: SendDeps): DigestSender {
           result.skipped++;
           return null;
         }
-        await pace();
-        let messageId: string;
+        if (!(await pace())) {
+          await pool.query({ name: "digest_release", text: RELEASE_SQL, values: [id] });
+          result.held++;
+          return null;
+        }
+        let transmit: () => Promise<unknown>;
         try {
-          messageId = await deliver(c, papers.get(id) ?? [], render);
+          transmit = compose(c, papers.get(id) ?? [], render);
+        } catch (err) {
+          // Not the server's fault, and no retry will fix it: failed with every attempt used, so the sweep leaves it to an operator.
+          await pool.query({ name: "digest_unrenderable", text: UNRENDERABLE_SQL, values: [id, `could not build the email: ${describe(err)}`, settings.maxAttempts] });
+          result.failed++;
+          logger.error({ digestId: id, err: describe(err) }, "digest could not be built; failed");
+          return null;
+        }
+        const messageId = messageIdFor(id, settings.mailDomain);
+        try {
+          await transmit();
         } catch (err) {
           const detail = describe(err);
           if (classifySmtpError(err) === "permanent") {
@@ -277,17 +403,15 @@ export function createDigestSender(deps: SendDeps): DigestSender {
             result.bounced++;
             logger.warn({ digestId: id, subscriberId: c.subscriber_id, subscriberStatus: r.rows[0]?.status, detail }, "digest bounced");
           } else {
-            const r = await pool.query<{ status: string }>({
-              name: "digest_transient",
-              text: TRANSIENT_SQL,
-              values: [id, detail, opts.finalAttempt === true, settings.maxAttempts],
-            });
-            if (r.rows[0]?.status === "failed") result.failed++;
-            else result.retry++;
-            logger.warn({ digestId: id, status: r.rows[0]?.status, detail }, "digest send failed (transient)");
+            await pool.query({ name: "digest_transient", text: TRANSIENT_SQL, values: [id, detail] });
+            result.deferred++;
+            result.transientError = detail;
+            if (++busyInARow >= lanes) result.throttled = true;
+            logger.debug({ digestId: id, detail }, "digest deferred: the server is busy or away");
           }
           return null;
         }
+        busyInARow = 0;
         result.sent++;
         result.sentLagSeconds.push(Math.max(0, (Date.now() - c.created_ms) / 1000));
         return { id, messageId };
@@ -295,19 +419,25 @@ export function createDigestSender(deps: SendDeps): DigestSender {
 
       const lane = async () => {
         let accepted: Accepted | null = null;
-        while (cursor < ids.length) {
+        while (cursor < ids.length && !stopClaiming()) {
           const id = ids[cursor++];
           if (id !== undefined) accepted = await one(id, accepted);
         }
-        await markSent(accepted);
+        if (accepted) await markSentPatiently(accepted);
       };
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.lanes, ids.length)) }, lane));
+      // Settled, not raced: every lane has finished (and marked what it sent) before the batch returns or throws.
+      const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
+      const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failure) throw failure.reason;
+      result.held += ids.length - cursor;
 
       if (unclaimed.length > 0) {
+        const abandoned = await pool.query({ name: "digest_abandon", text: ABANDON_SQL, values: [unclaimed, settings.leaseMs, settings.maxAttempts] });
+        result.failed += abandoned.rowCount ?? 0;
         const { rows } = await pool.query<{ wait_ms: number; n: number }>({ name: "digest_leased", text: LEASED_SQL, values: [unclaimed, settings.leaseMs] });
         result.leased = rows[0]?.n ?? 0;
         result.leaseWaitMs = Math.max(0, Math.ceil(rows[0]?.wait_ms ?? 0));
-        result.done = unclaimed.length - result.leased;
+        result.done = unclaimed.length - result.leased - (abandoned.rowCount ?? 0);
       }
       return result;
     },

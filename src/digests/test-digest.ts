@@ -11,6 +11,8 @@ export interface TestDigestDeps {
   mailer: Mailer;
   render: RenderContext;
   mailDomain: string;
+  /** MAIL_FAST_PATHS: false fills with Handlebars (the message is always composed by nodemailer). */
+  fastPaths?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export function createTestDigestSender(deps: TestDigestDeps) {
         matchedWords: p.matchedWords,
       });
     }
-    const rendered = (await (renderer ??= createDigestRenderer(deps.render))).render({
+    const rendered = (await (renderer ??= createDigestRenderer(deps.render, { fastPaths: deps.fastPaths ?? true }))).render({
       digestId: 0,
       period: preview.day ?? new Date().toISOString().slice(0, 10),
       recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },

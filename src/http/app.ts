@@ -34,6 +34,8 @@ import { metricsRoutes, registerHttpMetrics } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
+import { providerWebhookRoutes } from "./routes/webhooks.js";
+import type { SnsFetch } from "../ops/webhooks/ses.js";
 
 /**
  * What http asks of the job queues. src/main passes the BullMQ producer (src/jobs),
@@ -57,6 +59,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
   testDigest?: TestDigestSender | undefined;
+  /** GETs SNS certificates and SubscribeURLs for /webhooks/ses; tests point it at a local server. */
+  snsFetch?: SnsFetch | undefined;
 }
 
 export type App = FastifyInstance<
@@ -137,10 +141,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       mailer: deps.mailer,
       render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
       mailDomain: deps.config.MAIL_DOMAIN,
+      fastPaths: deps.config.MAIL_FAST_PATHS,
     });
   await app.register(adminRoutes, { deps, testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
+  await app.register(providerWebhookRoutes, { deps });
 
   return app;
 }

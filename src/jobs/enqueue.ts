@@ -17,3 +17,13 @@ export async function enqueueSendBatches(queues: Queues, digestIds: number[], ba
   }
   return jobs;
 }
+
+/**
+ * A fresh send job for the digests of a job that failed for good. Its id is the failed
+ * job's (without an earlier hand-back suffix) plus the hand-back count, so handing the
+ * same job back twice adds one job.
+ */
+export async function enqueueHandback(queues: Queues, failedJobId: string, digestIds: number[], handbacks: number): Promise<void> {
+  const base = failedJobId.replace(/-handback\d+$/, "");
+  await queues.send.add("send", { digestIds, handbacks }, { jobId: `${base}-handback${handbacks}` });
+}

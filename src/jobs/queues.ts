@@ -14,6 +14,12 @@ export interface PlanJob {
 }
 export interface SendJob {
   digestIds: number[];
+  /** When this batch last made progress before the server turned busy (ms since epoch); set while it is deferred. */
+  deferredSince?: number;
+  /** Deferrals in a row without progress: the exponent of the next pause. */
+  deferrals?: number;
+  /** How often this batch's digests were handed back after a job of theirs failed for good. */
+  handbacks?: number;
 }
 
 export type { SubscriberMailJob };
@@ -39,7 +45,16 @@ export interface QueueOptions {
 
 export const DEFAULT_QUEUE_OPTIONS: QueueOptions = { mailAttempts: 10, mailBackoffMs: 15_000 };
 
-export function createQueues(connection: ConnectionOptions, prefix: string, options: QueueOptions = DEFAULT_QUEUE_OPTIONS): Queues {
+/**
+ * `onError` receives every queue's errors (a queue without an `error` listener prints
+ * raw stack traces with console.error); entry points route them to the Redis outage log.
+ */
+export function createQueues(
+  connection: ConnectionOptions,
+  prefix: string,
+  onError?: (err: Error) => void,
+  options: QueueOptions = DEFAULT_QUEUE_OPTIONS,
+): Queues {
   const opts = { connection, prefix };
   const ingest = new Queue<IngestJob>("ingest", {
     ...opts,
@@ -64,6 +79,7 @@ export function createQueues(connection: ConnectionOptions, prefix: string, opti
     },
   });
   const all = () => [ingest, plan, send, mail] as Queue[];
+  for (const q of all()) q.on("error", onError ?? (() => undefined));
   return {
     ingest,
     plan,

@@ -13,6 +13,7 @@ export async function startBackground(rt: Runtime): Promise<Workers> {
     sendConcurrency: config.SEND_CONCURRENCY,
     metrics: rt.metrics.jobs,
     sendLimiter: sendLimiter(config.SEND_RATE_PER_SECOND, config.SEND_BATCH_SIZE),
+    onError: (err) => rt.redisOutage.error(err),
   });
   if (config.SCHEDULER_ENABLED) {
     await registerSchedulers(rt.queues, { ingestCron: config.INGEST_CRON, ingestTz: config.INGEST_TZ, planCron: config.PLAN_CRON });

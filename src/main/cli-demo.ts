@@ -68,7 +68,7 @@ export async function runDemoCommand(): Promise<void> {
 
     // Sent right here; if a worker later takes the same batch, the claim finds it already sent.
     const sender = await buildDigestSender(rt);
-    const result = await sender.sendBatch([digest.id], { finalAttempt: true });
+    const result = await sender.sendBatch([digest.id]);
     const base = config.PUBLIC_URL.replace(/\/$/, "");
     const view = links.viewDigest({ publicUrl: config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET }, subscriber, digest.id);
     process.stdout.write(`sent: ${JSON.stringify(result)}\n\n`);

@@ -29,7 +29,8 @@ const commands: Record<string, Command> = {
       try {
         // One process, one batch at a time: the whole SMTP pool serves this batch.
         const sender = await buildDigestSender(rt, { lanes: config.SMTP_POOL_SIZE });
-        const total: Omit<BatchResult, "leaseWaitMs" | "sentLagSeconds"> = { sent: 0, skipped: 0, bounced: 0, failed: 0, retry: 0, leased: 0, done: 0 };
+        type Counts = Pick<BatchResult, "sent" | "skipped" | "bounced" | "failed" | "deferred" | "held" | "leased">;
+        const total: Counts = { sent: 0, skipped: 0, bounced: 0, failed: 0, deferred: 0, held: 0, leased: 0 };
         const started = Date.now();
         let last = 0;
         for (;;) {
@@ -37,16 +38,18 @@ const commands: Record<string, Command> = {
           if (ids.length === 0) break;
           last = ids.at(-1) ?? last;
           const r = await sender.sendBatch(ids);
-          for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r[k];
-          process.stdout.write(`\r${total.sent} sent, ${total.skipped} skipped, ${total.bounced} bounced, ${total.failed} failed, ${total.retry} to retry`);
+          for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += r[k];
+          process.stdout.write(`\r${total.sent} sent, ${total.skipped} skipped, ${total.bounced} bounced, ${total.failed} failed, ${total.deferred + total.held} left queued`);
+          // The server is busy or away: more batches now would only be refused too.
+          if (r.throttled) break;
         }
         const secs = (Date.now() - started) / 1000;
         process.stdout.write(
           `\nsend: ${total.sent} sent, ${total.skipped} skipped (subscriber no longer active or paused), ${total.bounced} bounced, ` +
-            `${total.failed} failed, ${total.retry} back in the queue after a temporary SMTP failure, ` +
+            `${total.failed} failed, ${total.deferred + total.held} left queued because the mail server was busy or away, ` +
             `${total.leased} held by another worker; ${secs.toFixed(1)} s\n`,
         );
-        if (total.failed > 0 || total.retry > 0) process.exitCode = 1;
+        if (total.failed > 0 || total.deferred + total.held > 0) process.exitCode = 1;
       } finally {
         await rt.close();
       }
@@ -88,7 +91,9 @@ const commands: Record<string, Command> = {
         const s = await planDigests(rt.db, {
           now,
           onQueued: async (ids) => {
-            sendJobs += await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);
+            // Chunks run side by side: read the counter after the await, or one chunk's count overwrites the other's.
+            const jobs = await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);
+            sendJobs += jobs;
           },
         });
         process.stdout.write(

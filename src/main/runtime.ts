@@ -10,10 +10,12 @@ import { createJobsProducer, type JobsProducer } from "../jobs/producer.js";
 import { createQueues, type Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
+import { createOutageLog, type OutageLog } from "../outage.js";
 import type { Mailer } from "../mail/mailer.js";
 import { startOutbox, type Outbox } from "../mail/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { installMailFastPaths } from "./fast-paths.js";
 import { ensureRedis } from "./redis.js";
 
 /** The shared resources every entry point builds once and passes down. */
@@ -33,6 +35,8 @@ export interface Runtime {
   jobs: JobsProducer;
   /** This process's Prometheus registry and the counters the modules report to. */
   metrics: Metrics;
+  /** Where every Redis client, queue and worker reports its errors: one warning per outage, one line when it ends. */
+  redisOutage: OutageLog;
   /** Closes everything opened here, in reverse order; safe to call twice. */
   close(): Promise<void>;
 }
@@ -119,11 +123,14 @@ export async function openRuntime(
       throw new StartupError(`REDIS_URL: ${(err as Error).message}`);
     }
     closers.push({ name: "redis-server", fn: () => localRedis.stop() });
+    const redisOutage = createOutageLog(logger, "redis");
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-    redis.on("error", (err) => logger.warn({ err: err.message }, "redis"));
+    redis.on("error", (err) => redisOutage.error(err));
+    redis.on("ready", () => redisOutage.recovered());
     closers.push({ name: "redis", fn: () => redis.quit() });
     const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-    bullConnection.on("error", (err) => logger.warn({ err: err.message }, "redis (queues)"));
+    bullConnection.on("error", (err) => redisOutage.error(err));
+    bullConnection.on("ready", () => redisOutage.recovered());
     closers.push({ name: "redis (queues)", fn: () => bullConnection.quit() });
 
     // Mail: real SMTP, or the local outbox (started here, or the one a running `npm start` owns).
@@ -143,6 +150,9 @@ export async function openRuntime(
         smtpUrl = `smtp://127.0.0.1:${config.OUTBOX_SMTP_PORT}`;
       }
     }
+    const metrics = createMetrics();
+    // Before the first message: the speed tricks are installed here or not at all.
+    await installMailFastPaths(config, logger, metrics, { quiet: opts.role === "cli" });
     const mailer = createSmtpMailer({
       url: smtpUrl,
       from: config.MAIL_FROM,
@@ -154,15 +164,14 @@ export async function openRuntime(
     });
     closers.push({ name: "mailer", fn: () => mailer.close() });
 
-    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, {
+    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, (err) => redisOutage.error(err), {
       mailAttempts: config.TRANSACTIONAL_MAIL_ATTEMPTS,
       mailBackoffMs: config.TRANSACTIONAL_MAIL_BACKOFF_MS,
     });
     closers.push({ name: "queues", fn: () => queues.close() });
 
-    const metrics = createMetrics();
     const jobs = createJobsProducer(queues);
-    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, close };
+    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, redisOutage, close };
   } catch (err) {
     await close();
     throw err;

@@ -18,7 +18,10 @@ const workers = startWorkers(createJobHandlers(rt), {
   logger,
   sendConcurrency: config.SEND_CONCURRENCY,
   sendLimiter: sendLimiter(config.SEND_RATE_PER_SECOND, config.SEND_BATCH_SIZE),
+  onError: (err) => rt.redisOutage.error(err),
   sendLockMs: Number(process.env.CRASH_TEST_LOCK_MS ?? 2000),
+  // BullMQ's own default (1) when a test wants a job to fail for good after two worker deaths.
+  stallLimits: process.env.CRASH_TEST_SEND_STALL_LIMIT ? { send: Number(process.env.CRASH_TEST_SEND_STALL_LIMIT) } : undefined,
 });
 await Promise.all(workers.workers.map((w) => w.waitUntilReady()));
 process.stdout.write("ready\n");

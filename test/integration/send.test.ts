@@ -38,7 +38,7 @@ describe("send pipeline", () => {
   it("sends a digest with exactly the headers the issue asks for, a text part and tokened links", async () => {
     const { digestId, subscriberId } = await seedOne(rt.pool, { email: "jane@example.org", papers: 3 });
     const result = await sender.sendBatch([digestId]);
-    expect(result).toMatchObject({ sent: 1, skipped: 0, bounced: 0, retry: 0 });
+    expect(result).toMatchObject({ sent: 1, skipped: 0, bounced: 0, deferred: 0 });
     const [msg] = await rt.sink.waitFor(1);
     const raw = msg!.raw;
     expect(header(raw, "From")).toBe("paperboy <digest@paperboy.test>");
@@ -141,17 +141,39 @@ describe("send pipeline", () => {
     expect(rt.sink.messages).toHaveLength(0);
   });
 
-  it("a 4xx goes back to queued for the retry, and the last attempt marks it failed", async () => {
+  it("a 4xx puts the digest back in the queue without spending an attempt, and a busy server stops the batch", async () => {
     const { digestId } = await seedOne(rt.pool);
     rt.sink.respond(() => ({ code: 451, message: "4.3.0 try again later" }));
-    expect(await sender.sendBatch([digestId])).toMatchObject({ retry: 1, failed: 0 });
-    expect(await digestRow(rt.pool, digestId)).toMatchObject({ status: "queued", attempts: 1 });
-    expect(await sender.sendBatch([digestId])).toMatchObject({ retry: 1 });
-    // SEND_MAX_ATTEMPTS=3: the third failure is final.
-    expect(await sender.sendBatch([digestId])).toMatchObject({ retry: 0, failed: 1 });
-    expect(await digestRow(rt.pool, digestId)).toMatchObject({ status: "failed", attempts: 3 });
-    const other = await seedOne(rt.pool);
-    expect(await sender.sendBatch([other.digestId], { finalAttempt: true })).toMatchObject({ failed: 1 });
+    for (let i = 0; i < 4; i++) {
+      expect(await sender.sendBatch([digestId])).toMatchObject({ deferred: 1, failed: 0, throttled: true });
+      const row = await digestRow(rt.pool, digestId);
+      expect(row).toMatchObject({ status: "queued", attempts: 0 });
+      expect(row.error).toContain("451");
+    }
+    // A batch meets the busy server on as many digests in a row as it has lanes (plus what
+    // the other lanes had in flight meanwhile), then stops claiming: the rest is not tried.
+    const many = await Promise.all(Array.from({ length: 20 }, () => seedOne(rt.pool)));
+    const lanes = Math.max(1, Math.ceil(rt.config.SMTP_POOL_SIZE / rt.config.SEND_CONCURRENCY));
+    const r = await sender.sendBatch(many.map((m) => m.digestId));
+    expect(r).toMatchObject({ sent: 0, throttled: true });
+    expect(r.deferred).toBeGreaterThanOrEqual(lanes);
+    expect(r.deferred).toBeLessThan(2 * lanes);
+    expect(r.deferred + r.held).toBe(20);
+    // The caller gives up on what is still queued (the retry window ran out).
+    expect(await sender.failQueued([digestId], "relay busy")).toBe(1);
+    expect(await digestRow(rt.pool, digestId)).toMatchObject({ status: "failed", attempts: 0, error: "relay busy" });
+    rt.sink.respond(undefined);
+    expect(await sender.sendBatch(many.map((m) => m.digestId))).toMatchObject({ sent: 20, deferred: 0, held: 0 });
+  });
+
+  it("fails a digest whose claims keep dying with their worker instead of taking it over again", async () => {
+    const { digestId } = await seedOne(rt.pool);
+    // SEND_MAX_ATTEMPTS=3 claims, each left in sending past its lease by a dead worker.
+    await rt.pool.query("update digests set status = 'sending', claimed_at = now() - interval '1 hour', attempts = 3 where id = $1", [digestId]);
+    expect(await sender.sendBatch([digestId])).toMatchObject({ sent: 0, failed: 1, leased: 0 });
+    const row = await digestRow(rt.pool, digestId);
+    expect(row).toMatchObject({ status: "failed", attempts: 3 });
+    expect(row.error).toContain("stopped 3 times");
     expect(rt.sink.messages).toHaveLength(0);
   });
 

@@ -1,0 +1,87 @@
+import pg from "pg";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDigestSender } from "../../src/digests/sender.js";
+import { seedOne } from "../helpers/digest-fixtures.js";
+import { adminUrl } from "../helpers/db.js";
+import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+
+const DIGESTS = 8;
+/** The database goes away while the relay holds this message, and stays away this long after the 250. */
+const OUTAGE_AT = 3;
+const OUTAGE_MS = 1500;
+
+describe("Postgres away right after the relay accepted a digest, with the worker alive", () => {
+  let rt: TestRuntime;
+  let relay: SMTPServer;
+  let url = "";
+  const accepted: string[] = [];
+  let received = 0;
+  let outage: Promise<void> | undefined;
+
+  /** Refuses every connection to this file's database (superusers too) and cuts the open ones, for `ms`. */
+  async function databaseAway(name: string, ms: number, onCut: () => void): Promise<void> {
+    const admin = new pg.Client({ connectionString: adminUrl() });
+    await admin.connect();
+    try {
+      await admin.query(`alter database "${name}" allow_connections false`);
+      await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [name]);
+      onCut();
+      await new Promise((r) => setTimeout(r, ms));
+      await admin.query(`alter database "${name}" allow_connections true`);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  beforeAll(async () => {
+    relay = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS", "AUTH"],
+      disableReverseLookup: true,
+      logger: false,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => {
+          accepted.push(/^Message-ID:\s*(\S+)/im.exec(Buffer.concat(chunks).toString("latin1"))?.[1] ?? "?");
+          if (++received === OUTAGE_AT) {
+            // The 250 goes out while the database is already gone: the sender cannot mark it at once.
+            outage = databaseAway(rt.database.name, OUTAGE_MS, () => callback());
+            return;
+          }
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", () => resolve()));
+    const address = relay.server.address();
+    url = `smtp://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test", SMTP_URL: url, SMTP_POOL_SIZE: "1", SEND_CONCURRENCY: "1", SEND_RATE_PER_SECOND: "100000" });
+  });
+  afterAll(async () => {
+    await outage;
+    // The runtime first: it closes the pooled SMTP connection the relay would otherwise wait for.
+    await rt?.close();
+    await new Promise<void>((resolve) => relay?.close(() => resolve()));
+  });
+
+  it("marks it sent once the database is back: no copy, nothing lost", { timeout: 60_000 }, async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < DIGESTS; i++) ids.push((await seedOne(rt.pool, { email: `pgaway${i}@example.org`, papers: 1 })).digestId);
+    const sender = await buildDigestSender(rt);
+    // The batch ends with the database error (its job would be retried); what was accepted is marked.
+    await expect(sender.sendBatch(ids)).rejects.toThrow();
+    await outage;
+    const marked = await rt.pool.query<{ message_id: string }>("select message_id from digests where status = 'sent'");
+    expect(marked.rows.map((r) => r.message_id).sort()).toEqual([...accepted].sort());
+    expect(accepted).toHaveLength(OUTAGE_AT);
+
+    // The job's retry sends the rest; the digest accepted during the outage is not sent again.
+    const again = await sender.sendBatch(ids);
+    expect(again.sent).toBe(DIGESTS - OUTAGE_AT);
+    expect([...accepted].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
+    const statuses = await rt.pool.query<{ status: string; n: number }>("select status, count(*)::int as n from digests group by status");
+    expect(statuses.rows).toEqual([{ status: "sent", n: DIGESTS }]);
+  });
+});

@@ -138,6 +138,7 @@ interface ClaimRow {
   paused: boolean;
   erased: boolean;
   token_version: number;
+  feed_version: number;
   frequency: "daily" | "weekly";
   timezone: string;
   created_ms: number;
@@ -151,7 +152,7 @@ where d.id = $1 and s.id = d.subscriber_id
   and (d.status = 'queued' or (d.status = 'sending' and d.attempts < $3::int
        and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
 returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
-  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone,
+  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.feed_version, s.frequency, s.timezone,
   extract(epoch from d.created_at)::float8 * 1000 as created_ms`;
 
 const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at = now(), error = null, updated_at = now()
@@ -258,7 +259,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
     const rendered = render({
       digestId: c.id,
       period: c.period,
-      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, email, frequency: c.frequency, timezone: c.timezone },
+      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, feedVersion: c.feed_version, email, frequency: c.frequency, timezone: c.timezone },
       papers,
     });
     const messageId = messageIdFor(c.id, settings.mailDomain);

@@ -39,9 +39,9 @@ const RECORD_SIGNUP = `
     select min(i)::int as i from unnest($1::text[]) with ordinality as t(q, i)
     where websearch_to_tsquery('english', q)::text = ''
   ), s as (
-    insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty,
+    insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, add_trending,
                              consent_at, consent_ip, consent_user_agent, signup_version, created_at, updated_at)
-    select $2::text, 'pending', $3::text, $4::smallint, $5::frequency, $6::smallint, $7::smallint, $8::boolean,
+    select $2::text, 'pending', $3::text, $4::smallint, $5::frequency, $6::smallint, $7::smallint, $8::boolean, $13::boolean,
            $9::timestamptz, $10::text, $11::text, 1, $9::timestamptz, $9::timestamptz
     where (select i from bad) is null
     on conflict ((lower(email))) do update set
@@ -51,8 +51,8 @@ const RECORD_SIGNUP = `
     returning id, status, signup_version
   ), p as (
     insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
-                                 send_when_empty, consent_at, consent_ip, consent_user_agent, created_at)
-    select s.id, s.signup_version, $12::text[], $3, $4, $5, $6, $7, $8, $9, $10, $11, $9
+                                 send_when_empty, add_trending, consent_at, consent_ip, consent_user_agent, created_at)
+    select s.id, s.signup_version, $12::text[], $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $9
     from s where s.status = 'pending'
   )
   select (select i from bad) as bad, s.id, s.status, s.signup_version as version from (select 1) as one left join s on true`;
@@ -85,6 +85,7 @@ export async function recordSignup(client: SqlClient, input: SignupInput, consen
       consent.ip,
       consent.userAgent,
       input.topics,
+      input.addTrending,
     ],
   });
   const row = rows[0];
@@ -117,6 +118,7 @@ export async function applyPendingSignup(tx: Queryable, subscriberId: number, p:
       weekday: p.weekday,
       maxPapers: p.maxPapers,
       sendWhenEmpty: p.sendWhenEmpty,
+      addTrending: p.addTrending,
       consentAt: p.consentAt,
       consentIp: p.consentIp,
       consentUserAgent: p.consentUserAgent,
@@ -156,10 +158,10 @@ export async function insertPendingFromStored(tx: Queryable, subscriberIds: numb
   if (subscriberIds.length === 0) return;
   await tx.execute(sql`
     insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
-                                 send_when_empty, consent_at, consent_ip, consent_user_agent)
+                                 send_when_empty, add_trending, consent_at, consent_ip, consent_user_agent)
     select s.id, s.signup_version,
            array(select st.label from subscriber_topics st where st.subscriber_id = s.id order by st.created_at, st.topic_id),
-           s.timezone, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty,
+           s.timezone, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty, s.add_trending,
            coalesce(s.consent_at, now()), s.consent_ip, s.consent_user_agent
     from subscribers s where s.id = any(${sql.param(subscriberIds)}::bigint[])
     on conflict (subscriber_id, version) do nothing`);

@@ -27,6 +27,7 @@ import { loadConfig } from "../src/config.js";
 import { buildApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
 import { openRuntime } from "../src/main/runtime.js";
+import { buildServices } from "../src/main/services.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -169,7 +170,8 @@ try {
     SIGNUP_RATE_LIMIT_PER_ADDRESS: "1000000",
   });
   const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });
-  const app = await buildApp(rt);
+  // Wired as src/main/server.ts does.
+  const app = await buildApp({ ...rt, ...(await buildServices(rt)) });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/subscriptions`;
 

@@ -1,10 +1,9 @@
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import type { Config } from "../config.js";
+import type { RuntimeConfig } from "../config.js";
 import { planDigests } from "../digests/plan.js";
 import type { Db } from "../db/client.js";
-import { buildDigestSender } from "../digests/sender.js";
 import { classifySmtpError, type BatchResult, type DigestSender } from "../digests/send.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
@@ -13,13 +12,13 @@ import { createRedisWindowCounter } from "../subscribers/counter.js";
 import { createSubscriberMailSender } from "../subscribers/mail.js";
 import { deleteExpiredPendingSignups } from "../subscribers/pending-signups.js";
 import { createIngestHandler } from "./ingest.js";
-import { enqueueHandback, enqueueSendBatches } from "./enqueue.js";
+import { enqueueHandback, enqueueSendBatches } from "./producer.js";
 import { sweepStaleDigests } from "./sweep.js";
 import type { Queues, SendJob } from "./queues.js";
 import type { JobHandlers } from "./workers.js";
 
 export interface JobDeps {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   db: Db;
   pool: pg.Pool;
   /** For the per-address cap on subscriber emails (shared with the API's counters). */
@@ -28,13 +27,12 @@ export interface JobDeps {
   mailer: Mailer;
   queues: Queues;
   metrics?: Metrics | undefined;
+  /** Built once per process by src/main/services.ts. */
+  sender: DigestSender;
 }
 
 /** Thin job handlers: each one calls a domain module with ids and dates from the job. */
 export function createJobHandlers(deps: JobDeps): JobHandlers {
-  // Compiled on the first send job, then reused by every job of this process.
-  let sender: Promise<DigestSender> | undefined;
-  const getSender = () => (sender ??= buildDigestSender(deps));
   const sendSubscriberMail = createSubscriberMailSender({
     db: deps.db,
     mailer: deps.mailer,
@@ -84,7 +82,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       }
     },
     async send(job: Job<SendJob>, token: string | undefined, stopping: AbortSignal) {
-      const s = await getSender();
+      const s = deps.sender;
       const result = await s.sendBatch(job.data.digestIds, { signal: stopping });
       recordSendMetrics(deps, result);
       const { sentLagSeconds: _lags, ...counts } = result;

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
-import type { Config } from "../config.js";
+import type { Config, RuntimeConfig } from "../config.js";
 import { createDb, createPool, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
 import { createJobsProducer, type JobsProducer } from "../jobs/producer.js";
@@ -12,15 +12,15 @@ import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { createOutageLog, type OutageLog } from "../outage.js";
 import type { Mailer } from "../mail/mailer.js";
-import { startOutbox, type Outbox } from "../mail/outbox.js";
+import { startOutbox, type Outbox } from "../local/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { startEmbeddedPostgres } from "../local/embedded-postgres.js";
 import { installMailFastPaths } from "./fast-paths.js";
-import { ensureRedis } from "./redis.js";
+import { ensureRedis } from "../local/redis-server.js";
 
 /** The shared resources every entry point builds once and passes down. */
 export interface Runtime {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   logger: Logger;
   pool: pg.Pool;
   db: Db;
@@ -31,7 +31,7 @@ export interface Runtime {
   mailer: Mailer;
   outbox?: Outbox | undefined;
   queues: Queues;
-  /** Every enqueue asked for by http and the CLI (what AppDeps calls `jobs`). */
+  /** Every enqueue asked for by http, the CLI and `npm start` (what AppDeps calls `jobs`). */
   jobs: JobsProducer;
   /** This process's Prometheus registry and the counters the modules report to. */
   metrics: Metrics;
@@ -170,7 +170,7 @@ export async function openRuntime(
     });
     closers.push({ name: "queues", fn: () => queues.close() });
 
-    const jobs = createJobsProducer(queues);
+    const jobs = createJobsProducer(queues, { sendBatchSize: config.SEND_BATCH_SIZE });
     return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, redisOutage, close };
   } catch (err) {
     await close();

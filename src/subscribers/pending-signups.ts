@@ -1,9 +1,10 @@
 import { and, eq, lt, sql } from "drizzle-orm";
 import type { QueryResultRow } from "pg";
+import type { Queryable } from "../db/client.js";
 import { pendingSignups, subscribers } from "../db/schema.js";
 import type { SignupInput } from "./preferences.js";
 import { CONFIRM_TOKEN_TTL_MS } from "./tokens.js";
-import { normalizeTopic, setSubscriberTopics, unsearchableTopic, type Queryable } from "./topics.js";
+import { normalizeTopic, setSubscriberTopics, unsearchableTopic } from "./topics.js";
 
 /**
  * A signup is held as a pending signup until its confirmation link is clicked, so that

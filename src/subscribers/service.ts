@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
-import type { Db } from "../db/client.js";
+import type { Db, Queryable } from "../db/client.js";
 import { digests, emailEvents, pendingSignups, subscribers, subscriberTopics } from "../db/schema.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -9,7 +9,7 @@ import type { SubscriberMailQueue } from "./mail.js";
 import { applyPendingSignup, pendingSignup, recordSignup, renewPendingSignup, type SqlClient } from "./pending-signups.js";
 import { assertTimezoneKnown, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
-import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels, type Queryable } from "./topics.js";
+import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels } from "./topics.js";
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type UnsubscribeSource = "one-click" | "link" | "api";

@@ -33,6 +33,30 @@ export async function enqueueHandback(queues: Queues, failedJobId: string, diges
 /** The UTC hour as YYYYMMDDHH, for job ids that may repeat once an hour and no more. */
 export const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
 
+export interface BootIngest {
+  jobId: string;
+  /** False when a boot ingest for these sources already ran (or waits, or is retrying) this UTC hour. */
+  added: boolean;
+}
+
+/**
+ * The ingest `npm start` asks for at boot, so a fresh install has papers without
+ * waiting for the schedule. One per UTC hour *and* set of sources: restarting in the
+ * same hour adds nothing, restarting with another source ingests that source.
+ */
+export async function enqueueBootIngest(queues: Queues, sources: string[], now = new Date()): Promise<BootIngest> {
+  // BullMQ refuses ":" in job ids (file:PATH has one): the sources are URI-encoded.
+  const jobId = `boot-ingest-${hourKey(now)}-${encodeURIComponent([...new Set(sources)].sort().join(","))}`;
+  const earlier = await queues.ingest.getJob(jobId);
+  if (earlier) {
+    // A boot ingest that failed for good (say, offline) is tried again by the next start.
+    if ((await earlier.getState()) !== "failed") return { jobId, added: false };
+    await earlier.remove();
+  }
+  await queues.ingest.add("ingest", {}, { jobId });
+  return { jobId, added: true };
+}
+
 /** A job as its enqueuer sees it: BullMQ's id (absent only if Redis gave none back). */
 export interface Enqueued {
   jobId: string | undefined;
@@ -92,8 +116,8 @@ function subscriberMailEnqueuer(queues: Queues): SubscriberMailQueue["enqueueSub
 export interface JobsProducer extends SubscriberMailQueue {
   /** An operator's ingest of one day (every configured source unless one is named). Ids are BullMQ's own: asking twice ingests twice. */
   ingest(input: { day: string; source?: string | undefined }): Promise<Enqueued>;
-  /** The ingest `npm start` asks for at boot: one per UTC hour, so a restart within the hour adds nothing. */
-  bootIngest(now?: Date): Promise<Enqueued>;
+  /** The ingest `npm start` asks for at boot; see enqueueBootIngest. */
+  bootIngest(sources: string[], now?: Date): Promise<BootIngest>;
   /** Plans who is due at `at` (default now). */
   plan(at?: Date): Promise<Enqueued>;
   /** Send batches of SEND_BATCH_SIZE digests (see enqueueSendBatches); returns how many jobs. */
@@ -116,10 +140,7 @@ export function createJobsProducer(queues: Queues, settings: { sendBatchSize: nu
       const job = await queues.ingest.add("ingest", source ? { day, source } : { day });
       return { jobId: job.id };
     },
-    async bootIngest(now = new Date()) {
-      const job = await queues.ingest.add("ingest", {}, { jobId: `boot-ingest-${hourKey(now)}` });
-      return { jobId: job.id };
-    },
+    bootIngest: (sources, now) => enqueueBootIngest(queues, sources, now),
     async plan(at = new Date()) {
       const job = await queues.plan.add("plan", { at: at.toISOString() });
       return { jobId: job.id };

@@ -161,7 +161,7 @@ export async function insertPendingFromStored(tx: Queryable, subscriberIds: numb
     insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
                                  send_when_empty, add_trending, consent_at, consent_ip, consent_user_agent)
     select s.id, s.signup_version,
-           array(select st.label from subscriber_topics st where st.subscriber_id = s.id order by st.created_at, st.topic_id),
+           array(select st.label from subscriber_topics st where st.subscriber_id = s.id order by st.position, st.created_at, st.topic_id),
            s.timezone, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty, s.add_trending,
            coalesce(s.consent_at, now()), s.consent_ip, s.consent_user_agent
     from subscribers s where s.id = any(${sql.param(subscriberIds)}::bigint[])

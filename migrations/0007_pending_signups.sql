@@ -25,7 +25,7 @@ CREATE INDEX "pending_signups_created_idx" ON "pending_signups" USING btree ("cr
 UPDATE "subscribers" SET "signup_version" = "token_version";--> statement-breakpoint
 INSERT INTO "pending_signups" ("subscriber_id", "version", "topics", "timezone", "send_hour", "frequency", "weekday", "max_papers", "send_when_empty", "add_trending", "consent_at", "consent_ip", "consent_user_agent")
 SELECT s."id", s."token_version",
-       ARRAY(SELECT st."label" FROM "subscriber_topics" st WHERE st."subscriber_id" = s."id" ORDER BY st."created_at", st."topic_id"),
+       ARRAY(SELECT st."label" FROM "subscriber_topics" st WHERE st."subscriber_id" = s."id" ORDER BY st."position", st."created_at", st."topic_id"),
        s."timezone", s."send_hour", s."frequency", s."weekday", s."max_papers", s."send_when_empty", s."add_trending",
        coalesce(s."consent_at", s."created_at"), s."consent_ip", s."consent_user_agent"
 FROM "subscribers" s

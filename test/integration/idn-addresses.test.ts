@@ -22,14 +22,11 @@ afterAll(async () => {
 });
 
 describe("addresses people really have", () => {
-  it("the JSON API accepts an internationalised domain, stores and mails it in its ASCII form", async () => {
+  it("the JSON API accepts an internationalised domain and stores it in its ASCII form", async () => {
     const res = await app.inject({ method: "POST", url: "/api/subscriptions", remoteAddress: remoteAddress(), payload: { email: "ines@bücher.example", topics: ["diffusion models"] } });
     expect(res.statusCode).toBe(202);
     expect(await stored()).toEqual(["ines@xn--bcher-kva.example"]);
-    const [mail] = await rt.sink.waitFor(1);
-    // What went over the wire (the sink's parsed envelope shows the domain decoded again).
-    expect(mail?.raw.toString("latin1")).toMatch(/^To: ines@xn--bcher-kva\.example\r$/m);
-    expect(mail?.parsed.subject).toBe("Confirm your paperboy subscription");
+    // Confirmation mail is queued for the worker; the admin e2e test sends to an IDN address over SMTP.
   });
 
   it("the same inbox written either way is one subscriber", async () => {

@@ -67,6 +67,8 @@ export const configSchema = z
     PORT: int(0, 65535).default(3000),
     PUBLIC_URL: url(["http:", "https:"]).default("http://localhost:3000"),
     DATA_DIR: z.string().min(1).default(".data"),
+    /** How long the papers pages trust what they know of a listing day before asking Postgres again. */
+    PAGE_CACHE_MS: int(0, 600_000).default(1000),
 
     DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
     DATABASE_POOL_SIZE: int(1, 200).default(10),

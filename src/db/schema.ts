@@ -56,9 +56,13 @@ export const subscribers = pgTable(
     weekday: smallint("weekday").notNull().default(1),
     maxPapers: smallint("max_papers").notNull().default(10),
     sendWhenEmpty: boolean("send_when_empty").notNull().default(false),
+    /** With topics: also add the top TRENDING_EXTRA trending papers to each digest. (No topics: the digest is all trending.) */
+    addTrending: boolean("add_trending").notNull().default(false),
     pausedAt: ts("paused_at"),
     /** Bumping it revokes every link ever emailed to this subscriber. */
     tokenVersion: integer("token_version").notNull().default(1),
+    /** Version of the personal Atom feed link alone: bumping it revokes that link and nothing else. */
+    feedVersion: integer("feed_version").notNull().default(1),
     consentAt: ts("consent_at"),
     consentIp: text("consent_ip"),
     consentUserAgent: text("consent_user_agent"),
@@ -147,11 +151,13 @@ export const papers = pgTable(
  * subscribers with the same topics share one computed match list.
  */
 export interface DigestMatch {
-  /** Boosted score (see digests/match.ts). */
+  /** Boosted score (see digests/match.ts); for a trending pick, its upvotes. */
   score: number;
   topics: number[];
   /** The paper's lexemes that matched (English stems), for highlighting. */
   words: string[];
+  /** Present when the paper is there because it is trending: its upvotes when the digest was planned. */
+  trending?: number;
 }
 
 export const digests = pgTable(

@@ -33,9 +33,10 @@ interface PaperRow {
 interface Match {
   topics?: number[];
   words?: string[];
+  trending?: number;
 }
 
-type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords" | "id">;
+type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords" | "id" | "trending">;
 
 /** A paper shared by many digests of the batch is transferred once: its columns are only filled on its first row. */
 const PAPERS_SQL = `
@@ -127,7 +128,7 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
     const matchedTopics = (r.m.topics ?? [])
       .map((t) => labels.get(`${r.subscriber_id}:${t}`) ?? queries.get(t))
       .filter((l): l is string => l !== undefined);
-    list.push({ ...body, id: paperId, rank: r.rank, matchedTopics, matchedWords: r.m.words ?? [] });
+    list.push({ ...body, id: paperId, rank: r.rank, matchedTopics, matchedWords: r.m.words ?? [], trending: r.m.trending ?? null });
   }
   return byDigest;
 }

@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../subscribers/topics.js";
+import { trendingPicks, type TrendingCandidates } from "./trending.js";
 
 /**
  * How a paper is scored for a subscriber (the README repeats this):
@@ -135,8 +136,11 @@ export interface MatchSummary {
 /**
  * Matches the due subscribers to their papers and inserts their digests, complete, in
  * one statement. `due` is a relation with one row per due subscriber: subscriber_id,
- * period, max_papers, send_when_empty and covers_from (their previous digest's covers_to,
- * null for a first digest); every digest covers up to `now`.
+ * period, max_papers, send_when_empty, covers_from (their previous digest's covers_to,
+ * null for a first digest), add_trending and topic_ids (sorted); every digest covers up
+ * to `now`. A subscriber without topics gets the trending digest, one with
+ * add_trending their matches and then the top trending papers (trending.ts), when
+ * `trending` holds the chunk's trending candidates.
  *
  * Candidates of a digest: papers first seen in (covers_from, now]; for a first digest
  * the latest listing day seen by `now`. A paper already in any earlier digest of the
@@ -151,7 +155,7 @@ export interface MatchSummary {
  */
 export async function insertMatchedDigests(
   db: Queryable,
-  opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits },
+  opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits; trending?: TrendingCandidates | null },
 ): Promise<MatchSummary> {
   const { rows } = await db.execute(insertMatchedDigestsQuery(opts));
   const row = rows[0] as unknown as
@@ -167,10 +171,11 @@ export async function insertMatchedDigests(
 }
 
 /** The statement behind insertMatchedDigests. */
-function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits }): SQL {
+function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits; trending?: TrendingCandidates | null }): SQL {
   const { due, now, hits } = opts;
+  const trending = opts.trending ?? null;
   const latestDay = opts.latestDay === null ? sql`null::date` : sql`${opts.latestDay}::date`;
-  const candidates = [...new Set(hits.paperIds)];
+  const candidates = [...new Set([...hits.paperIds, ...(trending?.paperIds ?? [])])];
   return sql`
     with due as materialized (select * from ${due}),
     -- Never twice: candidate papers already in an earlier digest (GIN on paper_ids).
@@ -183,14 +188,14 @@ function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: str
         and u.paper_id = any(${sql.param(candidates)}::bigint[])
       group by d.subscriber_id
     ),
-    -- What each digest's contents depend on: the subscriber's topics (sorted ids, read
-    -- in primary-key order), papers per digest, window start, and papers to leave out.
+    -- What each digest's contents depend on: the subscriber's topics (sorted ids),
+    -- papers per digest, window start, papers to leave out, and "also add trending".
     keys as materialized (
-      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded) as key
+      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending) as key
       from (
         select due.subscriber_id, due.period, due.send_when_empty, due.covers_from, due.max_papers,
                coalesce(due.covers_from, '-infinity') as window_from,
-               array(select st.topic_id from subscriber_topics st where st.subscriber_id = due.subscriber_id order by st.topic_id) as topic_ids,
+               due.topic_ids, due.add_trending and cardinality(due.topic_ids) > 0 as add_trending,
                coalesce(x.paper_ids, '{}') as excluded
         from due
         left join sent x on x.subscriber_id = due.subscriber_id
@@ -200,7 +205,8 @@ function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: str
     -- hashes (on four columns, two of them arrays, it sorts and merges instead).
     profiles as materialized (
       select row_number() over () as profile, key,
-             min(topic_ids) as topic_ids, min(max_papers) as max_papers, min(window_from) as window_from, min(excluded) as excluded
+             min(topic_ids) as topic_ids, min(max_papers) as max_papers, min(window_from) as window_from, min(excluded) as excluded,
+             bool_or(add_trending) as add_trending
       from keys
       group by key
     ),
@@ -234,15 +240,23 @@ function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: str
       ) r
       where r.pos <= r.max_papers
     ),
-    results as materialized (
-      select profile, count(*)::int as n, array_agg(paper_id order by pos) as paper_ids,
-             jsonb_agg(jsonb_build_object(
+    -- Topic matches first, then the trending picks (all of a no-topic digest).
+    picks as (
+      select profile, paper_id, pos, jsonb_build_object(
                'score', score,
                'topics', topics,
                'words', case when cardinality(topics) = 1 then string_to_array(words, ' ')
                              else array(select distinct w from unnest(string_to_array(words, ' ')) as w where w <> '' order by w) end
-             ) order by pos) as matches
+             ) as m
       from ranked
+      union all
+      select t.profile, t.paper_id, 1000 + t.pos,
+             jsonb_build_object('score', t.upvotes, 'topics', '[]'::jsonb, 'words', '[]'::jsonb, 'trending', t.upvotes)
+      from (${trendingPicks(sql`profiles`, sql`ranked`, trending)}) t
+    ),
+    results as materialized (
+      select profile, count(*)::int as n, array_agg(paper_id order by pos) as paper_ids, jsonb_agg(m order by pos) as matches
+      from picks
       group by profile
     ),
     ins as (

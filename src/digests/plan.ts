@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { createTopicHitCache, insertMatchedDigests, type MatchSummary, type TopicHitCache } from "./match.js";
 import { isKnownTimeZone } from "./schedule.js";
+import { trendingCandidates } from "./trending.js";
 
 export interface PlanOptions {
   /** The moment to plan for; every "is it time yet" question is asked at this instant. */
@@ -15,6 +16,11 @@ export interface PlanOptions {
   concurrency?: number;
   /** Called after each chunk commits with the digests it queued, so sending can start early. */
   onQueued?: (digestIds: number[]) => Promise<void>;
+  /**
+   * The zone listing days are dates in (INGEST_TZ): a trending digest covers the listing
+   * days that ended there before `now` (see trending.ts). Default UTC.
+   */
+  listingTimeZone?: string;
 }
 
 export interface PlanSummary {
@@ -61,6 +67,7 @@ const MIN_PLAN_CHUNK = 2_000;
 export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummary> {
   const concurrency = Math.max(1, opts.concurrency ?? 2);
   const now = opts.now.toISOString();
+  const listingTz = opts.listingTimeZone ?? "UTC";
   const summary: PlanSummary = {
     scanned: 0,
     due: 0,
@@ -107,7 +114,7 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
 
   const worker = async () => {
     for (let range = await nextRange(); range; range = await nextRange()) {
-      const chunk = await planChunk(db, now, zones, hitCache, range.lo, range.hi);
+      const chunk = await planChunk(db, { now, listingTz }, zones, hitCache, range.lo, range.hi);
       summary.scanned += chunk.scanned;
       summary.unknownZone += chunk.unknownZone;
       summary.due += chunk.due;
@@ -132,7 +139,15 @@ interface ChunkResult {
 }
 
 /** Plans the active subscribers with lo < id <= hi (hi null: to the end) in one transaction. */
-function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache, lo: number, hi: number | null): Promise<ChunkResult> {
+function planChunk(
+  db: Db,
+  at: { now: string; listingTz: string },
+  zones: string[],
+  hitCache: TopicHitCache,
+  lo: number,
+  hi: number | null,
+): Promise<ChunkResult> {
+  const { now, listingTz } = at;
   return db.transaction(async (tx) => {
     // The match sorts and hashes a few rows per subscriber of the chunk; keep that in memory.
     await tx.execute(sql`set local work_mem = '64MB'`);
@@ -140,17 +155,20 @@ function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache
     await tx.execute(sql`set local jit = off`);
     const inChunk = sql`s.status = 'active' and s.paused_at is null and s.id > ${lo} and (${hi}::bigint is null or s.id <= ${hi}::bigint)`;
     // The chunk's due subscribers, kept for the transaction: the candidate window is
-    // read off them before the match, and the match sees exactly the same rows.
+    // read off them before the match, and the match sees exactly the same rows. Their
+    // topic ids (sorted) are read here once: they decide topics vs trending and the profile.
     await tx.execute(sql`
       create temporary table plan_due (
         subscriber_id bigint primary key, period date not null, max_papers smallint not null,
-        send_when_empty boolean not null, covers_from timestamptz
+        send_when_empty boolean not null, covers_from timestamptz, add_trending boolean not null,
+        topic_ids bigint[] not null
       ) on commit drop`);
     await tx.execute(sql`
-      insert into plan_due (subscriber_id, period, max_papers, send_when_empty, covers_from)
-      select l.id, l.t::date, l.max_papers, l.send_when_empty, prev.covers_to
+      insert into plan_due (subscriber_id, period, max_papers, send_when_empty, covers_from, add_trending, topic_ids)
+      select l.id, l.t::date, l.max_papers, l.send_when_empty, prev.covers_to, l.add_trending,
+             array(select st.topic_id from subscriber_topics st where st.subscriber_id = l.id order by st.topic_id)
       from (
-        select s.id, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty,
+        select s.id, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty, s.add_trending,
                (${now}::timestamptz at time zone s.timezone) as t
         from subscribers s
         where ${inChunk} and s.timezone = any(${sql.param(zones)}::text[])
@@ -169,6 +187,8 @@ function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache
       due: number;
       min_from: string | null;
       latest_day: string | null;
+      trending: boolean | null;
+      trend_from: string | null;
     }>(sql`
       with scanned as (
         select count(*)::int as n, count(*) filter (where s.timezone = any(${sql.param(zones)}::text[]))::int as known
@@ -178,14 +198,17 @@ function planChunk(db: Db, now: string, zones: string[], hitCache: TopicHitCache
              count(*)::int as due,
              to_json(min(covers_from)) #>> '{}' as min_from,
              case when bool_or(covers_from is null)
-                  then (select to_char(max(p.listing_day), 'YYYY-MM-DD') from papers p where p.first_seen_at <= ${now}::timestamptz) end as latest_day
+                  then (select to_char(max(p.listing_day), 'YYYY-MM-DD') from papers p where p.first_seen_at <= ${now}::timestamptz) end as latest_day,
+             bool_or(add_trending or cardinality(topic_ids) = 0) as trending,
+             to_json(min(covers_from) filter (where add_trending or cardinality(topic_ids) = 0)) #>> '{}' as trend_from
       from plan_due`);
     const row = rows[0];
     const counts = { scanned: row?.scanned ?? 0, unknownZone: (row?.scanned ?? 0) - (row?.known_zone ?? 0), due: row?.due ?? 0 };
     if (counts.due === 0) return { ...counts, match: { created: 0, withPapers: 0, empty: 0, papers: 0, queued: [] } };
     const latestDay = row?.latest_day ?? null;
     const hits = await hitCache.covering(tx, { minFrom: row?.min_from ?? null, maxTo: now, latestDay });
-    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits });
+    const trending = row?.trending ? await trendingCandidates(tx, { now, listingTz, minFrom: row.trend_from }) : null;
+    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits, trending });
     return { ...counts, match };
   });
 }

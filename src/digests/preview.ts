@@ -100,3 +100,44 @@ export async function previewTopics(
   }
   return { day: rows[0]?.day ?? null, count: Number(rows[0]?.total ?? 0), papers };
 }
+
+export interface SearchHit {
+  id: number;
+  /** The digest score (see match.ts). */
+  score: number;
+  /** Matched lexemes (English stems), for highlighting. */
+  words: string[];
+}
+
+/**
+ * Papers matching one topic (the digest's matcher: websearch syntax, English stems,
+ * boosted ts_rank_cd), optionally within listing days from..to. `order` "relevance"
+ * ranks as a digest does; "newest" puts later listing days first (feeds).
+ * Throws VALIDATION (field `q`) for a query with no searchable words.
+ */
+export async function searchPapers(
+  db: Queryable,
+  query: string,
+  opts: { from?: string | null; to?: string | null; limit?: number; order?: "relevance" | "newest" } = {},
+): Promise<SearchHit[]> {
+  await assertTopicsSearchable(db, [query], "q");
+  const q = normalizeTopic(query);
+  const from = opts.from ? sql`${opts.from}::date` : sql`null::date`;
+  const to = opts.to ? sql`${opts.to}::date` : sql`null::date`;
+  const order =
+    opts.order === "newest"
+      ? sql`listing_day desc, score desc, upvotes desc, id desc`
+      : sql`score desc, upvotes desc, published_at desc nulls last, id desc`;
+  const { rows } = await db.execute<{ id: number; score: number; words: string[] }>(sql`
+    with t as (select websearch_to_tsquery('english', ${q}) as tsq)
+    select id, score, words from (
+      select p.id, p.listing_day, p.upvotes, p.published_at,
+             ${boostedScore(sql`ts_rank_cd(p.search, t.tsq)`, sql`p.upvotes`)} as score,
+             ${matchedLexemes(sql`p.search`, sql`${q}`)} as words
+      from t join papers p on p.search @@ t.tsq
+      where (${from} is null or p.listing_day >= ${from}) and (${to} is null or p.listing_day <= ${to})
+    ) h
+    order by ${order}
+    limit ${opts.limit ?? 50}`);
+  return rows.map((r) => ({ id: Number(r.id), score: Number(r.score), words: r.words }));
+}

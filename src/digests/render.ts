@@ -1,5 +1,5 @@
 import { compileListEmail, type CompiledListEmail, type ListFilled } from "../mail/templates.js";
-import { links, tokenFor, type LinkContext } from "../subscribers/links.js";
+import { feedUrl, links, tokenFor, type LinkContext } from "../subscribers/links.js";
 
 /**
  * The digest email's view model and its render. The MJML template is compiled once
@@ -26,11 +26,15 @@ export interface DigestPaper {
   aiSummary: string | null;
   matchedTopics: string[];
   matchedWords: string[];
+  /** Set when the paper is in the digest because it is trending: its upvotes when the digest was planned. */
+  trending?: number | null | undefined;
 }
 
 export interface DigestRecipient {
   subscriberId: number;
   tokenVersion: number;
+  /** The subscriber's feed_version: with it the footer links their own Atom feed. */
+  feedVersion?: number | undefined;
   email: string;
   frequency: "daily" | "weekly";
   timezone: string;
@@ -59,6 +63,8 @@ export interface PaperView {
   summary: Segment[];
   summaryText: string;
   topics: string;
+  /** Why the paper is in this digest: "because you follow: …" or "trending: 212 upvotes". */
+  reason: string;
   arxivUrl: string;
   pdfUrl: string;
   codeUrl: string | null;
@@ -73,7 +79,7 @@ export interface DigestView {
   papers: PaperView[];
   /** "12 more papers in your browser" when the rest moved to the view-in-browser page; "" when none did. */
   morePapers: string;
-  links: { manage: string; unsubscribe: string; view: string };
+  links: { manage: string; unsubscribe: string; view: string; archive: string; feed: string | null };
   why: string;
   postalAddress: string;
 }
@@ -195,16 +201,24 @@ export function highlight(text: string, words: string[] | RegExp | null): Segmen
 const collator = new Intl.Collator();
 
 /** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
-export function summaryLine(papers: Pick<DigestPaper, "matchedTopics">[]): string {
+export function summaryLine(papers: Pick<DigestPaper, "matchedTopics" | "trending">[]): string {
   const counts = new Map<string, number>();
-  for (const p of papers) for (const t of p.matchedTopics) counts.set(t, (counts.get(t) ?? 0) + 1);
+  let trending = 0;
+  for (const p of papers) {
+    for (const t of p.matchedTopics) counts.set(t, (counts.get(t) ?? 0) + 1);
+    if (p.matchedTopics.length === 0 && p.trending !== undefined && p.trending !== null) trending++;
+  }
   const ranked = counts.size === 1 ? [...counts.keys()] : [...counts.entries()].sort((a, b) => b[1] - a[1] || collator.compare(a[0], b[0])).map(([t]) => t);
   const n = papers.length;
-  const head = `${n} new ${n === 1 ? "paper" : "papers"}`;
-  if (ranked.length === 0) return head;
+  const plural = (k: number) => (k === 1 ? "paper" : "papers");
+  if (ranked.length === 0 && trending > 0 && trending === n) return `${n} trending ${plural(n)}`;
+  const matched = n - trending;
+  const head = `${matched} new ${plural(matched)}`;
+  const plus = trending > 0 ? ` + ${trending} trending` : "";
+  if (ranked.length === 0) return `${n} new ${plural(n)}`;
   const shown = ranked.slice(0, SUMMARY_TOPICS).join(", ");
   const more = ranked.length - SUMMARY_TOPICS;
-  return `${head} on ${shown}${more > 0 ? ` and ${more} more ${more === 1 ? "topic" : "topics"}` : ""}`;
+  return `${head} on ${shown}${more > 0 ? ` and ${more} more ${more === 1 ? "topic" : "topics"}` : ""}${plus}`;
 }
 
 const dateFormat = () => new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
@@ -255,6 +269,7 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
     summary: [],
     summaryText,
     topics: "",
+    reason: "",
     arxivUrl,
     pdfUrl: url(p.pdfUrl) ?? arxivUrl,
     codeUrl: p.githubRepo ? cached(cache.urls, `gh:${p.githubRepo}`, () => githubUrl(p.githubRepo)) : null,
@@ -262,10 +277,18 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
   };
 }
 
+/** "trending: 212 upvotes", or "because you follow: a, b". */
+export function reasonLine(p: Pick<DigestPaper, "matchedTopics" | "trending">): string {
+  if (p.matchedTopics.length > 0) return `because you follow: ${topicsLine(p.matchedTopics)}`;
+  if (p.trending !== undefined && p.trending !== null) return `trending: ${p.trending} ${p.trending === 1 ? "upvote" : "upvotes"}`;
+  return "";
+}
+
 /** The base with this digest's matched words highlighted and its matched topics. */
 function personalView(base: PaperView, p: DigestPaper, cache: ViewCache): PaperView {
   const re = cached(cache.patterns, p.matchedWords.join("\u0000"), () => highlighter(p.matchedWords));
-  return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics: topicsLine(p.matchedTopics) };
+  const topics = topicsLine(p.matchedTopics);
+  return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics, reason: reasonLine(p) };
 }
 
 export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
@@ -273,7 +296,7 @@ export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()):
 }
 
 const whyLine = (email: string, cadence: string) =>
-  `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper matched one of the topics you follow.`;
+  `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper says why it is here: a topic you follow, or its upvotes among the day's trending papers.`;
 
 /** The view model; `shown` limits the papers listed (the rest are counted in morePapers). */
 export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache(), shown = Infinity): DigestView {
@@ -292,6 +315,8 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
       manage: links.manage(ctx, who),
       unsubscribe: links.unsubscribe(ctx, who),
       view: links.viewDigest(ctx, who, d.digestId),
+      archive: links.archive(ctx, who),
+      feed: d.recipient.feedVersion === undefined ? null : links.feed(ctx, { id: who.id, feedVersion: d.recipient.feedVersion }),
     },
     why: whyLine(d.recipient.email, cadence),
     postalAddress: ctx.postalAddress,
@@ -338,6 +363,7 @@ interface Fragment {
 interface PaperFill {
   words: string[];
   topics: string[];
+  trending: number | null;
   fragment: Fragment;
 }
 
@@ -378,7 +404,7 @@ function linkTemplate(sample: string, token: string, slot = ""): ((t: string, sl
 const sameList = (a: string[], b: string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 
 function filledFor(fills: PaperFill[], p: DigestPaper): Fragment | undefined {
-  for (const e of fills) if (sameList(e.words, p.matchedWords) && sameList(e.topics, p.matchedTopics)) return e.fragment;
+  for (const e of fills) if (sameList(e.words, p.matchedWords) && sameList(e.topics, p.matchedTopics) && e.trending === (p.trending ?? null)) return e.fragment;
   return undefined;
 }
 
@@ -411,7 +437,7 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
     const html = email.itemHtml(slotted).split(RANK_SLOT);
     const text = email.itemText(slotted).split(RANK_SLOT);
     // A NUL from the data would cut the fill in the wrong place: fill it as is then.
-    if (v.titleText.includes("\u0000") || v.summaryText.includes("\u0000") || v.authors.includes("\u0000") || v.topics.includes("\u0000")) {
+    if (v.titleText.includes("\u0000") || v.summaryText.includes("\u0000") || v.authors.includes("\u0000") || v.reason.includes("\u0000")) {
       return { html: [email.itemHtml(v)], text: [email.itemText(v)] };
     }
     return { html, text };
@@ -463,7 +489,7 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
         }
         f = paperFragment(personalView(base, p, cache));
         if (fragments && p.id !== undefined) {
-          const entry = { words: p.matchedWords, topics: p.matchedTopics, fragment: f };
+          const entry = { words: p.matchedWords, topics: p.matchedTopics, trending: p.trending ?? null, fragment: f };
           if (same) same.push(entry);
           else fragments.fills.set(p.id, [entry]);
         }
@@ -478,8 +504,12 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
     }
     const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
     const unsubscribeToken = tokenFor(ctx, who, "unsubscribe");
+    const manage = manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who);
+    const feedVersion = d.recipient.feedVersion;
     const digestLinks = {
-      manage: manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who),
+      manage,
+      archive: `${manage}#archive`,
+      feed: feedVersion === undefined ? null : feedUrl(ctx, tokenFor(ctx, { id: who.id, tokenVersion: feedVersion }, "feed")),
       unsubscribe: unsubscribeAt ? unsubscribeAt(unsubscribeToken) : links.unsubscribe(ctx, who),
       view: viewAt && Number.isSafeInteger(d.digestId) && d.digestId > 0 ? viewAt(tokenFor(ctx, who, "view"), `/${d.digestId}`) : links.viewDigest(ctx, who, d.digestId),
     };

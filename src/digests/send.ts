@@ -150,6 +150,7 @@ interface ClaimRow {
   paused: boolean;
   erased: boolean;
   token_version: number;
+  feed_version: number;
   frequency: "daily" | "weekly";
   timezone: string;
   created_ms: number;
@@ -172,7 +173,7 @@ update digests d set status = 'sending', claimed_at = now(), attempts = d.attemp
 from c, subscribers s
 where d.id = c.id and s.id = d.subscriber_id
 returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
-  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.frequency, s.timezone,
+  s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.feed_version, s.frequency, s.timezone,
   extract(epoch from d.created_at)::float8 * 1000 as created_ms`;
 
 /** A group of accepted digests ($1) with their Message-IDs ($2), marked sent in one statement. */
@@ -264,7 +265,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
     const rendered = render({
       digestId: c.id,
       period: c.period,
-      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, email, frequency: c.frequency, timezone: c.timezone },
+      recipient: { subscriberId: c.subscriber_id, tokenVersion: c.token_version, feedVersion: c.feed_version, email, frequency: c.frequency, timezone: c.timezone },
       papers,
     });
     const messageId = messageIdFor(c.id, settings.mailDomain);

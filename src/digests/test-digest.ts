@@ -3,7 +3,8 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import type { Mailer } from "../mail/mailer.js";
 import { headerSafe } from "../mail/headers.js";
-import { previewTopics } from "./preview.js";
+import { TRENDING_ORDER } from "../papers/listing.js";
+import { previewTopics, type Preview } from "./preview.js";
 import { createDigestRenderer, type DigestPaper, type DigestRenderer, type RenderContext } from "./render.js";
 
 export interface TestDigestDeps {
@@ -15,8 +16,12 @@ export interface TestDigestDeps {
   fastPaths?: boolean;
 }
 
+/** Papers in a trending test digest. */
+const TRENDING_TEST_PAPERS = 10;
+
 /**
- * An operator's test digest: what the given topics match on the latest listing day,
+ * An operator's test digest: what the given topics match on the latest listing day (no
+ * topics: that day's most upvoted papers, as a trending digest shows them),
  * rendered with the real template and sent to any address. It belongs to no
  * subscriber and no digest row, so its manage/unsubscribe/view links carry tokens for
  * subscriber 0, which every route refuses with its friendly "link not valid" page.
@@ -24,7 +29,7 @@ export interface TestDigestDeps {
 export function createTestDigestSender(deps: TestDigestDeps) {
   let renderer: Promise<DigestRenderer> | undefined;
   return async ({ to, topics }: { to: string; topics: string[] }): Promise<{ paperCount: number }> => {
-    const preview = await previewTopics(deps.db, topics, { limit: 20 });
+    const preview = topics.length > 0 ? await previewTopics(deps.db, topics, { limit: 20 }) : await trendingPreview(deps.db);
     const ids = preview.papers.map((p) => p.arxivId);
     const { rows } = await deps.db.execute<{
       arxiv_id: string; title: string; abstract: string; authors: string[]; upvotes: number; arxiv_url: string; pdf_url: string;
@@ -50,6 +55,7 @@ export function createTestDigestSender(deps: TestDigestDeps) {
         aiSummary: r.ai_summary,
         matchedTopics: p.matchedTopics,
         matchedWords: p.matchedWords,
+        trending: topics.length > 0 ? null : r.upvotes,
       });
     }
     const rendered = (await (renderer ??= createDigestRenderer(deps.render, { fastPaths: deps.fastPaths ?? true }))).render({
@@ -66,5 +72,18 @@ export function createTestDigestSender(deps: TestDigestDeps) {
       messageId: `<test-digest-${randomBytes(8).toString("hex")}@${deps.mailDomain}>`,
     });
     return { paperCount: papers.length };
+  };
+}
+
+/** The latest listing day's most upvoted papers, in the shape of a topic preview. */
+async function trendingPreview(db: Db): Promise<Preview> {
+  const { rows } = await db.execute<{ day: string; arxiv_id: string; title: string; arxiv_url: string; upvotes: number }>(sql`
+    select to_char(p.listing_day, 'YYYY-MM-DD') as day, p.arxiv_id, p.title, p.arxiv_url, p.upvotes
+    from papers p where p.listing_day = (select max(listing_day) from papers)
+    order by ${sql.raw(TRENDING_ORDER)} limit ${TRENDING_TEST_PAPERS}`);
+  return {
+    day: rows[0]?.day ?? null,
+    count: rows.length,
+    papers: rows.map((r) => ({ arxivId: r.arxiv_id, title: r.title, url: r.arxiv_url, upvotes: r.upvotes, score: r.upvotes, matchedTopics: [], matchedWords: [] })),
   };
 }

@@ -17,11 +17,12 @@ export async function loadDigest(pool: pg.Pool, digestId: number): Promise<Store
     email: string | null;
     erased: boolean;
     token_version: number;
+    feed_version: number;
     frequency: "daily" | "weekly";
     timezone: string;
   }>(
     `select d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.erased_at is not null as erased,
-            s.token_version, s.frequency, s.timezone
+            s.token_version, s.feed_version, s.frequency, s.timezone
      from digests d join subscribers s on s.id = d.subscriber_id where d.id = $1`,
     [digestId],
   );
@@ -34,7 +35,7 @@ export async function loadDigest(pool: pg.Pool, digestId: number): Promise<Store
     input: {
       digestId: d.id,
       period: d.period,
-      recipient: { subscriberId: d.subscriber_id, tokenVersion: d.token_version, email: d.email ?? "", frequency: d.frequency, timezone: d.timezone },
+      recipient: { subscriberId: d.subscriber_id, tokenVersion: d.token_version, feedVersion: d.feed_version, email: d.email ?? "", frequency: d.frequency, timezone: d.timezone },
       papers,
     },
   };

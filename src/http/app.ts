@@ -31,6 +31,8 @@ import { digestRoutes } from "./routes/digests.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes, registerHttpMetrics } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { feedRoutes } from "./routes/feeds.js";
+import { paperPageRoutes } from "./routes/papers.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
 import { providerWebhookRoutes } from "./routes/webhooks.js";
@@ -138,6 +140,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
   await app.register(providerWebhookRoutes, { deps });
+  await app.register(paperPageRoutes, { deps });
+  await app.register(feedRoutes, { deps });
 
   return app;
 }

@@ -40,6 +40,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       if (Number.isNaN(now.getTime())) throw new UnrecoverableError(`plan job has an invalid time: ${job.data.at}`);
       const summary = await planDigests(deps.db, {
         now,
+        listingTimeZone: deps.config.INGEST_TZ,
         onQueued: (ids) => enqueueSendBatches(deps.queues, ids, deps.config.SEND_BATCH_SIZE).then(() => undefined),
       });
       // The hourly plan is also when digests left behind by failed send jobs go out again.

@@ -60,6 +60,7 @@ export async function runDemoCommand(): Promise<void> {
     // Plan as the hourly job would; other due subscribers' digests go to the send queue.
     const summary = await planDigests(rt.db, {
       now,
+      listingTimeZone: config.INGEST_TZ,
       onQueued: (ids) => enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE).then(() => undefined),
     });
     const [digest] = await rt.db.select().from(digests).where(eq(digests.subscriberId, subscriber.id));

@@ -90,6 +90,7 @@ const commands: Record<string, Command> = {
         let sendJobs = 0;
         const s = await planDigests(rt.db, {
           now,
+          listingTimeZone: config.INGEST_TZ,
           onQueued: async (ids) => {
             // Chunks run side by side: read the counter after the await, or one chunk's count overwrites the other's.
             const jobs = await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);

@@ -34,4 +34,13 @@ export const links = {
   /** RFC 8058 target of List-Unsubscribe; answers a bare POST. */
   oneClick: (ctx: LinkContext, s: LinkSubject) => url(ctx, "unsubscribe/one-click", tokenFor(ctx, s, "unsubscribe")),
   viewDigest: (ctx: LinkContext, s: LinkSubject, digestId: number) => url(ctx, `digests/${digestId}`, tokenFor(ctx, s, "view")),
+  /** The subscriber's own Atom feed of their digests; `feedVersion` stands in for the token version. */
+  feed: (ctx: LinkContext, s: { id: number; feedVersion: number }) => feedUrl(ctx, tokenFor(ctx, { id: s.id, tokenVersion: s.feedVersion }, "feed")),
+  /** The manage page's list of past digests. */
+  archive: (ctx: LinkContext, s: LinkSubject) => `${url(ctx, "manage", tokenFor(ctx, s, "manage"))}#archive`,
 };
+
+/** The token is the file name (feed readers dislike query strings); it needs no encoding. */
+export function feedUrl(ctx: LinkContext, token: string): string {
+  return new URL(`feed/${token}.atom`, ctx.publicUrl.endsWith("/") ? ctx.publicUrl : `${ctx.publicUrl}/`).toString();
+}

@@ -19,10 +19,8 @@ const topic = z
   .min(TOPIC_MIN, `A topic needs at least ${TOPIC_MIN} characters.`)
   .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`);
 
-export const topicsSchema = z
-  .array(topic)
-  .min(1, "Add at least one topic.")
-  .max(TOPICS_MAX, `At most ${TOPICS_MAX} topics.`);
+/** No topics is a trending subscription: the day's most upvoted papers. */
+export const topicsSchema = z.array(topic).max(TOPICS_MAX, `At most ${TOPICS_MAX} topics.`);
 
 export const timezoneSchema = z
   .string()
@@ -40,6 +38,8 @@ export const preferenceFields = {
   timezone: timezoneSchema,
   maxPapers: z.number().int().min(5, "Papers per digest is 5–50.").max(50, "Papers per digest is 5–50."),
   sendWhenEmpty: z.boolean(),
+  /** With topics: also add the top 3 trending papers to each digest. */
+  addTrending: z.boolean(),
 };
 
 export const emailSchema = z
@@ -51,13 +51,14 @@ export const emailSchema = z
 export const signupSchema = z
   .object({
     email: emailSchema,
-    topics: preferenceFields.topics,
+    topics: preferenceFields.topics.default([]),
     frequency: preferenceFields.frequency.default("daily"),
     weekday: preferenceFields.weekday.default(1),
     sendHour: preferenceFields.sendHour.default(8),
     timezone: preferenceFields.timezone.default("UTC"),
     maxPapers: preferenceFields.maxPapers.default(10),
     sendWhenEmpty: preferenceFields.sendWhenEmpty.default(false),
+    addTrending: preferenceFields.addTrending.default(false),
   })
   .strict();
 
@@ -72,6 +73,7 @@ export const preferencesPatchSchema = z
     timezone: preferenceFields.timezone.optional(),
     maxPapers: preferenceFields.maxPapers.optional(),
     sendWhenEmpty: preferenceFields.sendWhenEmpty.optional(),
+    addTrending: preferenceFields.addTrending.optional(),
     /** true pauses digests (the subscription stays active), false resumes them. */
     paused: z.boolean().optional(),
   })

@@ -37,6 +37,8 @@ export interface Preferences {
   timezone: string;
   maxPapers: number;
   sendWhenEmpty: boolean;
+  /** With topics: the top trending papers are added too. No topics: the digest is all trending. */
+  addTrending: boolean;
   paused: boolean;
   pausedAt: string | null;
   confirmedAt: string | null;
@@ -83,6 +85,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
       timezone: s.timezone,
       maxPapers: s.maxPapers,
       sendWhenEmpty: s.sendWhenEmpty,
+      addTrending: s.addTrending,
       paused: s.pausedAt !== null,
       pausedAt: iso(s.pausedAt),
       confirmedAt: iso(s.confirmedAt),
@@ -164,6 +167,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
           timezone: input.timezone,
           maxPapers: input.maxPapers,
           sendWhenEmpty: input.sendWhenEmpty,
+          addTrending: input.addTrending,
         };
         const consentFields = { consentAt: now, consentIp: consent.ip, consentUserAgent: consent.userAgent?.slice(0, 512) ?? null };
         // Serialises concurrent signups for one address (the unique index is on lower(email)).
@@ -238,7 +242,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         const before = await preferencesOf(tx, s);
         const changed: PreferenceField[] = [];
         const set: Partial<typeof subscribers.$inferInsert> = {};
-        const scalar = ["frequency", "weekday", "sendHour", "timezone", "maxPapers", "sendWhenEmpty"] as const;
+        const scalar = ["frequency", "weekday", "sendHour", "timezone", "maxPapers", "sendWhenEmpty", "addTrending"] as const;
         for (const key of scalar) {
           const value = patch[key];
           if (value !== undefined && value !== before[key]) {

@@ -9,9 +9,13 @@ import { AppError } from "../errors.js";
  *
  * Format: `<subscriberId>.<purpose letter>.<version>.<expires unix s or 0>.<base64url mac>`
  */
-export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "view";
+export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "view" | "feed";
 
-const LETTER: Record<TokenPurpose, string> = { confirm: "c", manage: "m", unsubscribe: "u", view: "v" };
+/**
+ * `feed` tokens carry the subscriber's feed_version instead of token_version: a feed
+ * link lives in feed readers for years, so it is revoked on its own (manage page).
+ */
+const LETTER: Record<TokenPurpose, string> = { confirm: "c", manage: "m", unsubscribe: "u", view: "v", feed: "f" };
 
 export const CONFIRM_TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 

@@ -32,6 +32,7 @@ export const CSV_COLUMNS = [
   "confirmed_at",
   "unsubscribed_at",
   "created_at",
+  "add_trending",
 ] as const;
 
 type Column = (typeof CSV_COLUMNS)[number];
@@ -59,6 +60,7 @@ type ExportRow = {
   confirmed_at: Date | null;
   unsubscribed_at: Date | null;
   created_at: Date;
+  add_trending: boolean;
 };
 
 const iso = (d: Date | string | null) => (d === null ? "" : new Date(d).toISOString());
@@ -71,7 +73,8 @@ export async function* exportSubscriberPages(db: Db, pageSize = 1000): AsyncGene
       select s.id, s.email, s.status::text as status, s.timezone, s.send_hour, s.frequency::text as frequency, s.weekday,
              s.max_papers, s.send_when_empty, s.paused_at,
              coalesce((select array_agg(st.label order by st.created_at, st.topic_id) from subscriber_topics st where st.subscriber_id = s.id), '{}') as topics,
-             s.consent_at, s.consent_ip, s.consent_user_agent, s.consent_note, s.confirmed_at, s.unsubscribed_at, s.created_at
+             s.consent_at, s.consent_ip, s.consent_user_agent, s.consent_note, s.confirmed_at, s.unsubscribed_at, s.created_at,
+             s.add_trending
       from subscribers s
       where s.email is not null and s.id > ${last}
       order by s.id limit ${pageSize}`);
@@ -95,6 +98,7 @@ export async function* exportSubscriberPages(db: Db, pageSize = 1000): AsyncGene
       iso(r.confirmed_at),
       iso(r.unsubscribed_at),
       iso(r.created_at),
+      String(r.add_trending),
     ]);
   }
 }
@@ -168,7 +172,8 @@ export const importRowSchema = z
     max_papers: optional(intIn(1, 50)).transform((v) => v ?? 10),
     send_when_empty: optional(bool).transform((v) => v ?? false),
     paused_at: optional(timestamp),
-    topics: topicsCell,
+    /** Empty or absent: a trending subscription. */
+    topics: optional(topicsCell).transform((v) => v ?? []),
     consent_at: optional(timestamp),
     consent_ip: optional(z.union([z.ipv4(), z.ipv6()], { message: "must be an IP address" })),
     consent_user_agent: optional(z.string().max(1000)),
@@ -176,11 +181,9 @@ export const importRowSchema = z
     confirmed_at: optional(timestamp),
     unsubscribed_at: optional(timestamp),
     created_at: optional(timestamp),
-  })
-  .superRefine((r, ctx) => {
-    const suppressed = (SUPPRESSED as readonly string[]).includes(r.status ?? "");
-    if (!suppressed && r.topics.length === 0) ctx.addIssue({ code: "custom", path: ["topics"], message: "needs at least one topic" });
+    add_trending: optional(bool).transform((v) => v ?? false),
   });
+// No topics is a trending subscription (the day's most upvoted papers), whatever the status.
 
 export type ImportRow = z.output<typeof importRowSchema> & { line: number };
 
@@ -204,7 +207,7 @@ export function parseSubscriberCsv(text: string): ParsedImport {
   const names = columns[0] ?? [];
   const unknown = names.filter((n) => !(CSV_COLUMNS as readonly string[]).includes(n));
   if (unknown.length > 0) problems.push({ line: 1, message: `unknown column${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `"${u}"`).join(", ")} (known: ${CSV_COLUMNS.join(", ")})` });
-  for (const required of ["email", "topics"] satisfies Column[]) {
+  for (const required of ["email"] satisfies Column[]) {
     if (!names.includes(required)) problems.push({ line: 1, field: required, message: `the "${required}" column is missing` });
   }
   if (problems.length > 0) return { rows: [], problems };
@@ -317,6 +320,7 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
           weekday: r.weekday,
           maxPapers: r.max_papers,
           sendWhenEmpty: r.send_when_empty,
+          addTrending: r.add_trending,
           pausedAt: r.paused_at ?? null,
           // The consent record the operator vouches for with --confirmed belongs to those it makes active.
           consentAt: r.consent_at ?? (vouched ? now : null),

@@ -46,7 +46,7 @@ describe("signup in a real browser", () => {
     page.on("console", (m) => {
       if (m.type() === "error" && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
     });
-    await page.goto(`${base}/`);
+    await page.goto(`${base}/subscribe`);
 
     // The time zone comes from the browser, and the page fits a 375 px phone.
     await expect.poll(() => page.inputValue("#timezone")).toBe("Asia/Tokyo");
@@ -59,7 +59,7 @@ describe("signup in a real browser", () => {
     // A bad topic is shown next to the field without leaving the page.
     const topicError = page.locator('[data-error-for="topics"]');
     await expect.poll(() => topicError.textContent()).toMatch(/Topic 2: .*no searchable words/);
-    expect(new URL(page.url()).pathname).toBe("/");
+    expect(new URL(page.url()).pathname).toBe("/subscribe");
     expect(rt.sink.messages).toHaveLength(0);
 
     await page.getByLabel(/Topics/).fill("diffusion models\n\"test-time compute\"");
@@ -88,7 +88,7 @@ describe("signup in a real browser", () => {
   it("works with JavaScript turned off", async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
-    await page.goto(`${base}/`);
+    await page.goto(`${base}/subscribe`);
     await page.fill("#email", "nojs@example.org");
     await page.fill("#topics", "x");
     await page.click("button[type=submit]");

@@ -34,6 +34,8 @@ export async function createTestRuntime(env: Record<string, string> = {}): Promi
     TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
     PUBLIC_URL: "http://paperboy.test",
     SCHEDULER_ENABLED: "false",
+    // Pages see a database change at once (production reuses a listing day's ETag for a second).
+    PAGE_CACHE_MS: "0",
     ...env,
   });
   const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });

@@ -156,6 +156,24 @@ describe("admin with ADMIN_TOKEN", () => {
     expect(page.statusCode).toBe(403);
   });
 
+  it("sends a trending test digest when no topic is given: the latest day's papers by upvotes, each saying why", async () => {
+    await rt.pool.query(`insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url, upvotes)
+      values ('2611.08888', 'Most upvoted of the day', 'A.', '2030-01-01', 'https://arxiv.org/abs/2611.08888', 'https://arxiv.org/pdf/2611.08888', 212)`);
+    const before = rt.sink.messages.length;
+    const res = await app.inject({
+      method: "POST",
+      url: "/admin/actions/test-digest",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/x-www-form-urlencoded" },
+      payload: "email=me@example.org&topics=",
+    });
+    expect(res.statusCode).toBe(200);
+    const mail = (await rt.sink.waitFor(before + 1))[before]?.parsed;
+    const text = mail?.text ?? "";
+    expect(text.indexOf("Most upvoted of the day")).toBeLessThan(text.indexOf("Latent diffusion models for weather maps"));
+    expect(text).toContain("trending: 212 upvotes");
+    expect(text).toContain("trending: 12 upvotes");
+  });
+
   it("requires the token for /metrics and exposes the named series", async () => {
     expect((await app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(401);
     await app.inject({ method: "GET", url: "/healthz" });

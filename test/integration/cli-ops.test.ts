@@ -51,7 +51,7 @@ function cli(rt: TestRuntime, dataDir: string, ...args: string[]): Promise<Run> 
   });
 }
 
-const FIELDS = sql`email, status::text, timezone, send_hour, frequency::text, weekday, max_papers, send_when_empty, paused_at,
+const FIELDS = sql`email, status::text, timezone, send_hour, frequency::text, weekday, max_papers, send_when_empty, add_trending, paused_at,
   consent_at, consent_ip, consent_user_agent, confirmed_at, unsubscribed_at, created_at,
   (select array_agg(label order by created_at, topic_id) from subscriber_topics st where st.subscriber_id = s.id) as topics`;
 
@@ -82,6 +82,8 @@ describe("cli: subscribers export/import and stats", () => {
     const [ada, bob, carol] = rows.map((r) => Number(r.id));
     await setSubscriberTopics(a.db, ada!, ["Diffusion models", '"test-time compute"', "mamba or ssm", "reasoning -survey"]);
     await setSubscriberTopics(a.db, bob!, ["agents | tools"]);
+    // Ada also wants the top trending papers.
+    await a.db.execute(sql`update subscribers set add_trending = true where id = ${ada!}`);
     await setSubscriberTopics(a.db, carol!, ["graph neural networks"]);
     await a.db.execute(sql`insert into subscribers (email, status, erased_at) values (null, 'unsubscribed', now())`);
 
@@ -91,7 +93,7 @@ describe("cli: subscribers export/import and stats", () => {
     expect(exported.code).toBe(0);
     const csv = await readFile(file, "utf8");
     expect(csv.split("\n")[0]).toBe(
-      "email,status,timezone,send_hour,frequency,weekday,max_papers,send_when_empty,paused_at,topics,consent_at,consent_ip,consent_user_agent,consent_note,confirmed_at,unsubscribed_at,created_at",
+      "email,status,timezone,send_hour,frequency,weekday,max_papers,send_when_empty,paused_at,topics,consent_at,consent_ip,consent_user_agent,consent_note,confirmed_at,unsubscribed_at,created_at,add_trending",
     );
 
     const imported = await run(b, subscribersCommand, "import", file, "--confirmed", "--consent-note", "restored from backup 2026-11-28");

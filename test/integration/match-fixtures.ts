@@ -37,16 +37,18 @@ export interface SubscriberFixture {
   sendWhenEmpty?: boolean;
   status?: "pending" | "active" | "unsubscribed";
   paused?: boolean;
+  /** With topics: also the top trending papers. */
+  addTrending?: boolean;
 }
 
 /** An active subscriber with topics, inserted directly (signup is another module's business). */
 export async function addSubscriber(db: Db, f: SubscriberFixture): Promise<number> {
   seq++;
   const { rows } = await db.execute<{ id: number }>(sql`
-    insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, paused_at, confirmed_at)
+    insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, paused_at, confirmed_at, add_trending)
     values (${`reader${seq}-${Date.now()}@example.org`}, ${f.status ?? "active"}, ${f.timezone ?? "UTC"}, ${f.sendHour ?? 8},
             ${f.frequency ?? "daily"}, ${f.weekday ?? 1}, ${f.maxPapers ?? 10}, ${f.sendWhenEmpty ?? false},
-            ${f.paused ? sql`now()` : sql`null`}, now())
+            ${f.paused ? sql`now()` : sql`null`}, now(), ${f.addTrending ?? false})
     returning id`);
   const id = Number(rows[0]!.id);
   await setSubscriberTopics(db, id, f.topics);
@@ -103,6 +105,8 @@ export type DigestPaperRow = {
   score: number;
   matched_topics: string[];
   matched_words: string[];
+  /** Upvotes when planned, for a trending pick; null for a topic match. */
+  trending: number | null;
 };
 
 export async function digestPapersOf(db: Db, digestId: number): Promise<DigestPaperRow[]> {
@@ -113,7 +117,8 @@ export async function digestPapersOf(db: Db, digestId: number): Promise<DigestPa
                      join topics t on t.id = mt.topic_id::bigint
                      left join subscriber_topics st on st.subscriber_id = d.subscriber_id and st.topic_id = t.id
                      order by mt.o) as matched_topics,
-               array(select jsonb_array_elements_text(e.m -> 'words')) as matched_words
+               array(select jsonb_array_elements_text(e.m -> 'words')) as matched_words,
+               (e.m ->> 'trending')::int as trending
         from digests d
         cross join lateral rows from (unnest(d.paper_ids), jsonb_array_elements(d.matches)) with ordinality as e(paper_id, m, rank)
         join papers p on p.id = e.paper_id

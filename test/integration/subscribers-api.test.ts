@@ -45,7 +45,6 @@ describe("POST /api/subscriptions validation", () => {
   const cases: [string, unknown, string][] = [
     ["a bad email", { ...valid, email: "not-an-email" }, "email"],
     ["a missing email", { topics: ["llm"] }, "email"],
-    ["no topics", { ...valid, topics: [] }, "topics"],
     ["21 topics", { ...valid, topics: Array.from({ length: 21 }, (_, i) => `topic ${i}`) }, "topics"],
     ["a 101-character topic", { ...valid, topics: ["ok topic", "x".repeat(101)] }, "topics.1"],
     ["a 1-character topic after trimming", { ...valid, topics: ["  x  "] }, "topics.0"],
@@ -61,6 +60,7 @@ describe("POST /api/subscriptions validation", () => {
     ["topics as a string", { ...valid, topics: "llm" }, "topics"],
     ["a numeric topic", { ...valid, topics: [42] }, "topics.0"],
     ["a string for send-when-empty", { ...valid, sendWhenEmpty: "yes" }, "sendWhenEmpty"],
+    ["a string for add-trending", { ...valid, addTrending: "yes" }, "addTrending"],
   ];
   it.each(cases)("refuses %s naming the field and stores nothing", async (_name, payload, field) => {
     const res = await signup(payload);
@@ -80,6 +80,15 @@ describe("POST /api/subscriptions validation", () => {
     const res = await app.inject({ method: "POST", url: "/api/subscriptions", remoteAddress: freshIp(), headers: { "content-type": "application/json" }, payload: "{\"email\":" });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { code: "VALIDATION", field: "body" } });
+  });
+
+  it("accepts no topics (a trending subscription), with topics absent or empty, and stores 'also add trending'", async () => {
+    expect((await signup({ email: "absent@example.org" })).statusCode).toBe(202);
+    expect((await signup({ email: "empty@example.org", topics: [] })).statusCode).toBe(202);
+    expect((await signup({ email: "mixed@example.org", topics: ["speech"], addTrending: true })).statusCode).toBe(202);
+    const rows = await rt.db.select({ email: subscribers.email, addTrending: subscribers.addTrending }).from(subscribers);
+    expect(Object.fromEntries(rows.map((r) => [r.email, r.addTrending]))).toEqual({ "absent@example.org": false, "empty@example.org": false, "mixed@example.org": true });
+    await rt.db.delete(subscribers);
   });
 
   it("accepts a time zone alias Postgres knows", async () => {

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { emailEvents, subscribers } from "../../src/db/schema.js";
+import { emailEvents, subscribers, subscriberTopics } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
 import { tokenFor } from "../../src/subscribers/links.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 describe("signup page without JavaScript", () => {
   it("serves an accessible form with no inline script under a strict CSP", async () => {
-    const res = await app.inject({ method: "GET", url: "/" });
+    const res = await app.inject({ method: "GET", url: "/subscribe" });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-security-policy"]).toMatch(/script-src 'self'/);
     for (const id of ["email", "topics", "frequency", "weekday", "sendHour", "timezone", "maxPapers"]) {
@@ -65,10 +65,24 @@ describe("signup page without JavaScript", () => {
     expect(mails.filter((m) => m.envelope.to[0] === "form@example.org")).toHaveLength(2);
   });
 
+  it("takes a signup without topics as a trending subscription, from the full form and from the one-field box", async () => {
+    const full = await app.inject({ method: "POST", url: "/subscribe", remoteAddress: remoteAddress(), headers: urlencoded, payload: form({ email: "trend@example.org", topics: " \r\n " }) });
+    expect(full.statusCode).toBe(200);
+    expect(full.body).toContain("Check your inbox");
+    const box = await app.inject({ method: "POST", url: "/subscribe", remoteAddress: remoteAddress(), headers: urlencoded, payload: form({ email: "box@example.org" }) });
+    expect(box.body).toContain("Check your inbox");
+    for (const email of ["trend@example.org", "box@example.org"]) {
+      const [saved] = await rt.db.select().from(subscribers).where(eq(subscribers.email, email));
+      expect(saved).toMatchObject({ status: "pending", addTrending: false });
+      expect(await rt.db.select().from(subscriberTopics).where(eq(subscriberTopics.subscriberId, saved!.id))).toEqual([]);
+    }
+    const prefilled = await app.inject({ method: "GET", url: `/subscribe?topics=${encodeURIComponent('"test-time compute" <x>')}` });
+    expect(prefilled.body).toContain("&quot;test-time compute&quot; &lt;x&gt;</textarea>");
+  });
+
   it("re-renders the form with the error next to the field, keeps what was typed, stores nothing", async () => {
     const cases: [Record<string, string>, string, RegExp][] = [
       [{ email: "nope", topics: "robots" }, "email", /Enter a valid email address/],
-      [{ email: "a@example.org", topics: "" }, "topics", /Add at least one topic/],
       [{ email: "a@example.org", topics: "ok\nthe" }, "topics", /Topic 2: Topic &quot;the&quot; has no searchable words/],
       [{ email: "a@example.org", topics: "robots", timezone: "Atlantis/Capital" }, "timezone", /Unknown time zone/],
       [{ email: "a@example.org", topics: "robots", sendHour: "24" }, "sendHour", /Send hour is 0–23/],
@@ -123,6 +137,20 @@ describe("manage page", () => {
     expect(bad.body).toContain("Nothing was saved");
     expect(bad.body).toContain('value="Nowhere/Else"');
     expect((await row(s.id)).sendHour).toBe(18);
+  });
+
+  it("switches to trending by emptying the topics, and saves 'also add the top 3 trending papers'", async () => {
+    const s = await activeSubscriber("switch@example.org", ["speech"]);
+    const token = tokenFor(ctx(), s, "manage");
+    const base = { token, frequency: "daily", weekday: "1", sendHour: "8", timezone: "UTC", maxPapers: "10" };
+    const mixed = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form({ ...base, topics: "speech", addTrending: "on" }) });
+    expect(mixed.body).toContain("<strong>Also add the top 3 trending papers</strong>: yes");
+    expect((await row(s.id)).addTrending).toBe(true);
+    expect(mixed.body).toMatch(/name="addTrending" value="on" checked/);
+    const trending = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form({ ...base, topics: "" }) });
+    expect(trending.statusCode).toBe(200);
+    expect(trending.body).toContain("<strong>Topics</strong>: none (trending papers)");
+    expect(await rt.db.select().from(subscriberTopics).where(eq(subscriberTopics.subscriberId, s.id))).toEqual([]);
   });
 
   it("pauses, resumes and downloads the data", async () => {

@@ -94,7 +94,8 @@ describe("digest render", () => {
       const claims = verifyToken(ctx.secret, u.searchParams.get("token") ?? "", purpose);
       expect(claims.subscriberId).toBe(47);
     }
-    expect(own).toBe(4);
+    // View (top and footer), manage, past digests (the manage page), unsubscribe.
+    expect(own).toBe(5);
     expect(text).toContain("https://paperboy.example.org/unsubscribe?token=");
   });
 
@@ -102,12 +103,47 @@ describe("digest render", () => {
     const { html, text, subject } = renderer.render(digest(8, 12));
     expect(subject).toBe("12 new papers on diffusion, test-time compute");
     expect(html).toContain("Saturday, 28 November 2026");
-    expect(html).toContain("because you follow: <strong");
+    expect(html).toContain('<strong style="color:#3a3a40;">because you follow: diffusion');
     expect(html).toContain(ctx.postalAddress);
     expect(text).toContain("because you follow: diffusion, test-time compute");
     expect(text).toContain("Ada Lovelace, Alan Turing, Grace Hopper, Edsger Dijkstra, Barbara Liskov et al.");
     expect(text).toContain("35 upvotes");
     expect(text).toContain("Code: https://github.com/example/diffusion-reasoning");
+  });
+
+  it("says why each paper is there: a followed topic, or trending with its upvotes when planned", () => {
+    const papers = [
+      paper(1, { matchedTopics: ["diffusion"] }),
+      paper(2, { matchedTopics: [], matchedWords: [], trending: 212, upvotes: 230 }),
+      paper(3, { matchedTopics: [], matchedWords: [], trending: 1 }),
+    ];
+    const mixed = renderer.render(digest(11, 3, { papers }));
+    expect(mixed.subject).toBe("1 new paper on diffusion + 2 trending");
+    for (const part of [mixed.html, mixed.text]) {
+      expect(part).toContain("because you follow: diffusion");
+      expect(part).toContain("trending: 212 upvotes");
+      expect(part).toContain("trending: 1 upvote");
+    }
+    const batch = renderer.batch();
+    const onlyTrending = batch(digest(12, 2, { papers: papers.slice(1) }));
+    expect(onlyTrending.subject).toBe("2 trending papers");
+    expect(onlyTrending.text).not.toContain("because you follow");
+    // A batch shares a paper's fill only between digests that have it for the same reason.
+    const asTopic = batch(digest(13, 1, { papers: [paper(2, { matchedTopics: ["diffusion"] })] }));
+    expect(asTopic.text).toContain("because you follow: diffusion");
+    expect(asTopic.text).not.toContain("trending: 212");
+  });
+
+  it("links the past digests (manage page) and, knowing the feed version, the subscriber's own Atom feed", () => {
+    const withFeed = digest(14, 2);
+    withFeed.recipient.feedVersion = 3;
+    for (const r of [renderer.render(withFeed), renderer.batch()(withFeed)]) {
+      expect(r.text).toMatch(/Past digests: https:\/\/paperboy\.example\.org\/manage\?token=\S+#archive/);
+      const feed = /Atom feed: (\S+)/.exec(r.text)?.[1] ?? "";
+      expect(feed).toMatch(/^https:\/\/paperboy\.example\.org\/feed\/54\.f\.3\.0\.[\w-]+\.atom$/);
+      expect(r.html).toContain(`href="${feed}"`);
+    }
+    expect(renderer.render(digest(15, 1)).text).not.toContain("Atom feed");
   });
 
   it("stays under Gmail's 102 KB clipping limit at 20 papers", () => {

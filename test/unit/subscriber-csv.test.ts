@@ -21,22 +21,31 @@ describe("subscriber CSV checking", () => {
       [4, "timezone"],
       [7, "send_hour"],
       [8, "email"],
-      [9, "topics"],
       [10, "topics.0"],
     ]);
     expect(problems.find((p) => p.line === 8)?.message).toBe("the same address as line 2");
     expect(rows.map((r) => [r.line, r.email, r.topics])).toEqual([
       [2, "ok@example.org", ["diffusion models", "mamba or ssm"]],
       [5, "multi@example.org", ["reasoning", "test-time compute"]],
+      [9, "notopics@example.org", []],
     ]);
     expect(rows[0]).toMatchObject({ timezone: "Europe/Berlin", send_hour: 7, frequency: "daily", max_papers: 10, send_when_empty: false });
   });
 
-  it("refuses unknown columns and a missing topics column before looking at rows", () => {
-    const { problems } = parseSubscriberCsv("email,timezon\nx@example.org,UTC\n");
+  it("refuses unknown columns and a missing email column before looking at rows", () => {
+    const { problems } = parseSubscriberCsv("mail,timezon\nx@example.org,UTC\n");
     expect(problems).toEqual([
-      { line: 1, message: expect.stringContaining('unknown column "timezon"') as string },
-      { line: 1, field: "topics", message: 'the "topics" column is missing' },
+      { line: 1, message: expect.stringContaining('unknown columns "mail", "timezon"') as string },
+      { line: 1, field: "email", message: 'the "email" column is missing' },
+    ]);
+  });
+
+  it("reads a row without topics, or a file without a topics column, as a trending subscription", () => {
+    const { rows, problems } = parseSubscriberCsv("email,add_trending\nx@example.org,\ny@example.org,yes\n");
+    expect(problems).toEqual([]);
+    expect(rows.map((r) => [r.email, r.topics, r.add_trending])).toEqual([
+      ["x@example.org", [], false],
+      ["y@example.org", [], true],
     ]);
   });
 

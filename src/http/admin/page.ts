@@ -103,7 +103,7 @@ ${section("Actions", "actions", html`<div class="actions">
 <h3>Send a test digest</h3>
 ${d.testDigestAvailable ? "" : html`<p class="error">Not available in this build: the digest renderer is not wired into the API.</p>`}
 <label for="test-email">To</label><input id="test-email" name="email" type="email" required autocomplete="off">
-<label for="test-topics">Topics</label><textarea id="test-topics" name="topics" required placeholder="one per line, e.g. diffusion models"></textarea>
+<label for="test-topics">Topics <span class="muted">(empty: the trending digest)</span></label><textarea id="test-topics" name="topics" placeholder="one per line, e.g. diffusion models"></textarea>
 <p><button type="submit"${d.testDigestAvailable ? "" : html` disabled`}>Send test digest</button></p>
 </form>
 </div>`)}

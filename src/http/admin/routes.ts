@@ -34,7 +34,7 @@ const isoDay = z
 const topicsField = z
   .string()
   .transform((v) => v.split(/[\n,]/).map((t) => t.trim().replace(/\s+/g, " ")).filter((t) => t.length > 0))
-  .pipe(z.array(z.string().min(TOPIC_MIN).max(TOPIC_MAX)).min(1, "needs at least one topic").max(TOPICS_MAX));
+  .pipe(z.array(z.string().min(TOPIC_MIN).max(TOPIC_MAX)).max(TOPICS_MAX));
 
 /** A test digest is rendered and sent right away, so no address or topic lands in Redis. */
 export type TestDigestSender = (input: { to: string; topics: string[] }) => Promise<{ paperCount: number }>;

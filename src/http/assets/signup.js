@@ -65,6 +65,7 @@
       timezone: String(data.get("timezone") || "").trim(),
       maxPapers: numberOrUndefined(String(data.get("maxPapers") || "")),
       sendWhenEmpty: data.get("sendWhenEmpty") === "on",
+      addTrending: data.get("addTrending") === "on",
     };
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;

@@ -24,7 +24,7 @@ main:has(>.admin){max-width:72rem}.admin table.numbers td,.admin table.numbers t
 `;
 
 /** The page shell shared by every server-rendered page. Scripts are same-origin files only (CSP). */
-export function layout(opts: { title: string; body: SafeHtml; scripts?: string[] }): string {
+export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]; styles?: string[]; head?: SafeHtml }): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -32,6 +32,8 @@ export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${opts.title} · paperboy</title>
 <link rel="stylesheet" href="/assets/site.css">
+${(opts.styles ?? []).map((s) => html`<link rel="stylesheet" href="${s}">`)}
+${opts.head}
 </head>
 <body>
 <header class="site"><a href="/">paperboy</a></header>

@@ -18,6 +18,7 @@ export interface FormValues {
   timezone?: string;
   maxPapers?: string;
   sendWhenEmpty?: boolean;
+  addTrending?: boolean;
 }
 
 const FORM_SCRIPTS = ["/assets/signup.js", "/assets/preview.js"];
@@ -53,9 +54,9 @@ function preferenceFields(v: FormValues, errors: Map<string, string>): SafeHtml 
   const weekday = v.weekday ?? "1";
   const sendHour = v.sendHour ?? "8";
   return html`
-<label for="topics">Topics <span class="muted">(one per line)</span></label>
-<p class="hint" id="topics-hint">1–20 topics, each 2–100 characters, in web-search syntax: <code>diffusion models</code>, <code>"test-time compute"</code>, <code>reasoning -survey</code>, <code>mamba or ssm</code>.</p>
-<textarea id="topics" name="topics" required rows="5"${attr("aria-describedby", described(errors, "topics", "hint"))}${errors.has("topics") ? html` aria-invalid="true"` : html``}>${v.topics ?? ""}</textarea>
+<label for="topics">Topics <span class="muted">(one per line, optional)</span></label>
+<p class="hint" id="topics-hint">Up to 20 topics, each 2–100 characters, in web-search syntax: <code>diffusion models</code>, <code>"test-time compute"</code>, <code>reasoning -survey</code>, <code>mamba or ssm</code>. Leave empty to get the day's trending papers (most upvoted first).</p>
+<textarea id="topics" name="topics" rows="5"${attr("aria-describedby", described(errors, "topics", "hint"))}${errors.has("topics") ? html` aria-invalid="true"` : html``}>${v.topics ?? ""}</textarea>
 ${fieldError(errors, "topics")}
 <div data-topic-preview></div>
 <div class="row">
@@ -93,6 +94,8 @@ ${fieldError(errors, "topics")}
 <label for="maxPapers">Papers per digest</label>
 <input id="maxPapers" name="maxPapers" type="number" inputmode="numeric" min="5" max="50" step="1" required value="${v.maxPapers ?? "10"}"${attr("aria-describedby", described(errors, "maxPapers"))}${errors.has("maxPapers") ? html` aria-invalid="true"` : html``}>
 ${fieldError(errors, "maxPapers")}
+<label class="check"><input type="checkbox" name="addTrending" value="on"${v.addTrending ? html` checked` : html``}> Also add the top 3 trending papers to my topics' matches</label>
+${fieldError(errors, "addTrending")}
 <label class="check"><input type="checkbox" name="sendWhenEmpty" value="on"${v.sendWhenEmpty ? html` checked` : html``}> Send a digest even when no paper matches</label>
 ${fieldError(errors, "sendWhenEmpty")}`;
 }
@@ -101,8 +104,8 @@ export function signupPage(values: FormValues = {}, errors: FieldError[] = []): 
   const e = byField(errors);
   const general = errors.length > 0 ? html`<p class="error" role="alert">Please fix the ${errors.length === 1 ? "field" : "fields"} marked below.</p>` : html``;
   const body = html`<h1>Trending research papers in your inbox</h1>
-<p>Tell us what you follow. Every morning (or once a week) paperboy emails you the new papers that match, and says which of your topics each one matched.</p>
-<form class="card" method="post" action="/" data-signup-form novalidate${values.timezone === undefined ? html` data-fresh` : html``}>
+<p>Tell us what you follow. Every morning (or once a week) paperboy emails you the new papers that match, and says which of your topics each one matched. Follow no topics and you get the day's trending papers, most upvoted first.</p>
+<form class="card" method="post" action="/subscribe" data-signup-form novalidate${values.timezone === undefined ? html` data-fresh` : html``}>
 ${general}
 <p class="error" data-error-for="form" role="alert" hidden></p>
 <label for="email">Email</label>
@@ -117,7 +120,7 @@ ${preferenceFields(values, e)}
 
 export function checkInboxPage(message: string): string {
   const body = html`<h1>Check your inbox</h1>
-<div class="card" role="status"><p>${message}</p><p class="muted">No email after a few minutes? Look in your spam folder, or <a href="/">sign up again</a>.</p></div>`;
+<div class="card" role="status"><p>${message}</p><p class="muted">No email after a few minutes? Look in your spam folder, or <a href="/subscribe">sign up again</a>.</p></div>`;
   return layout({ title: "Check your inbox", body });
 }
 
@@ -134,7 +137,9 @@ ${opts.secondary}
 }
 
 function topicList(topics: string[]): SafeHtml {
-  return topics.length > 0 ? html`<ul class="topics">${topics.map((t) => html`<li>${t}</li>`)}</ul>` : html`<p class="muted">No topics.</p>`;
+  return topics.length > 0
+    ? html`<ul class="topics">${topics.map((t) => html`<li>${t}</li>`)}</ul>`
+    : html`<p class="muted">No topics: you get the trending papers, most upvoted first.</p>`;
 }
 
 export function welcomePage(opts: { title: string; intro: string; topics: string[]; manageUrl: string }): string {
@@ -170,18 +175,20 @@ const FIELD_NAMES: Record<PreferenceField, string> = {
   timezone: "Time zone",
   maxPapers: "Papers per digest",
   sendWhenEmpty: "Send even when nothing matches",
+  addTrending: "Also add the top 3 trending papers",
   paused: "Paused",
 };
 
 function describe(field: PreferenceField, p: Preferences): string {
   switch (field) {
     case "topics":
-      return p.topics.join(", ");
+      return p.topics.length > 0 ? p.topics.join(", ") : "none (trending papers)";
     case "weekday":
       return WEEKDAYS[p.weekday - 1] ?? String(p.weekday);
     case "sendHour":
       return `${String(p.sendHour).padStart(2, "0")}:00`;
     case "sendWhenEmpty":
+    case "addTrending":
     case "paused":
       return p[field] ? "yes" : "no";
     default:
@@ -198,6 +205,7 @@ export function toFormValues(p: Preferences): FormValues {
     timezone: p.timezone,
     maxPapers: String(p.maxPapers),
     sendWhenEmpty: p.sendWhenEmpty,
+    addTrending: p.addTrending,
   };
 }
 
@@ -215,6 +223,8 @@ export interface ManagePageOptions {
    * manage page (last digest, next send time, last ingest run). Left for the lead to fill.
    */
   status?: SafeHtml;
+  /** Past digests and the personal feed (pages/archive.ts). */
+  archive?: SafeHtml;
 }
 
 export function managePage(o: ManagePageOptions): string {
@@ -249,6 +259,7 @@ ${(o.errors ?? []).length > 0 ? html`<p class="error" role="alert">Nothing was s
 ${preferenceFields(values, e)}
 <p><button type="submit">Save changes</button></p>
 </form>
+${o.archive}
 <div class="card">
 <h2>Pause, leave or take your data</h2>
 <div class="row">

@@ -15,6 +15,9 @@ import {
   type FormValues,
 } from "../pages/subscribers.js";
 import type { AppDeps } from "../app.js";
+import { revokeFeed, sentDigests } from "../../subscribers/feed.js";
+import { links, type LinkContext } from "../../subscribers/links.js";
+import { archiveSection } from "../pages/archive.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {
@@ -42,7 +45,8 @@ function one(form: Form, name: string): string | undefined {
 }
 
 function formValues(form: Form): FormValues {
-  const v: FormValues = { sendWhenEmpty: one(form, "sendWhenEmpty") === "on" || one(form, "sendWhenEmpty") === "true" };
+  const checked = (name: string) => one(form, name) === "on" || one(form, name) === "true";
+  const v: FormValues = { sendWhenEmpty: checked("sendWhenEmpty"), addTrending: checked("addTrending") };
   for (const key of ["email", "topics", "frequency", "weekday", "sendHour", "timezone", "maxPapers"] as const) {
     const value = one(form, key);
     if (value !== undefined) v[key] = value;
@@ -63,6 +67,7 @@ function preferenceInput(v: FormValues) {
     timezone: v.timezone,
     maxPapers: num(v.maxPapers),
     sendWhenEmpty: v.sendWhenEmpty ?? false,
+    addTrending: v.addTrending ?? false,
   };
 }
 
@@ -115,33 +120,53 @@ const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app
 export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, opts) => {
   const { service, guardAddress, signupRateLimit } = opts;
 
+  const linkCtx: LinkContext = { publicUrl: opts.deps.config.PUBLIC_URL, secret: opts.deps.config.TOKEN_SECRET };
+
   async function renderManage(token: string, s: Subscriber, extra: Partial<Parameters<typeof managePage>[0]> = {}) {
     const preferences = await service.preferences(s);
     const status = opts.manageStatus ? await opts.manageStatus(s) : undefined;
-    return managePage({ token, preferences, ...(status ? { status } : {}), ...extra });
+    const sent = await sentDigests(opts.deps.db, s.id);
+    const archive = archiveSection({
+      token,
+      frequency: s.frequency,
+      feedUrl: links.feed(linkCtx, s),
+      items: sent.map((d) => ({ ...d, viewUrl: links.viewDigest(linkCtx, s, d.id) })),
+    });
+    return managePage({ token, preferences, archive, ...(status ? { status } : {}), ...extra });
   }
 
-  app.get("/", { schema: { hide: true }, config: htmlPage }, (_req, reply) => reply.type("text/html; charset=utf-8").send(signupPage()));
+  // The full form. `/` is the Daily Papers page, whose one-field box posts here too;
+  // `?topics=` pre-fills the form ("subscribe to this search").
+  const prefill = z.object({ topics: z.string().max(2000).optional(), email: z.string().max(320).optional() });
+  app.get("/subscribe", { schema: { hide: true, querystring: prefill }, config: htmlPage }, (req, reply) => {
+    const values: FormValues = {};
+    if (req.query.topics !== undefined) values.topics = req.query.topics;
+    if (req.query.email !== undefined) values.email = req.query.email;
+    return reply.type("text/html; charset=utf-8").send(signupPage(values));
+  });
 
-  app.post(
-    "/",
-    { schema: { hide: true, body: formBody }, config: { ...htmlPage, rateLimit: signupRateLimit } },
-    async (req, reply) => {
-      const values = formValues(req.body);
-      const parsed = signupSchema.safeParse({ email: values.email ?? "", ...preferenceInput(values) });
-      let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
-      if (parsed.success) {
-        await guardAddress(parsed.data.email);
-        try {
-          await service.signup(parsed.data, { ip: req.ip, userAgent: req.headers["user-agent"] ?? null });
-        } catch (err) {
-          errors = asFieldErrors(err);
+  // POST / is where the form posted before the Daily Papers page took `/`: old pages keep working.
+  for (const path of ["/subscribe", "/"]) {
+    app.post(
+      path,
+      { schema: { hide: true, body: formBody }, config: { ...htmlPage, rateLimit: signupRateLimit } },
+      async (req, reply) => {
+        const values = formValues(req.body);
+        const parsed = signupSchema.safeParse({ email: values.email ?? "", ...preferenceInput(values) });
+        let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
+        if (parsed.success) {
+          await guardAddress(parsed.data.email);
+          try {
+            await service.signup(parsed.data, { ip: req.ip, userAgent: req.headers["user-agent"] ?? null });
+          } catch (err) {
+            errors = asFieldErrors(err);
+          }
         }
-      }
-      if (errors.length > 0) return reply.code(400).type("text/html; charset=utf-8").send(signupPage(values, errors));
-      return reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
-    },
-  );
+        if (errors.length > 0) return reply.code(400).type("text/html; charset=utf-8").send(signupPage(values, errors));
+        return reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
+      },
+    );
+  }
 
   app.get("/check-inbox", { schema: { hide: true }, config: htmlPage }, (_req, reply) =>
     reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
@@ -206,6 +231,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { notice: changed.length > 0 ? notice : `Nothing changed. ${notice}` }));
     });
   }
+
+  app.post("/manage/feed/revoke", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(req.body.token);
+    const s = await service.check(token, "manage");
+    const feedVersion = await revokeFeed(opts.deps.db, s.id);
+    const notice = "Your old feed link no longer works. The new one is under “Your Atom feed” below.";
+    return reply.type("text/html; charset=utf-8").send(await renderManage(token, { ...s, feedVersion }, { notice }));
+  });
 
   app.get("/manage/data", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
     const s = await service.check(requireToken(req.query.token), "manage");

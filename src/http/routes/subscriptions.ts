@@ -24,6 +24,7 @@ const preferencesBody = z.object({
   timezone: z.string(),
   maxPapers: z.number().int(),
   sendWhenEmpty: z.boolean(),
+  addTrending: z.boolean(),
   paused: z.boolean(),
   pausedAt: z.string().nullable(),
   confirmedAt: z.string().nullable(),

@@ -1,4 +1,5 @@
 import { createPublicKey } from "node:crypto";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 
 /**
@@ -159,11 +160,25 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
+/** Config once openRuntime has filled TOKEN_SECRET (from the environment or DATA_DIR): what services receive. */
+export type RuntimeConfig = Config & { TOKEN_SECRET: string };
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
+}
+
+/**
+ * Reads `.env` from the working directory into process.env, when there is one
+ * (`cp .env.example .env`). Variables the real environment already sets win, so
+ * `PORT=4000 npm start` still means port 4000. Entry points call it before loadConfig.
+ */
+export function loadEnvFile(file = ".env"): boolean {
+  if (!existsSync(file)) return false;
+  process.loadEnvFile(file);
+  return true;
 }
 
 /** Empty strings count as unset, so `FOO=` in a .env file means "use the default". */

@@ -100,6 +100,8 @@ export const subscriberTopics = pgTable(
       .references(() => topics.id, { onDelete: "restrict" }),
     /** What the subscriber typed, for display; matching uses the normalized topic. */
     label: text("label").notNull(),
+    /** Where the subscriber put it in their list (0 first): pages and exports keep their order. */
+    position: smallint("position").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.subscriberId, t.topicId] }), index("subscriber_topics_topic_idx").on(t.topicId)],

@@ -12,20 +12,12 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import type { Redis } from "ioredis";
-import type pg from "pg";
-import type { Config } from "../config.js";
-import type { Db } from "../db/client.js";
-import type { Queues } from "../jobs/queues.js";
-import type { Logger } from "../logger.js";
-import type { Mailer } from "../mail/mailer.js";
-import type { Outbox } from "../mail/outbox.js";
-import type { Metrics } from "../metrics.js";
-import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
-import { subscriberDeliveryStatus } from "../digests/status.js";
-import { createTestDigestSender } from "../digests/test-digest.js";
+import type { AppDeps } from "./deps.js";
+import { adminRoutes } from "./admin/routes.js";
+import { subscriberSendStatus } from "../digests/status.js";
 import { registerErrorHandling } from "./errors.js";
-import { deliveryStatusSection } from "./pages/delivery-status.js";
+import { decorateHtmlReply } from "./reply-html.js";
+import { sendStatusSection } from "./pages/send-status.js";
 import { siteCss } from "./pages/layout.js";
 import { digestRoutes } from "./routes/digests.js";
 import { healthRoutes } from "./routes/health.js";
@@ -36,25 +28,8 @@ import { paperPageRoutes } from "./routes/papers.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
 import { providerWebhookRoutes } from "./routes/webhooks.js";
-import type { SnsFetch } from "../ops/webhooks/ses.js";
 
-/** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
-export interface AppDeps {
-  config: Config & { TOKEN_SECRET: string };
-  pool: pg.Pool;
-  db: Db;
-  redis: Redis;
-  mailer: Mailer;
-  /** Present when mail goes to the local outbox (npm start without SMTP_URL). */
-  outbox?: Outbox | undefined;
-  logger: Logger;
-  queues: Queues;
-  metrics: Metrics;
-  /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
-  testDigest?: TestDigestSender | undefined;
-  /** GETs SNS certificates and SubscribeURLs for /webhooks/ses; tests point it at a local server. */
-  snsFetch?: SnsFetch | undefined;
-}
+export type { AppDeps } from "./deps.js";
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -64,9 +39,15 @@ export type App = FastifyInstance<
   ZodTypeProvider
 >;
 
+/** A rolled newspaper: paperboy's icon. */
+const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#3b5bdb"/><rect x="7" y="8" width="18" height="16" rx="2" fill="#fff"/><path d="M10 12h12M10 16h12M10 20h8" stroke="#3b5bdb" stroke-width="2" stroke-linecap="round"/></svg>`;
+
 const assetsDir = fileURLToPath(new URL("./assets", import.meta.url));
 
-/** Builds the whole app as a plugin tree; it never listens (src/main/server.ts does). */
+/**
+ * Builds the whole app as a plugin tree from the services it receives (built once, in
+ * src/main/services.ts); it never listens (src/main/server.ts does).
+ */
 export async function buildApp(deps: AppDeps): Promise<App> {
   // Widened so the instance type uses fastify's default logger type rather than pino's Logger.
   const loggerInstance: FastifyBaseLogger = deps.logger;
@@ -75,15 +56,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: 64 * 1024,
     trustProxy: deps.config.NODE_ENV === "production",
     requestIdHeader: "x-request-id",
+    // Fastify's own two lines per request become the one below.
+    disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  decorateHtmlReply(app);
   registerErrorHandling(app);
   registerHttpMetrics(app, deps.metrics);
   // Every request log line carries reqId; the client gets the same id back to quote in a report.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+  });
+  // One line per request. The path only: query strings carry the tokens of emailed links.
+  app.addHook("onResponse", async (request, reply) => {
+    const path = request.url.split("?", 1)[0];
+    request.log.info({ method: request.method, path, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
   });
 
   // External plugins first, then the app's own routes.
@@ -116,27 +105,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.get("/assets/site.css", { schema: { hide: true } }, (_req, reply) =>
     reply.type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(siteCss),
   );
+  // Browsers ask for /favicon.ico on their own; an SVG answers it (and the pages' icon link).
+  for (const path of ["/favicon.ico", "/favicon.svg"]) {
+    app.get(path, { schema: { hide: true } }, (_req, reply) =>
+      reply.type("image/svg+xml").header("cache-control", "public, max-age=86400").send(FAVICON_SVG),
+    );
+  }
 
   await app.register(healthRoutes, { deps });
   await app.register(outboxRoutes, { deps });
   await app.register(subscriberRoutes, {
     deps,
     manageStatus: async (s) => {
-      const status = await subscriberDeliveryStatus(deps.db, s.id, new Date());
-      return status ? deliveryStatusSection(status) : undefined;
+      const status = await subscriberSendStatus(deps.db, s.id, new Date());
+      return status ? sendStatusSection(status) : undefined;
     },
   });
   await app.register(metricsRoutes, { deps });
-  const testDigest =
-    deps.testDigest ??
-    createTestDigestSender({
-      db: deps.db,
-      mailer: deps.mailer,
-      render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
-      mailDomain: deps.config.MAIL_DOMAIN,
-      fastPaths: deps.config.MAIL_FAST_PATHS,
-    });
-  await app.register(adminRoutes, { deps, testDigest });
+  await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
   await app.register(providerWebhookRoutes, { deps });

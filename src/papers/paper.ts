@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DAY } from "../days.js";
 
 /**
  * The one shape every source turns its entries into. Fields a source does not know
@@ -53,8 +54,6 @@ export function arxivLinks(arxivId: string): { arxivUrl: string; pdfUrl: string 
   return { arxivUrl: `https://arxiv.org/abs/${arxivId}`, pdfUrl: `https://arxiv.org/pdf/${arxivId}` };
 }
 
-export const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
 export const paperSchema = z.object({
   arxivId: z.string().refine(isArxivId, "not an arXiv id without version"),
   title: z.string().min(1, "title is empty"),
@@ -105,12 +104,15 @@ export interface PaperSource {
 /** The upstream answered something other than the document we expect, or not at all. */
 export class SourceError extends Error {
   override name = "SourceError";
+  /** No answer at all (DNS, refused, timed out) after every attempt: likely no network, not a bad upstream. */
+  readonly unreachable: boolean;
   constructor(
     readonly source: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unreachable?: boolean },
   ) {
     super(`${source}: ${message}`, options);
+    this.unreachable = options?.unreachable ?? false;
   }
 }
 

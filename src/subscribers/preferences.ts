@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { isTimeZone } from "../config.js";
 import { validationError } from "../errors.js";
-import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
+import type { Queryable } from "../db/client.js";
+import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "./topics.js";
 
 /**
  * The shapes a subscriber's choices take on the way in, shared by the JSON API
@@ -16,8 +17,9 @@ export const EMAIL_MAX = 254;
 const topic = z
   .string()
   .trim()
-  .min(TOPIC_MIN, `A topic needs at least ${TOPIC_MIN} characters.`)
-  .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`);
+  // Shown after "Topic 2: " on the pages, and with the field `topics.1` in the API.
+  .min(TOPIC_MIN, `needs at least ${TOPIC_MIN} characters.`)
+  .max(TOPIC_MAX, `can have at most ${TOPIC_MAX} characters.`);
 
 /** No topics is a trending subscription: the day's most upvoted papers. */
 export const topicsSchema = z.array(topic).max(TOPICS_MAX, `At most ${TOPICS_MAX} topics.`);

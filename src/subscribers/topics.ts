@@ -1,10 +1,7 @@
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
-import type { Db } from "../db/client.js";
+import type { Queryable } from "../db/client.js";
 import { subscriberTopics, topics } from "../db/schema.js";
 import { AppError } from "../errors.js";
-
-/** Drizzle's transaction handle or the pool-backed db: both run queries. */
-export type Queryable = Pick<Db, "select" | "insert" | "delete" | "update" | "execute">;
 
 export const TOPIC_MIN = 2;
 export const TOPIC_MAX = 100;
@@ -39,7 +36,7 @@ export async function assertTopicsSearchable(db: Queryable, labels: string[], fi
       const label = labels[row.i - 1] ?? "";
       throw new AppError(
         "VALIDATION",
-        `Topic "${label}" has no searchable words (only common words like "the" or punctuation). Add a word that papers would contain.`,
+        `"${label}" has no searchable words (only common words like "the" or punctuation). Add a word that papers would contain.`,
         `${field}.${row.i - 1}`,
       );
     }
@@ -65,17 +62,20 @@ export async function setSubscriberTopics(db: Queryable, subscriberId: number, l
   if (rows.length > 0) {
     await db
       .insert(subscriberTopics)
-      .values(rows.map((r) => ({ subscriberId, topicId: r.id, label: byQuery.get(r.query) ?? r.query })))
-      .onConflictDoUpdate({ target: [subscriberTopics.subscriberId, subscriberTopics.topicId], set: { label: sql`excluded.label` } });
+      .values(rows.map((r) => ({ subscriberId, topicId: r.id, label: byQuery.get(r.query) ?? r.query, position: queries.indexOf(r.query) })))
+      .onConflictDoUpdate({
+        target: [subscriberTopics.subscriberId, subscriberTopics.topicId],
+        set: { label: sql`excluded.label`, position: sql`excluded.position` },
+      });
   }
 }
 
-/** The subscriber's topics as they typed them, in the order they added them. */
+/** The subscriber's topics as they typed them, in the order they typed them. */
 export async function subscriberTopicLabels(db: Queryable, subscriberId: number): Promise<string[]> {
   const rows = await db
     .select({ label: subscriberTopics.label })
     .from(subscriberTopics)
     .where(eq(subscriberTopics.subscriberId, subscriberId))
-    .orderBy(subscriberTopics.createdAt, subscriberTopics.topicId);
+    .orderBy(subscriberTopics.position, subscriberTopics.createdAt, subscriberTopics.topicId);
   return rows.map((r) => r.label);
 }

@@ -72,7 +72,7 @@ export async function* exportSubscriberPages(db: Db, pageSize = 1000): AsyncGene
     const { rows } = await db.execute<ExportRow>(sql`
       select s.id, s.email, s.status::text as status, s.timezone, s.send_hour, s.frequency::text as frequency, s.weekday,
              s.max_papers, s.send_when_empty, s.paused_at,
-             coalesce((select array_agg(st.label order by st.created_at, st.topic_id) from subscriber_topics st where st.subscriber_id = s.id), '{}') as topics,
+             coalesce((select array_agg(st.label order by st.position, st.created_at, st.topic_id) from subscriber_topics st where st.subscriber_id = s.id), '{}') as topics,
              s.consent_at, s.consent_ip, s.consent_user_agent, s.consent_note, s.confirmed_at, s.unsubscribed_at, s.created_at,
              s.add_trending
       from subscribers s

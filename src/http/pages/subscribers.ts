@@ -68,8 +68,8 @@ ${fieldError(errors, "topics")}
     </select>
     ${fieldError(errors, "frequency")}
   </div>
-  <div>
-    <label for="weekday">Weekday <span class="muted">(weekly only)</span></label>
+  <div data-weekday>
+    <label for="weekday">Weekday</label>
     <select id="weekday" name="weekday">
       ${WEEKDAYS.map((d, i) => html`<option value="${String(i + 1)}"${String(i + 1) === weekday ? html` selected` : html``}>${d}</option>`)}
     </select>
@@ -219,7 +219,7 @@ export interface ManagePageOptions {
   changed?: PreferenceField[];
   notice?: string;
   /**
-   * DELIVERY STATUS SLOT: rendered as the "Your digest" section near the top of the
+   * SEND STATUS SLOT: rendered as the "Your digest" section near the top of the
    * manage page (last digest, next send time, last ingest run). Left for the lead to fill.
    */
   status?: SafeHtml;

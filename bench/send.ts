@@ -1,5 +1,5 @@
 /**
- * Deliver benchmark: digests end to end — claim each (conditional update, which also
+ * Send benchmark: digests end to end — claim each (conditional update, which also
  * marks the lane's previous digest sent), fetch the batch's papers in one query,
  * render (compiled fill), build MIME once per template and fill it, send through
  * pooled nodemailer — into a local smtp-server sink running in its own process. The
@@ -14,7 +14,7 @@
  * of ~40 KB on the wire (printed). Creates and drops its own database on
  * 127.0.0.1:5432 (BENCH_DATABASE_URL to change).
  *
- *   node --expose-gc --max-old-space-size=128 --import tsx bench/deliver.ts   (the worker's heap cap; `npm run bench -- deliver` passes it)
+ *   node --expose-gc --max-old-space-size=128 --import tsx bench/send.ts   (the worker's heap cap; `npm run bench -- send` passes it)
  *     BENCH_DIGESTS=20000 BENCH_POOL=8 BENCH_BATCH=250 BENCH_CONCURRENCY=2 BENCH_PAPERS=13 (per digest), BENCH_BASELINE=0 skips the baseline,
  *     BENCH_GROUP=16 BENCH_GROUP_INTERVAL_MS=10 (SEND_GROUP_SIZE, SEND_GROUP_INTERVAL_MS), BENCH_PER_EMAIL=1 adds the K=1 run,
  *     MAIL_FAST_PATHS=false runs the main figures on the plain path (Handlebars, nodemailer composing, nodemailer's data stream)

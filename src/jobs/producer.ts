@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Queue } from "bullmq";
+import type { SubscriberMailJob, SubscriberMailQueue } from "../subscribers/mail.js";
 import type { Queues } from "./queues.js";
 
 /**
@@ -66,7 +67,53 @@ export interface Enqueued {
  * place. http receives it as its own JobsPort (src/http/deps.ts); src/main wires it.
  * Jobs carry ids and dates only.
  */
-export interface JobsProducer {
+/** The job id of a subscriber email: one per kind, subscriber and signup version (BullMQ ignores a second add). */
+export function subscriberMailJobId(job: SubscriberMailJob): string {
+  return `${job.kind}-${job.subscriberId}-v${job.version}`;
+}
+
+interface WaitingMail {
+  jobs: SubscriberMailJob[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Subscriber emails asked for in the same turn of the event loop (concurrent signups)
+ * go to Redis together, as one addBulk (one MULTI, one round trip); each caller's
+ * promise resolves when Redis holds its jobs, as with a single add.
+ */
+function subscriberMailEnqueuer(queues: Queues): SubscriberMailQueue["enqueueSubscriberMail"] {
+  let waiting: WaitingMail[] = [];
+  let scheduled = false;
+  async function flush(): Promise<void> {
+    scheduled = false;
+    const batch = waiting;
+    waiting = [];
+    const items = batch.flatMap((w) =>
+      w.jobs.map((data) => ({ name: data.kind, data: { kind: data.kind, subscriberId: data.subscriberId, version: data.version }, opts: { jobId: subscriberMailJobId(data) } })),
+    );
+    try {
+      if (items.length === 1) await queues.mail.add(items[0]!.name, items[0]!.data, items[0]!.opts);
+      else await queues.mail.addBulk(items);
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+  return (jobs) => {
+    if (jobs.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ jobs, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
+    });
+  };
+}
+
+export interface JobsProducer extends SubscriberMailQueue {
   /** An operator's ingest of one day (every configured source unless one is named). Ids are BullMQ's own: asking twice ingests twice. */
   ingest(input: { day: string; source?: string | undefined }): Promise<Enqueued>;
   /** The ingest `npm start` asks for at boot; see enqueueBootIngest. */
@@ -87,6 +134,8 @@ export interface JobsProducer {
 
 export function createJobsProducer(queues: Queues, settings: { sendBatchSize: number }): JobsProducer {
   return {
+    // Confirmation, already-subscribed and import-confirmation emails; ids only (see SubscriberMailJob).
+    enqueueSubscriberMail: subscriberMailEnqueuer(queues),
     async ingest({ day, source }) {
       const job = await queues.ingest.add("ingest", source ? { day, source } : { day });
       return { jobId: job.id };

@@ -32,15 +32,18 @@ export async function assertTopicsSearchable(db: Queryable, labels: string[], fi
         from unnest(${sql.param(normalized)}::text[]) with ordinality as t(q, i)`,
   );
   for (const row of rows) {
-    if (row.q.trim() === "") {
-      const label = labels[row.i - 1] ?? "";
-      throw new AppError(
-        "VALIDATION",
-        `"${label}" has no searchable words (only common words like "the" or punctuation). Add a word that papers would contain.`,
-        `${field}.${row.i - 1}`,
-      );
-    }
+    if (row.q.trim() === "") throw unsearchableTopic(labels, row.i - 1, field);
   }
+}
+
+/** The refusal of labels[index], a topic Postgres reduces to an empty query. */
+export function unsearchableTopic(labels: string[], index: number, field = "topics"): AppError {
+  const label = labels[index] ?? "";
+  return new AppError(
+    "VALIDATION",
+    `"${label}" has no searchable words (only common words like "the" or punctuation). Add a word that papers would contain.`,
+    `${field}.${index}`,
+  );
 }
 
 /**

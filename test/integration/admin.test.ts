@@ -68,7 +68,7 @@ describe("admin with ADMIN_TOKEN", () => {
     const api = await app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: { authorization: `Bearer ${TOKEN}` } });
     expect(api.statusCode).toBe(200);
     const names = (api.json<{ queues: { name: string }[] }>().queues).map((q) => q.name).sort();
-    expect(names).toEqual(["ingest", "plan", "send"]);
+    expect(names).toEqual(["ingest", "mail", "plan", "send"]);
   });
 
   it("queues ingest for a day and source, and plan, from the dashboard forms", async () => {

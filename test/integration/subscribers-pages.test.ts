@@ -2,12 +2,15 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailEvents, subscribers, subscriberTopics } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
+import type { Workers } from "../../src/jobs/workers.js";
 import { tokenFor } from "../../src/subscribers/links.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 let rt: TestRuntime;
 let app: App;
+let mailWorker: Workers;
 let ip = 0;
 const remoteAddress = () => `10.9.0.${++ip}`;
 const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_SECRET });
@@ -28,8 +31,10 @@ async function row(id: number) {
 beforeAll(async () => {
   rt = await createTestRuntime();
   app = await rt.app();
+  mailWorker = await startMailWorker(rt);
 });
 afterAll(async () => {
+  await mailWorker?.close();
   await rt?.close();
 });
 

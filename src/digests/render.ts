@@ -390,7 +390,7 @@ const byRank = (papers: DigestPaper[]) => {
 const RANK_SLOT = "\u0000rank\u0000";
 const MORE_SLOT = "\u0000more\u0000";
 const LESS_SLOT = "\u0000less\u0000";
-const SLOTS = /\u0000(rank|more|less)\u0000/;
+const SLOTS = new RegExp(`${"\u0000"}(rank|more|less)${"\u0000"}`);
 
 /**
  * Our links are `<publicUrl>/<path>?token=<token>`; the token (digits, dots,

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { digests, emailEvents, subscribers, subscriberTopics } from "../db/schema.js";
+import { digests, emailEvents, subscribers, subscriberTopics, votes } from "../db/schema.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { maskEmail } from "../mail/headers.js";
@@ -12,6 +12,7 @@ import type { WindowCounter } from "./counter.js";
 import { links, tokenFor, type LinkContext } from "./links.js";
 import { assertTimezoneKnown, emailKey, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
+import { votesOf } from "./votes.js";
 import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels, type Queryable } from "./topics.js";
 
 export type Subscriber = typeof subscribers.$inferSelect;
@@ -52,6 +53,8 @@ export interface SubscriberExport {
   unsubscribedAt: string | null;
   digests: { period: string; status: string; paperCount: number; sentAt: string | null }[];
   events: { type: string; source: string; at: string }[];
+  /** Every "more/less like this" vote, newest first. */
+  votes: { arxivId: string; title: string; vote: "more" | "less"; at: string }[];
 }
 
 export type PreferenceField = keyof PreferencesPatch;
@@ -311,7 +314,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     },
 
     async exportData(s: Subscriber): Promise<SubscriberExport> {
-      const [prefs, sent, events] = await Promise.all([
+      const [prefs, sent, events, voted] = await Promise.all([
         preferencesOf(db, s),
         db
           .select({ period: digests.period, status: digests.status, paperCount: digests.paperCount, sentAt: digests.sentAt })
@@ -323,6 +326,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
           .from(emailEvents)
           .where(eq(emailEvents.subscriberId, s.id))
           .orderBy(emailEvents.id),
+        votesOf(db, s.id, null),
       ]);
       return {
         preferences: prefs,
@@ -331,6 +335,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         unsubscribedAt: iso(s.unsubscribedAt),
         digests: sent.map((d) => ({ period: d.period, status: d.status, paperCount: d.paperCount, sentAt: iso(d.sentAt) })),
         events: events.map((e) => ({ type: e.type, source: e.source, at: e.at.toISOString() })),
+        votes: voted.map((v) => ({ arxivId: v.paper.arxivId, title: v.paper.title, vote: v.vote > 0 ? ("more" as const) : ("less" as const), at: v.votedAt.toISOString() })),
       };
     },
 
@@ -343,6 +348,8 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         const s = await resolve(tx, token, "manage", true);
         if (s.status === "pending" || s.status === "active") await recordUnsubscribe(tx, s.id, "api");
         await tx.delete(subscriberTopics).where(eq(subscriberTopics.subscriberId, s.id));
+        // Votes say what a person reads: personal data, gone with the address.
+        await tx.delete(votes).where(eq(votes.subscriberId, s.id));
         await tx
           .update(subscribers)
           .set({

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { Vote } from "./tokens.js";
+import { AppError } from "../errors.js";
+import { verifyFeedbackToken, type Vote } from "./tokens.js";
 import { TOPIC_MAX, TOPICS_MAX, type Queryable } from "./topics.js";
 
 /**
@@ -113,3 +114,35 @@ export async function suggestedTopics(db: Queryable, subscriberId: number): Prom
 
 /** Whether the subscriber may follow one more topic. */
 export const canAddTopic = (current: number) => current < TOPICS_MAX;
+
+/** Whom a feedback link is for, checked: a live subscriber whose links are not revoked, and an existing paper. */
+export interface FeedbackTarget {
+  subscriber: { id: number; tokenVersion: number };
+  paper: VotedPaper;
+  vote: Vote;
+  current: Vote | null;
+}
+
+/**
+ * Checks a feedback token and reads what its page shows; changes nothing. A forged,
+ * revoked or erased subscriber's token is INVALID_TOKEN; a paper that is gone, NOT_FOUND.
+ */
+export async function resolveFeedback(db: Queryable, secret: string, token: string): Promise<FeedbackTarget> {
+  const claims = verifyFeedbackToken(secret, token);
+  const { rows } = await db.execute<{ token_version: number; vote: number | null; present: boolean }>(sql`
+    select s.token_version, v.vote, p.id is not null as present
+    from subscribers s
+    left join papers p on p.id = ${claims.paperId}
+    left join votes v on v.subscriber_id = s.id and v.paper_id = ${claims.paperId}
+    where s.id = ${claims.subscriberId} and s.erased_at is null and s.email is not null`);
+  const row = rows[0];
+  if (!row || row.token_version !== claims.version) throw new AppError("INVALID_TOKEN");
+  const paper = row.present ? await findPaper(db, claims.paperId) : null;
+  if (!paper) throw new AppError("NOT_FOUND", "This paper is no longer in paperboy.");
+  return {
+    subscriber: { id: claims.subscriberId, tokenVersion: claims.version },
+    paper,
+    vote: claims.vote,
+    current: row.vote === null ? null : row.vote > 0 ? 1 : -1,
+  };
+}

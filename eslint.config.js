@@ -23,7 +23,7 @@ export default tseslint.config(
   },
   {
     // Domain modules know nothing of HTTP or queues (DESIGN.md layers).
-    files: ["src/papers/**", "src/subscribers/**", "src/digests/**", "src/mail/**", "src/db/**", "src/config.ts"],
+    files: ["src/papers/**", "src/subscribers/**", "src/digests/**", "src/ops/**", "src/mail/**", "src/db/**", "src/config.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [
         { group: ["fastify", "@fastify/*", "bullmq", "**/http/**", "**/jobs/**", "**/main/**"], message: "domain code must not depend on HTTP, queues or entry points" },

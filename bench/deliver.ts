@@ -12,7 +12,8 @@
  * 127.0.0.1:5432 (BENCH_DATABASE_URL to change).
  *
  *   node --expose-gc --import tsx bench/deliver.ts
- *     BENCH_DIGESTS=20000 BENCH_POOL=8 BENCH_BATCH=250 BENCH_CONCURRENCY=2 BENCH_PAPERS=13 (per digest), BENCH_BASELINE=0 skips the baseline
+ *     BENCH_DIGESTS=20000 BENCH_POOL=8 BENCH_BATCH=250 BENCH_CONCURRENCY=2 BENCH_PAPERS=13 (per digest), BENCH_BASELINE=0 skips the baseline,
+ *     MAIL_FAST_PATHS=false runs the main figures on the plain path (Handlebars, nodemailer composing, nodemailer's data stream)
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,7 +26,9 @@ import { runMigrations } from "../src/db/migrate.js";
 import { createDigestRenderer } from "../src/digests/render.js";
 import { createDigestSender, type DigestSender } from "../src/digests/send.js";
 import { createLogger } from "../src/logger.js";
-import { createMimeWriter, type MimeWriter } from "../src/mail/mime.js";
+import { installDataStreamFastPath } from "../src/mail/data-stream.js";
+import { listHeaders } from "../src/mail/list-headers.js";
+import { createMimeWriter } from "../src/mail/mime.js";
 import { createSmtpMailer } from "../src/mail/transport.js";
 
 const N = Number(process.env.BENCH_DIGESTS ?? 20_000);
@@ -34,6 +37,8 @@ const POOL = Number(process.env.BENCH_POOL ?? 8);
 const BATCH = Number(process.env.BENCH_BATCH ?? 250);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 const PAPERS_PER_DAY = 300;
+/** As the service reads MAIL_FAST_PATHS: only "false" turns the fast paths off. */
+const FAST_PATHS = process.env.MAIL_FAST_PATHS !== "false";
 /** Papers per digest: with the seed's papers this makes a ~40 KB message on the wire (printed), the issue's digest size. */
 const PAPERS_PER_DIGEST = Number(process.env.BENCH_PAPERS ?? 13);
 const admin = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -222,15 +227,17 @@ async function main() {
     const ids = (await pool.query<{ id: number }>("select id from digests order by id")).rows.map((r) => r.id);
 
     const logger = createLogger({ LOG_LEVEL: "silent", NODE_ENV: "production" });
-    const renderer = await createDigestRenderer({ publicUrl: "https://paperboy.example.org", secret: "bench-secret-bench-secret-bench-secret-01", postalAddress: "paperboy, 1 Example Street, 10115 Berlin" });
-    const mime = createMimeWriter({
-      from: mailer.from,
-      staticHeaders: { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": "paperboy <digest.paperboy.localhost>" },
-    });
-    const composed: MimeWriter = { ...mime, canWrite: () => false };
+    // What openRuntime does for the service (main/fast-paths.ts).
+    const dataStream = FAST_PATHS ? await installDataStreamFastPath() : false;
+    const renderer = await createDigestRenderer(
+      { publicUrl: "https://paperboy.example.org", secret: "bench-secret-bench-secret-bench-secret-01", postalAddress: "paperboy, 1 Example Street, 10115 Berlin" },
+      { fastPaths: FAST_PATHS },
+    );
+    const mime = createMimeWriter({ from: mailer.from, staticHeaders: listHeaders({ listId: "digest.paperboy.localhost" }).fixed });
     const settings = { mailDomain: "paperboy.localhost", listId: "digest.paperboy.localhost", maxAttempts: 5, bounceLimit: 1, leaseMs: 120_000, lanes: Math.ceil(POOL / CONCURRENCY) };
-    const fast = createDigestSender({ pool, mailer, renderer, mime, logger, settings });
-    const baseline = createDigestSender({ pool, mailer, renderer, mime: composed, logger, settings });
+    const fast = createDigestSender({ pool, mailer, renderer, mime: FAST_PATHS ? mime : null, logger, settings });
+    const baseline = createDigestSender({ pool, mailer, renderer, mime: null, logger, settings });
+    process.stdout.write(`MAIL_FAST_PATHS=${String(FAST_PATHS)}: template ${renderer.engine}, data stream ${dataStream ? "patched" : "nodemailer's"}, MIME ${FAST_PATHS ? "writer" : "nodemailer composes"}\n`);
 
     const probe = renderer.render({
       digestId: 1,
@@ -245,8 +252,9 @@ async function main() {
 
     // Warm-up (JIT, connections), not counted.
     await run("warm-up", pool, fast, ids.slice(0, Math.min(500, N)), sink);
-    const small = await run(`MIME once per template, ${SMALL} digests`, pool, fast, ids.slice(0, SMALL), sink);
-    const big = await run(`MIME once per template, ${N} digests`, pool, fast, ids, sink);
+    const label = FAST_PATHS ? "MIME once per template" : "plain path (MAIL_FAST_PATHS=false)";
+    const small = await run(`${label}, ${SMALL} digests`, pool, fast, ids.slice(0, SMALL), sink);
+    const big = await run(`${label}, ${N} digests`, pool, fast, ids, sink);
     const stats = await sink.ask<Stats>("stats");
     const base = process.env.BENCH_BASELINE === "0" ? null : await run(`baseline: nodemailer composes, ${N} digests`, pool, baseline, ids, sink);
     const reference = await postfixReference(N, wire.length);
@@ -255,8 +263,8 @@ async function main() {
       [
         `sink (Node smtp-server, own process) received ${stats.messages} messages of ${(stats.bytes / stats.messages / 1024).toFixed(1)} KB on the wire before the baseline`,
         base
-          ? `fast path ${rate(big)} msg/s vs baseline ${rate(base)} msg/s (${(base.secs / big.secs).toFixed(2)}×); sender CPU per message ${big.senderCpu.toFixed(0)} µs vs ${base.senderCpu.toFixed(0)} µs`
-          : `fast path ${rate(big)} msg/s (baseline skipped: BENCH_BASELINE=0)`,
+          ? `${FAST_PATHS ? "fast path" : "plain path"} ${rate(big)} msg/s vs baseline ${rate(base)} msg/s (${(base.secs / big.secs).toFixed(2)}×); sender CPU per message ${big.senderCpu.toFixed(0)} µs vs ${base.senderCpu.toFixed(0)} µs`
+          : `${FAST_PATHS ? "fast path" : "plain path"} ${rate(big)} msg/s (baseline skipped: BENCH_BASELINE=0)`,
         reference
           ? `reference: Postfix smtp-source → smtp-sink, ${reference.sessions} sessions, same size: ${reference.rate.toFixed(0)} msg/s (CPU per message: source ${reference.sourceCpu.toFixed(0)} µs, sink ${reference.sinkCpu.toFixed(0)} µs)`
           : "reference: Postfix's smtp-source/smtp-sink not installed (apt-get install postfix), skipped",

@@ -56,7 +56,8 @@ export function benchDigest(id: number, papers = 20): DigestInput {
   };
 }
 
-const renderer = await createDigestRenderer(ctx);
+// MAIL_FAST_PATHS=false measures the plain path (Handlebars instead of the direct fill).
+const renderer = await createDigestRenderer(ctx, { fastPaths: process.env.MAIL_FAST_PATHS !== "false" });
 const fillSource = createHandlebars().compile<DigestView>(await readTemplate("digest.mjml"));
 const digests = Array.from({ length: 2000 }, (_, i) => benchDigest(i + 1));
 

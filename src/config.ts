@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import { z } from "zod";
 
 /**
@@ -37,6 +38,25 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
+/** SendGrid shows its Event Webhook verification key as base64 DER (SubjectPublicKeyInfo); PEM works too. */
+export function sendgridPublicKey(value: string) {
+  const v = value.trim().replace(/\\n/g, "\n");
+  return v.includes("BEGIN PUBLIC KEY")
+    ? createPublicKey(v)
+    : createPublicKey({ key: Buffer.from(v.replace(/\s+/g, ""), "base64"), format: "der", type: "spki" });
+}
+
+const ecPublicKey = z.string().refine(
+  (v) => {
+    try {
+      return sendgridPublicKey(v).asymmetricKeyType === "ec";
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be the Event Webhook's verification key (an ECDSA public key, base64 DER or PEM)" },
+);
+
 const timeZone = z.string().refine(isTimeZone, { message: "must be an IANA time zone such as Europe/Berlin" });
 
 export const configSchema = z
@@ -60,6 +80,19 @@ export const configSchema = z
     TOKEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     WEBHOOK_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    SES_SNS_TOPIC_ARNS: csv
+      .refine((list) => list.length > 0 && list.every((a) => /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(a)), {
+        message: "must be a comma list of SNS topic ARNs such as arn:aws:sns:eu-west-1:123456789012:ses-bounces",
+      })
+      .optional(),
+    POSTMARK_WEBHOOK_USER: z.string().regex(/^[^:\s]{1,100}$/, "must be a user name without ':' or spaces").default("postmark"),
+    POSTMARK_WEBHOOK_PASSWORD: z.string().min(16, "must be at least 16 characters").optional(),
+    SENDGRID_WEBHOOK_PUBLIC_KEY: ecPublicKey.optional(),
+    MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+    RESEND_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be the endpoint's signing secret (whsec_ followed by base64)")
+      .optional(),
 
     SMTP_URL: url(["smtp:", "smtps:"]).optional(),
     SMTP_POOL_SIZE: int(1, 100).default(5),
@@ -72,6 +105,7 @@ export const configSchema = z
     DKIM_DOMAIN: z.string().optional(),
     DKIM_SELECTOR: z.string().optional(),
     DKIM_PRIVATE_KEY: z.string().optional(),
+    MAIL_FAST_PATHS: bool.default(true),
 
     PAPERS_SOURCES: csv
       .superRefine((list, ctx) => {

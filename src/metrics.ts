@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * Prometheus metrics for one process. Each runtime builds its own Registry (no
@@ -27,6 +27,13 @@ export interface JobMetrics {
   failed(queue: string): void;
 }
 
+/** The mail speed tricks (MAIL_FAST_PATHS) and whether each is engaged in this process. */
+export type MailFastPath = "data_stream" | "mime_writer" | "template_fill";
+
+export interface MailMetrics {
+  fastPath(path: MailFastPath, engaged: boolean): void;
+}
+
 export interface HttpMetrics {
   /** route is the route pattern (e.g. /admin/digests/:id/resend), never the raw URL. */
   observe(method: string, route: string, status: number, seconds: number): void;
@@ -38,6 +45,7 @@ export interface Metrics {
   jobs: JobMetrics;
   send: SendMetrics;
   ingest: IngestMetrics;
+  mail: MailMetrics;
   /** The text exposition format, for GET /metrics. */
   render(): Promise<string>;
   contentType: string;
@@ -85,6 +93,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
     labelNames: ["source"] as const,
     registers: [registry],
   });
+  const fastPath = new Gauge({
+    name: `${p}mail_fast_path_engaged`,
+    help: "1 when a mail fast path (data_stream, mime_writer, template_fill) is engaged in this process, 0 when the plain path is used",
+    labelNames: ["path"] as const,
+    registers: [registry],
+  });
   // Zero-valued series exist from the start, so dashboards and alerts see 0 rather than "no data".
   for (const outcome of ["sent", "bounced", "failed"]) emails.inc({ outcome }, 0);
 
@@ -113,6 +127,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean; prefix?: string 
       papers(source, count) {
         if (count > 0) ingestPapers.inc({ source }, count);
       },
+    },
+    mail: {
+      fastPath: (path, engaged) => fastPath.set({ path }, engaged ? 1 : 0),
     },
   };
 }

@@ -12,6 +12,19 @@ export interface ReportedEvent {
   detail?: string | undefined;
 }
 
+/** A value a provider sent that can be looked up as is: no control characters, a sane length. */
+function usable(value: string | undefined, max: number): string | undefined {
+  // eslint-disable-next-line no-control-regex -- NUL would fail the query; others never occur in an address or Message-ID
+  return value && value.length <= max && !/[\u0000-\u001f\u007f]/.test(value) ? value.trim() : undefined;
+}
+
+/** The provider's reason as one line of at most 500 characters (it is shown to operators, never mailed). */
+function detailText(detail: string | undefined): string | null {
+  // eslint-disable-next-line no-control-regex
+  const d = detail?.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return d ? d.slice(0, 500) : null;
+}
+
 export interface EventOutcome {
   matched: boolean;
   subscriberStatus?: string;
@@ -21,6 +34,10 @@ export interface EventOutcome {
  * Records the event and suppresses the subscriber: a complaint stops all mail
  * (complained); a permanent bounce marks the address bounced. A temporary bounce is
  * only recorded. One transaction, so an event is never half-applied.
+ *
+ * Matched by our Message-ID first (the digest's subscriber), unless the event also
+ * names a recipient that is not that subscriber: then the address decides, since it is
+ * what bounced. Events that match no subscriber change nothing.
  */
 export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: ReportedEvent): Promise<EventOutcome> {
   const client = await pool.connect();
@@ -29,16 +46,22 @@ export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: Re
     await client.query("begin");
     let subscriberId: number | undefined;
     let digestId: number | null = null;
-    if (ev.messageId) {
-      digestId = digestIdFromMessageId(ev.messageId, mailDomain);
+    const email = usable(ev.email, 320);
+    const messageId = usable(ev.messageId, 998);
+    if (messageId) {
+      digestId = digestIdFromMessageId(messageId, mailDomain);
       if (digestId !== null) {
-        const r = await client.query<{ subscriber_id: number }>("select subscriber_id from digests where id = $1", [digestId]);
-        subscriberId = r.rows[0]?.subscriber_id;
-        if (subscriberId === undefined) digestId = null;
+        const r = await client.query<{ subscriber_id: number; email: string | null }>(
+          "select d.subscriber_id, s.email from digests d join subscribers s on s.id = d.subscriber_id where d.id = $1",
+          [digestId],
+        );
+        const row = r.rows[0];
+        if (row && (!email || !row.email || row.email.toLowerCase() === email.toLowerCase())) subscriberId = row.subscriber_id;
+        else digestId = null;
       }
     }
-    if (subscriberId === undefined && ev.email) {
-      const r = await client.query<{ id: number }>("select id from subscribers where lower(email) = lower($1)", [ev.email]);
+    if (subscriberId === undefined && email) {
+      const r = await client.query<{ id: number }>("select id from subscribers where lower(email) = lower($1)", [email]);
       subscriberId = r.rows[0]?.id;
     }
     if (subscriberId === undefined) {
@@ -47,7 +70,7 @@ export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: Re
     }
     await client.query(
       `insert into email_events (subscriber_id, digest_id, type, permanent, source, detail) values ($1, $2, $3, $4, $5, $6)`,
-      [subscriberId, digestId, ev.type, ev.permanent, ev.source, ev.detail ?? null],
+      [subscriberId, digestId, ev.type, ev.permanent, ev.source, detailText(ev.detail)],
     );
     const { rows } = await client.query<{ status: string }>(
       `update subscribers set

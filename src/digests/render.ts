@@ -349,11 +349,17 @@ export interface DigestRenderer {
   batch(): (d: DigestInput) => RenderedDigest;
   /** The view model of the email render() gives (the plain path's input: tests hold the fill byte-equal to it). */
   view(d: DigestInput): DigestView;
+  /** What fills the template: the direct fill (a fast path) or Handlebars. */
+  readonly engine: "fill" | "handlebars";
 }
 
 export interface RendererOptions {
   /** Most HTML bytes per email (default HTML_BUDGET); papers past it move to the browser page. */
   htmlBudget?: number;
+  /** MAIL_FAST_PATHS: false fills with Handlebars only (the reference path). */
+  fastPaths?: boolean;
+  /** An already compiled template (tests). */
+  compiled?: DigestEmail;
 }
 
 type DigestEmail = CompiledListEmail<DigestView, "papers">;
@@ -441,8 +447,8 @@ function around(sample: string, token: string): [string, string] | null {
 }
 
 /** Compiles the digest template once; every render after that is a fill. */
-export async function createDigestRenderer(ctx: RenderContext, compiled?: DigestEmail, opts: RendererOptions = {}): Promise<DigestRenderer> {
-  const email = compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers"));
+export async function createDigestRenderer(ctx: RenderContext, opts: RendererOptions = {}): Promise<DigestRenderer> {
+  const email = opts.compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers", { fill: opts.fastPaths ?? true }));
   const cache = createViewCache();
   const htmlBudget = opts.htmlBudget ?? HTML_BUDGET;
   const probe = { id: 1, tokenVersion: 1 };
@@ -576,6 +582,7 @@ export async function createDigestRenderer(ctx: RenderContext, compiled?: Digest
   const rendered = ({ shown: _shown, ...r }: RenderedDigest & { shown: number }): RenderedDigest => r;
 
   return {
+    engine: email.engine,
     // The view of the email as render() cuts it: the same papers, the same "more" link.
     view: (d) => digestView(ctx, d, cache, fill(d, null, htmlBudget).shown),
     render: (d) => rendered(fill(d, null, htmlBudget)),

@@ -42,6 +42,7 @@
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
+import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
 import { loadBatchPapers } from "./batch-papers.js";
 import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
@@ -70,7 +71,8 @@ export interface SendDeps {
   pool: pg.Pool;
   mailer: Mailer;
   renderer: DigestRenderer;
-  mime: MimeWriter;
+  /** The fast MIME writer; null (MAIL_FAST_PATHS=false) composes every digest with nodemailer. */
+  mime: MimeWriter | null;
   logger: Logger;
   settings: SendSettings;
 }
@@ -249,7 +251,7 @@ function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise
 
 export function createDigestSender(deps: SendDeps): DigestSender {
   const { pool, mailer, renderer, mime, logger, settings } = deps;
-  const mailto = settings.listUnsubscribeMailto ? `, <mailto:${settings.listUnsubscribeMailto}?subject=unsubscribe>` : "";
+  const list = listHeaders({ listId: settings.listId, mailto: settings.listUnsubscribeMailto });
 
   /** The digest as one email; throws only for a fault of this digest (its data, our templates), never for SMTP. */
   function compose(c: ClaimRow, papers: DigestPaper[], render: (d: DigestInput) => RenderedDigest): () => Promise<unknown> {
@@ -261,12 +263,13 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       papers,
     });
     const messageId = messageIdFor(c.id, settings.mailDomain);
-    const headers = { "List-Unsubscribe": `<${rendered.oneClickUrl}>${mailto}` };
-    if (mime.canWrite(email)) {
+    if (mime?.canWrite(email)) {
+      // The writer already holds list.fixed; only List-Unsubscribe differs per subscriber.
+      const headers = list.unsubscribe(rendered.oneClickUrl);
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
       return () => mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
     }
-    // Internationalised addresses need nodemailer's SMTPUTF8 handling.
+    // The plain path, and internationalised addresses (nodemailer's SMTPUTF8 handling).
     return () =>
       mailer.send({
         to: email,
@@ -274,7 +277,7 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         html: rendered.html,
         text: rendered.text,
         messageId,
-        headers: { ...headers, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${settings.listId}>` },
+        headers: list.all(rendered.oneClickUrl),
       });
   }
 

@@ -1,8 +1,10 @@
 import type { Config } from "../config.js";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
+import { listHeaders } from "../mail/list-headers.js";
 import type { Mailer } from "../mail/mailer.js";
 import { createMimeWriter } from "../mail/mime.js";
+import type { MailMetrics } from "../metrics.js";
 import { createDigestRenderer } from "./render.js";
 import { createDigestSender, type DigestSender, type SendSettings } from "./send.js";
 
@@ -11,6 +13,8 @@ export interface SenderDeps {
   pool: pg.Pool;
   mailer: Mailer;
   logger: Logger;
+  /** Where the sender reports which fast paths it engaged (the runtime's metrics). */
+  metrics?: { mail: MailMetrics } | undefined;
 }
 
 /** Send settings from config. A batch uses its share of the SMTP pool, so concurrent jobs don't queue on it. */
@@ -28,13 +32,19 @@ export function sendSettings(config: Config, overrides: Partial<SendSettings> = 
   };
 }
 
-/** Compiles the digest template (once) and wires the sender for one process. */
+/**
+ * Compiles the digest template (once) and wires the sender for one process. With
+ * MAIL_FAST_PATHS (the default) a digest is filled by the direct fill and written by
+ * the MIME writer; with MAIL_FAST_PATHS=false by Handlebars and nodemailer composing.
+ */
 export async function buildDigestSender(deps: SenderDeps, overrides: Partial<SendSettings> = {}): Promise<DigestSender> {
   const { config } = deps;
-  const renderer = await createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS });
-  const mime = createMimeWriter({
-    from: deps.mailer.from,
-    staticHeaders: { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "List-Id": `paperboy <${config.LIST_ID}>` },
-  });
-  return createDigestSender({ pool: deps.pool, mailer: deps.mailer, renderer, mime, logger: deps.logger, settings: sendSettings(config, overrides) });
+  const fast = config.MAIL_FAST_PATHS;
+  const renderer = await createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS }, { fastPaths: fast });
+  const settings = sendSettings(config, overrides);
+  const mime = fast ? createMimeWriter({ from: deps.mailer.from, staticHeaders: listHeaders({ listId: settings.listId }).fixed }) : null;
+  const templateFill = renderer.engine === "fill";
+  deps.metrics?.mail.fastPath("template_fill", templateFill);
+  if (fast && !templateFill) deps.logger.warn("digest template leaves the direct fill's subset: filled with Handlebars");
+  return createDigestSender({ pool: deps.pool, mailer: deps.mailer, renderer, mime, logger: deps.logger, settings });
 }

@@ -12,6 +12,8 @@ export interface TestDigestDeps {
   mailer: Mailer;
   render: RenderContext;
   mailDomain: string;
+  /** MAIL_FAST_PATHS: false fills with Handlebars (the message is always composed by nodemailer). */
+  fastPaths?: boolean;
 }
 
 /** Papers in a trending test digest. */
@@ -56,7 +58,7 @@ export function createTestDigestSender(deps: TestDigestDeps) {
         trending: topics.length > 0 ? null : r.upvotes,
       });
     }
-    const rendered = (await (renderer ??= createDigestRenderer(deps.render))).render({
+    const rendered = (await (renderer ??= createDigestRenderer(deps.render, { fastPaths: deps.fastPaths ?? true }))).render({
       digestId: 0,
       period: preview.day ?? new Date().toISOString().slice(0, 10),
       recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },

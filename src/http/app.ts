@@ -36,6 +36,8 @@ import { feedRoutes } from "./routes/feeds.js";
 import { paperPageRoutes } from "./routes/papers.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
+import { providerWebhookRoutes } from "./routes/webhooks.js";
+import type { SnsFetch } from "../ops/webhooks/ses.js";
 
 /** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
 export interface AppDeps {
@@ -51,6 +53,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
   testDigest?: TestDigestSender | undefined;
+  /** GETs SNS certificates and SubscribeURLs for /webhooks/ses; tests point it at a local server. */
+  snsFetch?: SnsFetch | undefined;
 }
 
 export type App = FastifyInstance<
@@ -131,11 +135,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       mailer: deps.mailer,
       render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
       mailDomain: deps.config.MAIL_DOMAIN,
+      fastPaths: deps.config.MAIL_FAST_PATHS,
     });
   await app.register(adminRoutes, { deps, testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
   await app.register(feedbackRoutes, { deps });
+  await app.register(providerWebhookRoutes, { deps });
   await app.register(paperPageRoutes, { deps });
   await app.register(feedRoutes, { deps });
 

@@ -17,6 +17,9 @@ import { pathToFileURL } from "node:url";
  * is installed only after it has produced nodemailer's output on a sample that
  * exercises every rule, so a nodemailer release that changes the stream switches it
  * off instead of changing what goes on the wire.
+ *
+ * Nothing installs it on import: the entry points do (main/fast-paths.ts), unless
+ * MAIL_FAST_PATHS=false, and they log and export (a gauge) whether it is engaged.
  */
 
 const LF = 0x0a;

@@ -60,6 +60,18 @@ export interface CompiledListEmail<T, K extends keyof T> {
   text(data: ListFilled<T, K>): string;
   itemHtml(item: ItemOf<T[K]>): string;
   itemText(item: ItemOf<T[K]>): string;
+  /**
+   * "fill" when every piece runs on the direct fill (fill.ts), "handlebars" when any
+   * piece runs on Handlebars: asked for (fill: false), or a template outside the
+   * fill's subset.
+   */
+  readonly engine: "fill" | "handlebars";
+}
+
+export interface ListEmailOptions {
+  hb?: typeof Handlebars;
+  /** Use the direct fill where the template allows (default); false = Handlebars only. */
+  fill?: boolean;
 }
 
 export type ItemOf<L> = L extends readonly (infer I)[] ? I : never;
@@ -98,19 +110,26 @@ function splitList(hb: typeof Handlebars, source: string, list: string, where: s
   return { outer, item: block.program };
 }
 
-export async function compileListEmail<T, K extends keyof T & string>(name: string, list: K, hb = createHandlebars()): Promise<CompiledListEmail<T, K>> {
+export async function compileListEmail<T, K extends keyof T & string>(name: string, list: K, opts: ListEmailOptions = {}): Promise<CompiledListEmail<T, K>> {
+  const hb = opts.hb ?? createHandlebars();
+  const direct = opts.fill ?? true;
   const [mjml, text] = await Promise.all([readTemplate(`${name}.mjml`), readTemplate(`${name}.txt.hbs`)]);
   const html = splitList(hb, await mjmlToHtml(mjml), list, `${name}.mjml`);
   const plain = splitList(hb, text, list, `${name}.txt.hbs`);
   // Standalone lines were handled when the whole template was parsed; doing it
   // again on the pieces would strip differently.
-  const opts = { ignoreStandalone: true } as const;
-  // The direct fill when the template stays in its subset, else Handlebars.
-  const fill = <D>(ast: HbProgram, noEscape: boolean): ((d: D) => string) =>
-    compileFill(ast, { noEscape }) ?? hb.compile<D>(ast, { ...opts, noEscape });
+  const hbOpts = { ignoreStandalone: true } as const;
+  // The direct fill when allowed and the template stays in its subset, else Handlebars.
+  let engine: "fill" | "handlebars" = "fill";
+  const fill = <D>(ast: HbProgram, noEscape: boolean): ((d: D) => string) => {
+    const f = direct ? compileFill(ast, { noEscape }) : null;
+    if (f) return f;
+    engine = "handlebars";
+    return hb.compile<D>(ast, { ...hbOpts, noEscape });
+  };
   const outerHtml = fill<ListFilled<T, K>>(html.outer, false);
   const itemHtml = fill<ItemOf<T[K]>>(html.item, false);
   const outerText = fill<ListFilled<T, K>>(plain.outer, true);
   const itemText = fill<ItemOf<T[K]>>(plain.item, true);
-  return { html: (d) => outerHtml(d), text: (d) => outerText(d), itemHtml: (i) => itemHtml(i), itemText: (i) => itemText(i) };
+  return { html: (d) => outerHtml(d), text: (d) => outerText(d), itemHtml: (i) => itemHtml(i), itemText: (i) => itemText(i), engine };
 }

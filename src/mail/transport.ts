@@ -1,10 +1,6 @@
 import nodemailer from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
-import { installDataStreamFastPath } from "./data-stream.js";
 import type { Mailer, OutgoingMail, SendResult } from "./mailer.js";
-
-// Before any message goes out: nodemailer's per-byte SMTP data loop, skipped where it would change nothing.
-await installDataStreamFastPath();
 
 export interface TransportOptions {
   /** smtp://user:pass@host:port or smtps://… */

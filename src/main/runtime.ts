@@ -14,6 +14,7 @@ import type { Mailer } from "../mail/mailer.js";
 import { startOutbox, type Outbox } from "../mail/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
 import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { installMailFastPaths } from "./fast-paths.js";
 import { ensureRedis } from "./redis.js";
 
 /** The shared resources every entry point builds once and passes down. */
@@ -146,6 +147,9 @@ export async function openRuntime(
         smtpUrl = `smtp://127.0.0.1:${config.OUTBOX_SMTP_PORT}`;
       }
     }
+    const metrics = createMetrics();
+    // Before the first message: the speed tricks are installed here or not at all.
+    await installMailFastPaths(config, logger, metrics, { quiet: opts.role === "cli" });
     const mailer = createSmtpMailer({
       url: smtpUrl,
       from: config.MAIL_FROM,
@@ -160,7 +164,6 @@ export async function openRuntime(
     const queues = createQueues(bullConnection, config.QUEUE_PREFIX, (err) => redisOutage.error(err));
     closers.push({ name: "queues", fn: () => queues.close() });
 
-    const metrics = createMetrics();
     return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, metrics, redisOutage, close };
   } catch (err) {
     await close();

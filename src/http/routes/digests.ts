@@ -33,7 +33,10 @@ function sameToken(given: string, expected: string): boolean {
 export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   const secret = deps.config.TOKEN_SECRET;
   if (!secret) throw new Error("TOKEN_SECRET is not set: build the app from openRuntime()");
-  const renderer = await createDigestRenderer({ publicUrl: deps.config.PUBLIC_URL, secret, postalAddress: deps.config.POSTAL_ADDRESS });
+  const renderer = await createDigestRenderer(
+    { publicUrl: deps.config.PUBLIC_URL, secret, postalAddress: deps.config.POSTAL_ADDRESS },
+    { fastPaths: deps.config.MAIL_FAST_PATHS },
+  );
 
   app.get(
     "/digests/:id",

@@ -1,0 +1,34 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { ReportedEvent } from "../../digests/email-events.js";
+import { AppError } from "../../errors.js";
+
+/**
+ * What every provider webhook shares. A provider module turns its verified payload
+ * into ReportedEvents (one per recipient and event); recording them is the same for all.
+ */
+
+/** Request headers as the HTTP layer hands them over (lower-case names). */
+export type Headers = Record<string, string | string[] | undefined>;
+
+export type ProviderEvent = Omit<ReportedEvent, "source">;
+
+export const header = (headers: Headers, name: string): string | undefined => {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Constant-time equality of two secrets of any length (hashing first makes the lengths equal). */
+export function sameSecret(given: string | Buffer, expected: string | Buffer): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The one refusal a provider sees for a missing or wrong signature or credential. */
+export const badSignature = (what: string) => new AppError("UNAUTHORIZED", `${what} is missing or does not verify.`);
+
+/** A provider's free text (reason, diagnostic) as a short detail line. */
+export function detail(...parts: (string | number | null | undefined)[]): string | undefined {
+  const text = parts.filter((p) => p !== undefined && p !== null && p !== "").join(": ");
+  return text ? text.slice(0, 500) : undefined;
+}

@@ -159,6 +159,8 @@ export interface DigestMatch {
   words: string[];
   /** Present when the paper is there because it is trending: its upvotes when the digest was planned. */
   trending?: number;
+  /** Present when the subscriber's votes changed the score: the factor it was multiplied by (digests/feedback.ts). */
+  feedback?: number;
 }
 
 export const digests = pgTable(

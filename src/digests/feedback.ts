@@ -1,0 +1,61 @@
+import { sql, type SQL } from "drizzle-orm";
+
+/**
+ * How votes ("more like this" / "less like this") change a subscriber's next digest
+ * (the README repeats this).
+ *
+ * A subscriber's profile is a weight per term, over their votes:
+ *
+ *   w(term) = Σ over voted papers holding the term of  vote × 0.5^(age in days / 30)
+ *
+ * where vote is +1 or −1, the age counts from when the vote was cast, and a paper's
+ * terms are the English stems of its title and AI keywords (the A and B weights of its
+ * search vector: what the paper is about, not every word of its abstract). A candidate
+ * paper's affinity is its terms' weights, summed and scaled by the square root of its
+ * term count (a long title does not win by length):
+ *
+ *   affinity(paper) = Σ w(term of paper) / √(terms of paper)
+ *   feedback        = 4 ^ tanh(affinity)              (between ×¼ and ×4; ×1 without votes)
+ *
+ * and the score a digest ranks by is the topic score (match.ts) × feedback. A paper like
+ * three liked ones reaches ~×4, one like two disliked ones ~×⅓, so feedback outweighs
+ * the upvote boost (at most ×1.5) and a title-vs-abstract hit (×5) only at its extremes.
+ * Feedback only reorders a digest's candidates: a paper that matches none of the
+ * subscriber's topics is never added because of it. For a trending subscriber (no
+ * topics) the candidates are the covered days' papers, ranked by
+ * (1 + ln(1 + upvotes)) × feedback (without votes: by upvotes, as before).
+ */
+export const FEEDBACK_HALF_LIFE_DAYS = 30;
+export const FEEDBACK_RANGE = 4;
+
+/** The terms a paper is about, as SQL: stems of its title (A) and AI keywords (B). */
+export const paperTerms = (search: SQL) => sql`tsvector_to_array(ts_filter(${search}, '{a,b}'))`;
+
+/**
+ * The affinity of each voting profile to each candidate paper, as rows (profile,
+ * paper_id, factor): `profiles` has profile and voter (the subscriber id of a profile
+ * whose subscriber has votes, else null). Only pairs sharing a term are present; a
+ * missing pair means ×1. Set-based: one join of the voters' term weights with the
+ * candidates' terms, no loop per subscriber.
+ */
+export function feedbackFactors(profiles: SQL, candidates: number[], now: string): SQL {
+  return sql`
+    select vt.profile, ct.paper_id, power(${FEEDBACK_RANGE}::float8, tanh(sum(vt.w * ct.norm)))::real as factor
+    from (
+      select pr.profile, t.term,
+             sum(v.vote * power(0.5::float8, greatest(extract(epoch from (${now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS})) as w
+      from ${profiles} pr
+      join votes v on v.subscriber_id = pr.voter
+      join papers p on p.id = v.paper_id
+      cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
+      where pr.voter is not null
+      group by pr.profile, t.term
+    ) vt
+    join (
+      select p.id as paper_id, t.term, 1.0 / sqrt(greatest(cardinality(${paperTerms(sql`p.search`)}), 1)) as norm
+      from papers p
+      cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
+      where p.id = any(${sql.param(candidates)}::bigint[])
+    ) ct on ct.term = vt.term
+    group by vt.profile, ct.paper_id`;
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDigestSender } from "../../src/digests/sender.js";
 import { feedbackToken, links } from "../../src/subscribers/links.js";
+import { setSubscriberTopics } from "../../src/subscribers/topics.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
@@ -155,5 +156,65 @@ describe("More / Less like this (feedback links)", () => {
     // The old links are revoked with everything else.
     expect((await post("/feedback", { token: feedbackToken(ctx(), who, paperIds[0]!, 1) })).statusCode).toBe(403);
     expect(await votesOf(subscriberId)).toEqual([]);
+  });
+});
+
+describe("manage page: suggested topics and recent votes", () => {
+  let rt: TestRuntime;
+  beforeAll(async () => {
+    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test" });
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it("suggests terms the subscriber keeps liking, follows one with a click, and lists votes each with a working undo", async () => {
+    const app = await rt.app();
+    const ctx = { publicUrl: rt.config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET };
+    const { subscriberId, paperIds } = await seedOne(rt.pool, { papers: 4 });
+    await rt.pool.query(`update papers set ai_keywords = '{"test-time compute","denoising diffusion"}' where id = any($1)`, [paperIds]);
+    await setSubscriberTopics(rt.db, subscriberId, ["reasoning"]);
+    const who = { id: subscriberId, tokenVersion: 1 };
+    const form = (url: string, body: Record<string, string>) =>
+      app.inject({ method: "POST", url, headers: { accept: "text/html", "content-type": "application/x-www-form-urlencoded" }, payload: new URLSearchParams(body).toString() });
+    for (const id of paperIds.slice(0, 3)) await form("/feedback", { token: feedbackToken(ctx, who, id, 1) });
+    await form("/feedback", { token: feedbackToken(ctx, who, paperIds[3]!, -1) });
+
+    const manage = new URL(links.manage(ctx, who)).searchParams.get("token")!;
+    const page = await app.inject({ method: "GET", url: `/manage?token=${manage}` });
+    expect(page.statusCode).toBe(200);
+    const suggested = [...page.body.matchAll(/name="topic" value="([^"]*)"/g)].map((m) => m[1]!);
+    expect(suggested.length).toBeGreaterThan(0);
+    expect(suggested.length).toBeLessThanOrEqual(5);
+    expect(suggested).toContain("test-time compute");
+    // Already followed: not suggested again.
+    expect(suggested).not.toContain("reasoning");
+    expect([...page.body.matchAll(/<strong>(More|Less) like this<\/strong>/g)]).toHaveLength(4);
+
+    const added = await form("/manage/topics/add", { token: manage, topic: "test-time compute" });
+    expect(added.statusCode).toBe(200);
+    expect(added.body).toContain("You now follow “test-time compute”");
+    const topics = (await rt.pool.query<{ label: string }>("select label from subscriber_topics where subscriber_id = $1 order by label", [subscriberId])).rows.map((r) => r.label);
+    expect(topics).toEqual(["reasoning", "test-time compute"]);
+    expect([...added.body.matchAll(/name="topic" value="([^"]*)"/g)].map((m) => m[1])).not.toContain("test-time compute");
+    // A hostile topic is refused with a page, and nothing is saved.
+    const bad = await form("/manage/topics/add", { token: manage, topic: "x".repeat(5000) });
+    expect(bad.statusCode).toBe(400);
+    expect((await rt.pool.query("select 1 from subscriber_topics where subscriber_id = $1", [subscriberId])).rowCount).toBe(2);
+
+    const undone = await form("/manage/votes/undo", { token: manage, paper: String(paperIds[3]) });
+    expect(undone.statusCode).toBe(200);
+    expect(undone.body).toContain("Vote removed.");
+    expect((await rt.pool.query("select paper_id from votes where subscriber_id = $1", [subscriberId])).rowCount).toBe(3);
+    for (const paper of ["abc", "-1", "99999999999999999999", ""]) {
+      expect((await form("/manage/votes/undo", { token: manage, paper })).statusCode).toBe(200);
+    }
+    // Another subscriber's manage token cannot touch these votes.
+    const other = await seedOne(rt.pool, { papers: 1 });
+    const otherManage = new URL(links.manage(ctx, { id: other.subscriberId, tokenVersion: 1 })).searchParams.get("token")!;
+    await form("/manage/votes/undo", { token: otherManage, paper: String(paperIds[0]) });
+    expect((await rt.pool.query("select paper_id from votes where subscriber_id = $1", [subscriberId])).rowCount).toBe(3);
+    const theirs = await app.inject({ method: "GET", url: `/manage?token=${otherManage}` });
+    expect(theirs.body).toContain("No votes yet.");
   });
 });

@@ -1,7 +1,7 @@
 import { webUrl } from "../../digests/render.js";
 import type { Vote } from "../../subscribers/tokens.js";
-import type { VotedPaper } from "../../subscribers/votes.js";
-import { html } from "../html.js";
+import type { VotedPaper, VoteRecord } from "../../subscribers/votes.js";
+import { html, type SafeHtml } from "../html.js";
 import { layout } from "./layout.js";
 
 const what = (vote: Vote) => (vote > 0 ? "More like this" : "Less like this");
@@ -42,4 +42,31 @@ ${showUndo ? html`<form method="post" action="/feedback/undo"><input type="hidde
 <p class="hint"><a href="${o.manageUrl}#votes">Your recent votes and suggested topics</a></p>
 </div>`;
   return layout({ title, body });
+}
+
+const day = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+
+/**
+ * The manage page's "Your votes": topics suggested by what the subscriber keeps liking
+ * (each a one-button form that follows it) and their recent votes, each with undo.
+ */
+export function votesSection(o: { token: string; suggestions: string[]; votes: VoteRecord[]; canAddTopic: boolean }): SafeHtml {
+  return html`<section class="card" id="votes" aria-labelledby="votes-title">
+<h2 id="votes-title">More like this, less like this</h2>
+<p class="hint">Every paper in your digest has “More like this” and “Less like this” links. Your votes rank your next digests: papers like the ones you liked rise, papers like the ones you did not fall. Only you see them.</p>
+${o.suggestions.length > 0 && o.canAddTopic
+  ? html`<h3>Suggested topics</h3>
+<p class="hint">Terms that keep coming up in papers you liked. Follow one with a click.</p>
+<div class="row">${o.suggestions.map(
+      (t) => html`<form method="post" action="/manage/topics/add"><input type="hidden" name="token" value="${o.token}"><input type="hidden" name="topic" value="${t}"><button type="submit" class="secondary">Follow “${t}”</button></form>`,
+    )}</div>`
+  : null}
+<h3>Your recent votes</h3>
+${o.votes.length > 0
+  ? html`<ul class="votes">${o.votes.map(
+      (v) => html`<li><strong>${v.vote > 0 ? "More like this" : "Less like this"}</strong>: <a href="${webUrl(v.paper.url) ?? `https://arxiv.org/abs/${v.paper.arxivId}`}">${v.paper.title}</a> <span class="muted">· ${day.format(v.votedAt)}</span>
+<form method="post" action="/manage/votes/undo"><input type="hidden" name="token" value="${o.token}"><input type="hidden" name="paper" value="${v.paper.id}"><button type="submit" class="secondary">Undo</button></form></li>`,
+    )}</ul>`
+  : html`<p class="muted">No votes yet.</p>`}
+</section>`;
 }

@@ -1,5 +1,5 @@
 /**
- * The deliver benchmark's SMTP sink, in its own process so it does not share the
+ * The send benchmark's SMTP sink, in its own process so it does not share the
  * sender's event loop: accepts every message, counts messages and bytes, keeps none.
  */
 import { SMTPServer } from "smtp-server";

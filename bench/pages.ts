@@ -22,6 +22,7 @@ import { loadConfig } from "../src/config.js";
 import { buildApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
 import { openRuntime } from "../src/main/runtime.js";
+import { buildServices } from "../src/main/services.js";
 
 const CONNECTIONS = 32;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -68,7 +69,7 @@ async function main() {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
   });
   const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });
-  const app = await buildApp(rt);
+  const app = await buildApp({ ...rt, ...(await buildServices(rt)) });
   const baseline = Fastify();
   try {
     await rt.pool.query(

@@ -157,6 +157,9 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 
+/** Config once openRuntime has filled TOKEN_SECRET (from the environment or DATA_DIR): what services receive. */
+export type RuntimeConfig = Config & { TOKEN_SECRET: string };
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

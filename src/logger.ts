@@ -6,7 +6,14 @@ export type { Logger };
 /** Email addresses never reach logs in full at info level and above (debug keeps them, for local digging). */
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)/g;
 
-/** jane.doe@example.org → j***@example.org, wherever it appears in the text. */
+/** Masks one address for logs and operator output: jane.doe@example.org → j***@example.org */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  if (at < 1) return "***";
+  return `${email[0] ?? ""}***${email.slice(at)}`;
+}
+
+/** The same masking for every address in a text (log messages, errors). */
 export function maskEmails(text: string): string {
   return text.includes("@") ? text.replace(EMAIL, "$1***@$2") : text;
 }

@@ -8,6 +8,8 @@ import * as schema from "./schema.js";
 export type Db = NodePgDatabase<typeof schema>;
 /** The handle a `db.transaction` callback receives. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Drizzle's transaction handle or the pool-backed db: both run queries. */
+export type Queryable = Pick<Db, "select" | "insert" | "delete" | "update" | "execute">;
 
 // bigint ids and counts come back as JS numbers: ids stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));

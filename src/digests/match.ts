@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { Queryable } from "../subscribers/topics.js";
+import type { Queryable } from "../db/client.js";
 import { feedbackFactors } from "./feedback.js";
 import { trendingPicks, type TrendingCandidates } from "./trending.js";
 

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { assertTopicsSearchable, normalizeTopic, topicLabel, type Queryable } from "../subscribers/topics.js";
+import type { Queryable } from "../db/client.js";
+import { assertTopicsSearchable, normalizeTopic, topicLabel } from "../subscribers/topics.js";
 import { boostedScore, matchedLexemes } from "./match.js";
 
 export interface PreviewPaper {

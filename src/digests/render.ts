@@ -1,5 +1,5 @@
 import { compileListEmail, type CompiledListEmail, type ListFilled } from "../mail/templates.js";
-import { feedbackToken, feedUrl, links, tokenFor, type LinkContext, type LinkSubject } from "../subscribers/links.js";
+import { feedbackToken, feedUrl, links, linkTemplates, tokenFor, type LinkContext, type LinkSubject } from "../subscribers/links.js";
 
 /**
  * The digest email's view model and its render. The MJML template is compiled once
@@ -398,26 +398,6 @@ const MORE_SLOT = "\u0000more\u0000";
 const LESS_SLOT = "\u0000less\u0000";
 const SLOTS = new RegExp(`${"\u0000"}(rank|more|less)${"\u0000"}`);
 
-/**
- * Our links are `<publicUrl>/<path>?token=<token>`; the token (digits, dots,
- * base64url) needs no encoding, so the URL around it is worked out once, with the
- * same URL code links.ts uses, and a link is a concatenation. `slot` is a value of
- * the path (the digest id) that is filled per link too. Null when the sample does
- * not split that way (then links.ts builds each link).
- */
-function linkTemplate(sample: string, token: string, slot = ""): ((t: string, slotValue?: string) => string) | null {
-  const at = sample.lastIndexOf(token);
-  if (at < 0 || sample.indexOf(token) !== at) return null;
-  const head = sample.slice(0, at);
-  const tail = sample.slice(at + token.length);
-  if (!slot) return (t) => head + t + tail;
-  const s = head.indexOf(slot);
-  if (s < 0 || head.indexOf(slot, s + 1) !== -1 || tail.includes(slot)) return null;
-  const a = head.slice(0, s);
-  const b = head.slice(s + slot.length);
-  return (t, v = "") => a + v + b + t + tail;
-}
-
 const sameList = (a: string[], b: string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 
 function filledFor(fills: PaperFill[], p: DigestPaper): Fragment | undefined {
@@ -439,27 +419,13 @@ function slot(parts: string[], rank: string, more: string, less: string): string
   return out;
 }
 
-/** `sample` split around its one `token`: [head, tail], or null when it does not split that way. */
-function around(sample: string, token: string): [string, string] | null {
-  const at = sample.indexOf(token);
-  if (at < 0 || sample.indexOf(token, at + 1) !== -1) return null;
-  return [sample.slice(0, at), sample.slice(at + token.length)];
-}
 
 /** Compiles the digest template once; every render after that is a fill. */
 export async function createDigestRenderer(ctx: RenderContext, opts: RendererOptions = {}): Promise<DigestRenderer> {
   const email = opts.compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers", { fill: opts.fastPaths ?? true }));
   const cache = createViewCache();
   const htmlBudget = opts.htmlBudget ?? HTML_BUDGET;
-  const probe = { id: 1, tokenVersion: 1 };
-  const probeDigest = 987654321;
-  const manageAt = linkTemplate(links.manage(ctx, probe), tokenFor(ctx, probe, "manage"));
-  const unsubscribeAt = linkTemplate(links.unsubscribe(ctx, probe), tokenFor(ctx, probe, "unsubscribe"));
-  const oneClickAt = linkTemplate(links.oneClick(ctx, probe), tokenFor(ctx, probe, "unsubscribe"));
-  const viewAt = linkTemplate(links.viewDigest(ctx, probe, probeDigest), tokenFor(ctx, probe, "view"), `/${probeDigest}`);
-  // A feedback link is `<head><token><tail>` whatever the paper and vote: a fragment
-  // holds head and tail (escaped by the template like any value) around a token slot.
-  const feedbackAt = around(links.feedback(ctx, probe, probeDigest, 1), feedbackToken(ctx, probe, probeDigest, 1));
+  const { manageAt, unsubscribeAt, oneClickAt, viewAt, feedbackAt } = linkTemplates(ctx);
   const labels = new Map<string, string>();
   const cadence = { daily: "daily", weekly: "weekly" } as const;
 

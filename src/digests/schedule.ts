@@ -3,6 +3,7 @@
  * The planner asks Postgres the same question in SQL (`now at time zone tz`); this
  * module answers it for people (the manage page) and is unit-tested at the extremes.
  */
+import { addDays } from "../days.js";
 
 export interface Schedule {
   timezone: string;
@@ -65,12 +66,6 @@ export function isoWeekday(date: string): number {
   return d === 0 ? 7 : d;
 }
 
-export function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * The first instant at which the wall clock in `timeZone` shows `date` at `hour`:00 or
  * later. On a spring-forward day when that hour does not exist, it is the first
@@ -108,17 +103,8 @@ function offsetMs(instant: Date, timeZone: string): number {
 }
 
 /** Whether `date` (a local date) starts a period for this schedule. */
-export function startsPeriod(schedule: Schedule, date: string): boolean {
+function startsPeriod(schedule: Schedule, date: string): boolean {
   return schedule.frequency === "daily" || isoWeekday(date) === schedule.weekday;
-}
-
-/**
- * The period the planner would create a digest for at `now`, or null if none is due:
- * the local date, when its send hour has come and the date starts a period.
- */
-export function duePeriod(schedule: Schedule, now: Date): string | null {
-  const l = localTime(now, schedule.timezone);
-  return l.hour >= schedule.sendHour && startsPeriod(schedule, l.date) ? l.date : null;
 }
 
 export interface NextSend {

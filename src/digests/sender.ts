@@ -1,15 +1,15 @@
-import type { Config } from "../config.js";
+import type { Config, RuntimeConfig } from "../config.js";
 import type pg from "pg";
 import type { Logger } from "../logger.js";
 import { listHeaders } from "../mail/list-headers.js";
 import type { Mailer } from "../mail/mailer.js";
 import { createMimeWriter } from "../mail/mime.js";
 import type { MailMetrics } from "../metrics.js";
-import { createDigestRenderer } from "./render.js";
+import type { DigestRenderer } from "./render.js";
 import { createDigestSender, type DigestSender, type SendSettings } from "./send.js";
 
 export interface SenderDeps {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   pool: pg.Pool;
   mailer: Mailer;
   logger: Logger;
@@ -33,14 +33,13 @@ export function sendSettings(config: Config, overrides: Partial<SendSettings> = 
 }
 
 /**
- * Compiles the digest template (once) and wires the sender for one process. With
- * MAIL_FAST_PATHS (the default) a digest is filled by the direct fill and written by
- * the MIME writer; with MAIL_FAST_PATHS=false by Handlebars and nodemailer composing.
+ * Wires the sender for one process around its compiled digest template (src/main/services.ts
+ * builds both once). With MAIL_FAST_PATHS (the default) a digest is filled by the direct fill
+ * and written by the MIME writer; with MAIL_FAST_PATHS=false by Handlebars and nodemailer composing.
  */
-export async function buildDigestSender(deps: SenderDeps, overrides: Partial<SendSettings> = {}): Promise<DigestSender> {
+export function buildDigestSender(deps: SenderDeps, renderer: DigestRenderer, overrides: Partial<SendSettings> = {}): DigestSender {
   const { config } = deps;
   const fast = config.MAIL_FAST_PATHS;
-  const renderer = await createDigestRenderer({ publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET, postalAddress: config.POSTAL_ADDRESS }, { fastPaths: fast });
   const settings = sendSettings(config, overrides);
   const mime = fast ? createMimeWriter({ from: deps.mailer.from, staticHeaders: listHeaders({ listId: settings.listId }).fixed }) : null;
   const templateFill = renderer.engine === "fill";

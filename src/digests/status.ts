@@ -1,10 +1,11 @@
 import { sql } from "drizzle-orm";
-import type { Queryable } from "../subscribers/topics.js";
-import { addDays, localTime, nextSend, type Schedule } from "./schedule.js";
+import type { Queryable } from "../db/client.js";
+import { addDays } from "../days.js";
+import { localTime, nextSend, type Schedule } from "./schedule.js";
 
 export type DigestStatus = "queued" | "sending" | "sent" | "failed" | "bounced" | "empty" | "skipped";
 
-export interface DeliveryStatus {
+export interface SendStatus {
   timezone: string;
   /** The subscriber's most recent digest of any status (an `empty` one explains a quiet day). */
   lastDigest: {
@@ -42,7 +43,7 @@ export interface DeliveryStatus {
  * next one is due in the subscriber's zone, and the last ingest run. Null if there is
  * no such subscriber.
  */
-export async function subscriberDeliveryStatus(db: Queryable, subscriberId: number, now: Date): Promise<DeliveryStatus | null> {
+export async function subscriberSendStatus(db: Queryable, subscriberId: number, now: Date): Promise<SendStatus | null> {
   const subs = await db.execute<{
     status: string;
     paused: boolean;
@@ -72,7 +73,7 @@ export async function subscriberDeliveryStatus(db: Queryable, subscriberId: numb
            to_json(finished_at) #>> '{}' as finished_at, inserted, updated
     from ingest_runs order by started_at desc, id desc limit 1`);
 
-  let next: DeliveryStatus["nextSend"] = null;
+  let next: SendStatus["nextSend"] = null;
   if (sub.status === "active" && !sub.paused) {
     const schedule: Schedule = { timezone: sub.timezone, sendHour: sub.send_hour, frequency: sub.frequency, weekday: sub.weekday };
     let today: string;

@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { Queryable } from "../subscribers/topics.js";
+import type { Queryable } from "../db/client.js";
 
 /**
  * Trending: the papers of a listing day ranked by community upvotes, for subscribers

@@ -12,20 +12,12 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import type { Redis } from "ioredis";
-import type pg from "pg";
-import type { Config } from "../config.js";
-import type { Db } from "../db/client.js";
-import type { Queues } from "../jobs/queues.js";
-import type { Logger } from "../logger.js";
-import type { Mailer } from "../mail/mailer.js";
-import type { Outbox } from "../mail/outbox.js";
-import type { Metrics } from "../metrics.js";
-import { adminRoutes, type TestDigestSender } from "./admin/routes.js";
-import { subscriberDeliveryStatus } from "../digests/status.js";
-import { createTestDigestSender } from "../digests/test-digest.js";
+import type { AppDeps } from "./deps.js";
+import { adminRoutes } from "./admin/routes.js";
+import { subscriberSendStatus } from "../digests/status.js";
 import { registerErrorHandling } from "./errors.js";
-import { deliveryStatusSection } from "./pages/delivery-status.js";
+import { decorateHtmlReply } from "./reply-html.js";
+import { sendStatusSection } from "./pages/send-status.js";
 import { siteCss } from "./pages/layout.js";
 import { digestRoutes } from "./routes/digests.js";
 import { feedbackRoutes } from "./routes/feedback.js";
@@ -37,25 +29,8 @@ import { paperPageRoutes } from "./routes/papers.js";
 import { subscriberRoutes } from "./routes/subscriptions.js";
 import { previewRoutes } from "./routes/preview.js";
 import { providerWebhookRoutes } from "./routes/webhooks.js";
-import type { SnsFetch } from "../ops/webhooks/ses.js";
 
-/** Everything the HTTP app needs, built by an entry point (src/main) or a test. */
-export interface AppDeps {
-  config: Config & { TOKEN_SECRET: string };
-  pool: pg.Pool;
-  db: Db;
-  redis: Redis;
-  mailer: Mailer;
-  /** Present when mail goes to the local outbox (npm start without SMTP_URL). */
-  outbox?: Outbox | undefined;
-  logger: Logger;
-  queues: Queues;
-  metrics: Metrics;
-  /** Renders and sends a one-off digest for the admin's "send a test digest" action. */
-  testDigest?: TestDigestSender | undefined;
-  /** GETs SNS certificates and SubscribeURLs for /webhooks/ses; tests point it at a local server. */
-  snsFetch?: SnsFetch | undefined;
-}
+export type { AppDeps } from "./deps.js";
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -67,7 +42,10 @@ export type App = FastifyInstance<
 
 const assetsDir = fileURLToPath(new URL("./assets", import.meta.url));
 
-/** Builds the whole app as a plugin tree; it never listens (src/main/server.ts does). */
+/**
+ * Builds the whole app as a plugin tree from the services it receives (built once, in
+ * src/main/services.ts); it never listens (src/main/server.ts does).
+ */
 export async function buildApp(deps: AppDeps): Promise<App> {
   // Widened so the instance type uses fastify's default logger type rather than pino's Logger.
   const loggerInstance: FastifyBaseLogger = deps.logger;
@@ -80,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  decorateHtmlReply(app);
   registerErrorHandling(app);
   registerHttpMetrics(app, deps.metrics);
   // Every request log line carries reqId; the client gets the same id back to quote in a report.
@@ -123,21 +102,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(subscriberRoutes, {
     deps,
     manageStatus: async (s) => {
-      const status = await subscriberDeliveryStatus(deps.db, s.id, new Date());
-      return status ? deliveryStatusSection(status) : undefined;
+      const status = await subscriberSendStatus(deps.db, s.id, new Date());
+      return status ? sendStatusSection(status) : undefined;
     },
   });
   await app.register(metricsRoutes, { deps });
-  const testDigest =
-    deps.testDigest ??
-    createTestDigestSender({
-      db: deps.db,
-      mailer: deps.mailer,
-      render: { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET, postalAddress: deps.config.POSTAL_ADDRESS },
-      mailDomain: deps.config.MAIL_DOMAIN,
-      fastPaths: deps.config.MAIL_FAST_PATHS,
-    });
-  await app.register(adminRoutes, { deps, testDigest });
+  await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
   await app.register(feedbackRoutes, { deps });

@@ -78,7 +78,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
   if (request.routeOptions.config?.page) {
     const title =
       err.status === 403 ? "This link doesn't work" : err.status === 429 ? "Slow down" : err.status === 503 ? "Back in a moment" : err.status >= 500 ? "Something went wrong" : "That didn't work";
-    return reply.code(err.status).type("text/html; charset=utf-8").send(messagePage(title, message));
+    return reply.code(err.status).html(messagePage(title, message));
   }
   const body: ErrorBody = { error: { code: err.code, message, ...(err.field ? { field: err.field } : {}) } };
   return reply.code(err.status).type("application/json; charset=utf-8").send(body);
@@ -89,7 +89,7 @@ export function registerErrorHandling(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
     if (wantsHtml) {
-      return reply.code(404).type("text/html; charset=utf-8").send(messagePage("Not found", "There is no page at this address."));
+      return reply.code(404).html(messagePage("Not found", "There is no page at this address."));
     }
     return sendError(request, reply, new AppError("NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0] ?? ""}`));
   });

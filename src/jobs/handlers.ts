@@ -1,35 +1,32 @@
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 import type pg from "pg";
-import type { Config } from "../config.js";
+import type { RuntimeConfig } from "../config.js";
 import { planDigests } from "../digests/plan.js";
 import type { Db } from "../db/client.js";
-import { buildDigestSender } from "../digests/sender.js";
 import type { BatchResult, DigestSender } from "../digests/send.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Metrics } from "../metrics.js";
 import { createIngestHandler } from "./ingest.js";
-import { enqueueHandback, enqueueSendBatches } from "./enqueue.js";
+import { enqueueHandback, enqueueSendBatches } from "./producer.js";
 import { sweepStaleDigests } from "./sweep.js";
 import type { Queues, SendJob } from "./queues.js";
 import type { JobHandlers } from "./workers.js";
 
 export interface JobDeps {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   db: Db;
   pool: pg.Pool;
   logger: Logger;
   mailer: Mailer;
   queues: Queues;
   metrics?: Metrics | undefined;
+  /** Built once per process by src/main/services.ts. */
+  sender: DigestSender;
 }
 
 /** Thin job handlers: each one calls a domain module with ids and dates from the job. */
 export function createJobHandlers(deps: JobDeps): JobHandlers {
-  // Compiled on the first send job, then reused by every job of this process.
-  let sender: Promise<DigestSender> | undefined;
-  const getSender = () => (sender ??= buildDigestSender(deps));
-
   return {
     ingest: createIngestHandler({ ...deps, metrics: deps.metrics?.ingest }),
     // Planning is idempotent: a retried or duplicate plan job creates no digest twice,
@@ -56,7 +53,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       return { ...counts, queued: queuedDigestIds.length, swept };
     },
     async send(job: Job<SendJob>, token: string | undefined, stopping: AbortSignal) {
-      const s = await getSender();
+      const s = deps.sender;
       const result = await s.sendBatch(job.data.digestIds, { signal: stopping });
       recordSendMetrics(deps, result);
       const { sentLagSeconds: _lags, ...counts } = result;

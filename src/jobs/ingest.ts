@@ -3,7 +3,7 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../logger.js";
 import type { IngestMetrics } from "../metrics.js";
-import { isDay, recentDays } from "../papers/days.js";
+import { isDay, recentDays } from "../days.js";
 import { ingestPlanned, planRuns } from "../papers/ingest.js";
 import type { PaperSource } from "../papers/paper.js";
 import { createSource, SOURCE_SPEC, type SourceDeps } from "../papers/sources/index.js";

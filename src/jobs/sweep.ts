@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { requeueRetryableFailed, staleDigestIds } from "../digests/sweep.js";
-import { enqueueSendBatches } from "./enqueue.js";
+import { enqueueSendBatches } from "./producer.js";
 import type { Queues } from "./queues.js";
 
 export interface SweepOptions {

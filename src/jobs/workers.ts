@@ -20,11 +20,9 @@ export interface WorkerSettings {
   prefix: string;
   logger: Logger;
   sendConcurrency: number;
-  /** Global cap on send jobs per second across every worker process (BullMQ limiter). */
-  sendJobsPerSecond?: number;
   /** Counts completed and failed jobs by queue (exposed on /metrics of this process). */
   metrics?: JobMetrics | undefined;
-  /** Global cap on send jobs as a BullMQ limiter window; see sendLimiter(). Wins over sendJobsPerSecond. */
+  /** Global cap on send jobs as a BullMQ limiter window; see sendLimiter(). */
   sendLimiter?: { max: number; duration: number } | undefined;
   /** BullMQ lock duration and stalled-check interval for send jobs (ms): how soon a dead worker's job is taken over. */
   sendLockMs?: number | undefined;
@@ -93,7 +91,7 @@ export function startWorkers(handlers: JobHandlers, settings: WorkerSettings): W
   };
   add("ingest", handlers.ingest, { concurrency: 1 });
   add("plan", handlers.plan, { concurrency: 1 });
-  const limiter = settings.sendLimiter ?? (settings.sendJobsPerSecond ? { max: settings.sendJobsPerSecond, duration: 1000 } : undefined);
+  const limiter = settings.sendLimiter;
   const send = handlers.send;
   add("send", send && ((job: Job<SendJob>, token?: string) => send(job, token, stopping.signal)), {
     concurrency: settings.sendConcurrency,

@@ -3,10 +3,3 @@ export function headerSafe(value: string): string {
   // eslint-disable-next-line no-control-regex
   return value.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
 }
-
-/** Masks an address for logs: jane.doe@example.org → j***@example.org */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf("@");
-  if (at < 1) return "***";
-  return `${email[0] ?? ""}***${email.slice(at)}`;
-}

@@ -2,9 +2,10 @@ import { createJobHandlers } from "../jobs/handlers.js";
 import { registerSchedulers } from "../jobs/scheduler.js";
 import { sendLimiter, startWorkers, type Workers } from "../jobs/workers.js";
 import type { Runtime } from "./runtime.js";
+import type { Services } from "./services.js";
 
 /** The BullMQ workers and job schedulers, as the worker process and `npm start` run them. */
-export async function startBackground(rt: Runtime): Promise<Workers> {
+export async function startBackground(rt: Runtime & Services): Promise<Workers> {
   const { config, logger } = rt;
   const workers = startWorkers(createJobHandlers(rt), {
     connection: rt.bullConnection,

@@ -1,14 +1,11 @@
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
-import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli-ops.js";
+import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli/ops.js";
 import { planDigests } from "../digests/plan.js";
-import { enqueueSendBatches } from "../jobs/enqueue.js";
 import { pendingDigestIds, type BatchResult } from "../digests/send.js";
-import { buildDigestSender } from "../digests/sender.js";
-import { createLogger } from "../logger.js";
-import { demoUsage, runDemoCommand } from "./cli-demo.js";
-import { ingestUsage, runIngestCommand } from "./cli-ingest.js";
-import { openRuntime } from "./runtime.js";
+import { demoUsage, runDemoCommand } from "./cli/demo.js";
+import { ingestUsage, runIngestCommand } from "./cli/ingest.js";
+import { withRuntime } from "./cli/runtime.js";
+import { buildServices } from "./services.js";
 import { exitOnStartupError } from "./shutdown.js";
 
 interface Command {
@@ -23,12 +20,9 @@ const commands: Record<string, Command> = {
     summary: "send every queued digest now (and any a dead worker left in sending past its lease), then print a summary",
     usage: "send",
     async run() {
-      const config = loadConfig();
-      const logger = createLogger(config);
-      const rt = await openRuntime(config, { logger, role: "cli" });
-      try {
+      await withRuntime(async (rt, config) => {
         // One process, one batch at a time: the whole SMTP pool serves this batch.
-        const sender = await buildDigestSender(rt, { lanes: config.SMTP_POOL_SIZE });
+        const { sender } = await buildServices(rt, { send: { lanes: config.SMTP_POOL_SIZE } });
         type Counts = Pick<BatchResult, "sent" | "skipped" | "bounced" | "failed" | "deferred" | "held" | "leased">;
         const total: Counts = { sent: 0, skipped: 0, bounced: 0, failed: 0, deferred: 0, held: 0, leased: 0 };
         const started = Date.now();
@@ -50,19 +44,15 @@ const commands: Record<string, Command> = {
             `${total.leased} held by another worker; ${secs.toFixed(1)} s\n`,
         );
         if (total.failed > 0 || total.deferred + total.held > 0) process.exitCode = 1;
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
   migrate: {
     summary: "apply pending database migrations",
     usage: "migrate",
     async run() {
-      const config = loadConfig();
-      const logger = createLogger(config);
-      const rt = await openRuntime(config, { logger, role: "cli" });
-      await rt.close();
+      // Opening the runtime applies them.
+      await withRuntime(async () => undefined);
       process.stdout.write("migrations applied\n");
     },
   },
@@ -83,17 +73,14 @@ const commands: Record<string, Command> = {
         process.stderr.write(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z\n`);
         process.exit(2);
       }
-      const config = loadConfig();
-      const logger = createLogger(config);
-      const rt = await openRuntime(config, { logger, role: "cli" });
-      try {
+      await withRuntime(async (rt, config) => {
         let sendJobs = 0;
         const s = await planDigests(rt.db, {
           now,
           listingTimeZone: config.INGEST_TZ,
           onQueued: async (ids) => {
             // Chunks run side by side: read the counter after the await, or one chunk's count overwrites the other's.
-            const jobs = await enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE);
+            const jobs = await rt.jobs.sendBatches(ids);
             sendJobs += jobs;
           },
         });
@@ -111,9 +98,7 @@ const commands: Record<string, Command> = {
             "",
           ].join("\n"),
         );
-      } finally {
-        await rt.close();
-      }
+      });
     },
   },
 };

@@ -3,6 +3,7 @@ import { buildApp } from "../http/app.js";
 import { createLogger } from "../logger.js";
 import { startBackground } from "./background.js";
 import { openRuntime } from "./runtime.js";
+import { buildServices } from "./services.js";
 import { exitOnStartupError, onShutdown } from "./shutdown.js";
 
 /**
@@ -13,12 +14,12 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "local" });
-  const app = await buildApp(rt);
-  const workers = await startBackground(rt);
+  const services = await buildServices(rt);
+  const app = await buildApp({ ...rt, ...services });
+  const workers = await startBackground({ ...rt, ...services });
   if (config.SCHEDULER_ENABLED) {
     // A fresh local install should not wait for the next scheduled ingest to have papers.
-    const hour = new Date().toISOString().slice(0, 13).replace(/[^0-9]/g, "");
-    await rt.queues.ingest.add("ingest", {}, { jobId: `boot-ingest-${hour}` });
+    await rt.jobs.bootIngest();
   }
   onShutdown(logger, config.SHUTDOWN_GRACE_MS, async () => {
     await app.close();

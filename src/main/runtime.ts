@@ -3,23 +3,24 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
-import type { Config } from "../config.js";
+import type { Config, RuntimeConfig } from "../config.js";
 import { createDb, createPool, type Db } from "../db/client.js";
 import { runMigrations } from "../db/migrate.js";
+import { createJobsProducer, type JobsProducer } from "../jobs/producer.js";
 import { createQueues, type Queues } from "../jobs/queues.js";
 import type { Logger } from "../logger.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { createOutageLog, type OutageLog } from "../outage.js";
 import type { Mailer } from "../mail/mailer.js";
-import { startOutbox, type Outbox } from "../mail/outbox.js";
+import { startOutbox, type Outbox } from "../local/outbox.js";
 import { createSmtpMailer } from "../mail/transport.js";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { startEmbeddedPostgres } from "../local/embedded-postgres.js";
 import { installMailFastPaths } from "./fast-paths.js";
-import { ensureRedis } from "./redis.js";
+import { ensureRedis } from "../local/redis-server.js";
 
 /** The shared resources every entry point builds once and passes down. */
 export interface Runtime {
-  config: Config & { TOKEN_SECRET: string };
+  config: RuntimeConfig;
   logger: Logger;
   pool: pg.Pool;
   db: Db;
@@ -30,6 +31,8 @@ export interface Runtime {
   mailer: Mailer;
   outbox?: Outbox | undefined;
   queues: Queues;
+  /** Every enqueue asked for by http, the CLI and `npm start` (what AppDeps calls `jobs`). */
+  jobs: JobsProducer;
   /** This process's Prometheus registry and the counters the modules report to. */
   metrics: Metrics;
   /** Where every Redis client, queue and worker reports its errors: one warning per outage, one line when it ends. */
@@ -164,7 +167,8 @@ export async function openRuntime(
     const queues = createQueues(bullConnection, config.QUEUE_PREFIX, (err) => redisOutage.error(err));
     closers.push({ name: "queues", fn: () => queues.close() });
 
-    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, metrics, redisOutage, close };
+    const jobs = createJobsProducer(queues, { sendBatchSize: config.SEND_BATCH_SIZE });
+    return { config: { ...config, TOKEN_SECRET: secret }, logger, pool, db, redis, bullConnection, mailer, outbox, queues, jobs, metrics, redisOutage, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DAY } from "../days.js";
 
 /**
  * The one shape every source turns its entries into. Fields a source does not know
@@ -52,8 +53,6 @@ export function safeLink(value: string | null | undefined): string | null {
 export function arxivLinks(arxivId: string): { arxivUrl: string; pdfUrl: string } {
   return { arxivUrl: `https://arxiv.org/abs/${arxivId}`, pdfUrl: `https://arxiv.org/pdf/${arxivId}` };
 }
-
-export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export const paperSchema = z.object({
   arxivId: z.string().refine(isArxivId, "not an arXiv id without version"),

@@ -1,9 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
-import type { Db } from "../db/client.js";
+import type { Tx } from "../db/client.js";
 import { papers } from "../db/schema.js";
 import type { Paper, SourceKind } from "./paper.js";
-
-type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 export interface UpsertCounts {
   inserted: number;

@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { subscribers } from "../db/schema.js";
 import { AppError } from "../errors.js";
 import { verifyToken } from "./tokens.js";
-import type { Queryable } from "./topics.js";
+import type { Queryable } from "../db/client.js";
 
 /**
  * A subscriber's own Atom feed of their digests. Its link carries a `feed` token whose

@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { isTimeZone } from "../config.js";
 import { validationError } from "../errors.js";
-import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX, type Queryable } from "./topics.js";
+import type { Queryable } from "../db/client.js";
+import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "./topics.js";
 
 /**
  * The shapes a subscriber's choices take on the way in, shared by the JSON API

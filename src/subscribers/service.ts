@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
-import type { Db } from "../db/client.js";
+import type { Db, Queryable } from "../db/client.js";
 import { digests, emailEvents, subscribers, subscriberTopics, votes } from "../db/schema.js";
 import { AppError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { maskEmail } from "../mail/headers.js";
+import { maskEmail, type Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import { compileEmail, type CompiledEmail } from "../mail/templates.js";
 import type { WindowCounter } from "./counter.js";
@@ -13,7 +12,7 @@ import { links, tokenFor, type LinkContext } from "./links.js";
 import { assertTimezoneKnown, emailKey, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
 import { votesOf } from "./votes.js";
-import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels, type Queryable } from "./topics.js";
+import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels } from "./topics.js";
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type UnsubscribeSource = "one-click" | "link" | "api";

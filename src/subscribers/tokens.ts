@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { AppError } from "../errors.js";
 
 /**
@@ -9,6 +9,16 @@ import { AppError } from "../errors.js";
  *
  * Format: `<subscriberId>.<purpose letter>.<version>.<expires unix s or 0>.<base64url mac>`
  */
+/**
+ * Constant-time equality of a presented secret (a bearer token, a webhook password or
+ * signature) with the expected one, of any length: hashing first makes the lengths equal.
+ */
+export function sameSecret(given: string | Buffer, expected: string | Buffer): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "view" | "feed";
 
 /**

@@ -1,10 +1,7 @@
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
-import type { Db } from "../db/client.js";
+import type { Queryable } from "../db/client.js";
 import { subscriberTopics, topics } from "../db/schema.js";
 import { AppError } from "../errors.js";
-
-/** Drizzle's transaction handle or the pool-backed db: both run queries. */
-export type Queryable = Pick<Db, "select" | "insert" | "delete" | "update" | "execute">;
 
 export const TOPIC_MIN = 2;
 export const TOPIC_MAX = 100;

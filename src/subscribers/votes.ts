@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import { AppError } from "../errors.js";
 import { verifyFeedbackToken, type Vote } from "./tokens.js";
-import { TOPIC_MAX, TOPICS_MAX, type Queryable } from "./topics.js";
+import type { Queryable } from "../db/client.js";
+import { TOPIC_MAX, TOPICS_MAX } from "./topics.js";
 
 /**
  * Votes: a subscriber's "more like this" (+1) and "less like this" (−1) on papers of

@@ -73,7 +73,7 @@ describe("the Daily Papers page in a real browser", () => {
 
     const summary = await planDigests(rt.db, { now: NEXT_MORNING, listingTimeZone: "UTC" });
     expect(summary.withPapers).toBe(1);
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     await sender.sendBatch(summary.queuedDigestIds);
     const [, digest] = await rt.sink.waitFor(2);
     expect(digest?.envelope.to).toEqual(["reader@example.org"]);

@@ -4,12 +4,13 @@ import { loadConfig } from "../../src/config.js";
 import { buildApp, type App } from "../../src/http/app.js";
 import { createLogger } from "../../src/logger.js";
 import { openRuntime, type Runtime } from "../../src/main/runtime.js";
+import { buildServices, type Services } from "../../src/main/services.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
 import { startSmtpSink, type SmtpSink } from "./smtp-sink.js";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-export interface TestRuntime extends Runtime {
+export interface TestRuntime extends Runtime, Services {
   database: TestDatabase;
   sink: SmtpSink;
   /** The Redis key prefix (and BullMQ prefix) that only this test file uses. */
@@ -38,7 +39,9 @@ export async function createTestRuntime(env: Record<string, string> = {}): Promi
     PAGE_CACHE_MS: "0",
     ...env,
   });
-  const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });
+  const opened = await openRuntime(config, { logger: createLogger(config), role: "server" });
+  // The same services the entry points build (src/main/services.ts), once for this file.
+  const rt = { ...opened, ...(await buildServices(opened).catch(async (err: unknown) => { await opened.close(); throw err; })) };
   const apps: App[] = [];
   return {
     ...rt,

@@ -8,11 +8,12 @@ import { createJobHandlers } from "../../src/jobs/handlers.js";
 import { sendLimiter, startWorkers } from "../../src/jobs/workers.js";
 import { createLogger } from "../../src/logger.js";
 import { openRuntime } from "../../src/main/runtime.js";
+import { buildServices } from "../../src/main/services.js";
 
 const config = loadConfig();
 const logger = createLogger(config);
 const rt = await openRuntime(config, { logger, role: "worker" });
-const workers = startWorkers(createJobHandlers(rt), {
+const workers = startWorkers(createJobHandlers({ ...rt, ...(await buildServices(rt)) }), {
   connection: rt.bullConnection,
   prefix: config.QUEUE_PREFIX,
   logger,

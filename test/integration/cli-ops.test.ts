@@ -5,7 +5,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subscribersCommand, statsCommand, type Io, type OpsCommand } from "../../src/main/cli-ops.js";
+import { subscribersCommand, statsCommand, type Io, type OpsCommand } from "../../src/main/cli/ops.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 

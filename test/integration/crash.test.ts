@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SMTPServer } from "smtp-server";
-import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 

@@ -37,7 +37,7 @@ describe("More / Less like this (feedback links)", () => {
 
   it("every paper of a sent digest has both links in HTML and text; opening every one of them (GET, as a scanner does) records nothing", async () => {
     const { subscriberId, digestId, paperIds } = await seedOne(rt.pool, { papers: 3 });
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);
     const html = msg!.parsed.html as string;

@@ -4,7 +4,7 @@ import { asc } from "drizzle-orm";
 import { ingestRuns, papers } from "../../src/db/schema.js";
 import { createJobHandlers } from "../../src/jobs/handlers.js";
 import { startWorkers, type Workers } from "../../src/jobs/workers.js";
-import { recentDays } from "../../src/papers/days.js";
+import { recentDays } from "../../src/days.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 import { startRecordedServer, type RecordedServer } from "../helpers/recorded-http.js";
 import { hfEntry } from "../helpers/papers.js";

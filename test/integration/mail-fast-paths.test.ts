@@ -10,6 +10,7 @@ import { nodemailerDataStream } from "../../src/mail/data-stream.js";
 import type { SinkMessage } from "../helpers/smtp-sink.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { buildDigestRenderer } from "../../src/main/services.js";
 
 /** The gauge's value per path, as Prometheus scrapes it from GET /metrics. */
 async function engaged(rt: TestRuntime): Promise<Record<string, number>> {
@@ -41,7 +42,7 @@ describe("MAIL_FAST_PATHS", () => {
     expect(stream).not.toBeNull();
     expect(stream!.ctor.prototype._transform).toBe(stream!.original);
     const { digestId } = await seedOne(rt.pool, { email: "reader@example.org", papers: 4, title: (i) => `Diffusion & <reasoning> “${i}”` });
-    const plain = await buildDigestSender(rt);
+    const plain = buildDigestSender(rt, rt.renderer);
     expect(await engaged(rt)).toEqual({ data_stream: 0, mime_writer: 0, template_fill: 0 });
     expect(await plain.sendBatch([digestId])).toMatchObject({ sent: 1 });
     const [slow] = await rt.sink.waitFor(1);
@@ -54,7 +55,7 @@ describe("MAIL_FAST_PATHS", () => {
     const fastConfig = { ...rt.config, MAIL_FAST_PATHS: true };
     expect(await installMailFastPaths(fastConfig, rt.logger, rt.metrics)).toEqual({ enabled: true, dataStream: true });
     expect(stream!.ctor.prototype._transform).not.toBe(stream!.original);
-    const fast = await buildDigestSender({ ...rt, config: fastConfig });
+    const fast = buildDigestSender({ ...rt, config: fastConfig }, await buildDigestRenderer(fastConfig));
     expect(await engaged(rt)).toEqual({ data_stream: 1, mime_writer: 1, template_fill: 1 });
     expect(await fast.sendBatch([digestId])).toMatchObject({ sent: 1 });
     const [, quick] = await rt.sink.waitFor(2);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { createQueues } from "../../src/jobs/queues.js";
 import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { spawnEntry, type Spawned } from "../helpers/spawn.js";

@@ -21,7 +21,7 @@ describe("a 50-paper digest with highlights everywhere", () => {
       title: (i) => `${"diffusion test-time compute ".repeat(12)}${i}`,
       abstractChars: 3000,
     });
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);
     const html = String(msg!.parsed.html);

@@ -69,7 +69,7 @@ describe("Postgres away right after the relay accepted a digest, with the worker
   it("marks it sent once the database is back: no copy, nothing lost", { timeout: 60_000 }, async () => {
     const ids: number[] = [];
     for (let i = 0; i < DIGESTS; i++) ids.push((await seedOne(rt.pool, { email: `pgaway${i}@example.org`, papers: 1 })).digestId);
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     // The batch ends with the database error (its job would be retried); what was accepted is marked.
     await expect(sender.sendBatch(ids)).rejects.toThrow();
     await outage;

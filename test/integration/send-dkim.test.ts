@@ -55,7 +55,7 @@ describe("DKIM", () => {
   });
 
   it("signs the digest, List-Unsubscribe and List-Unsubscribe-Post included", async () => {
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     const { digestId } = await seedOne(rt.pool);
     expect(await sender.sendBatch([digestId])).toMatchObject({ sent: 1 });
     const [msg] = await rt.sink.waitFor(1);

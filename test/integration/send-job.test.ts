@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { enqueueSendBatches } from "../../src/jobs/producer.js";
+import { buildDigestSender } from "../../src/digests/sender.js";
 import { createJobHandlers } from "../../src/jobs/handlers.js";
 import { sweepStaleDigests } from "../../src/jobs/sweep.js";
 import { sendLimiter, startWorkers, type Workers } from "../../src/jobs/workers.js";
@@ -20,7 +21,7 @@ describe("send job on BullMQ", () => {
   let workers: Workers;
   beforeAll(async () => {
     rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test", SEND_RATE_PER_SECOND: "1000", SEND_RETRY_DELAY_MS: "200" });
-    workers = startWorkers(createJobHandlers(rt), {
+    workers = startWorkers(createJobHandlers({ ...rt, sender: buildDigestSender(rt, rt.renderer) }), {
       connection: rt.bullConnection,
       prefix: rt.prefix,
       logger: rt.logger,

@@ -19,7 +19,7 @@ describe("one-click unsubscribe from the List-Unsubscribe header", () => {
   it("a mail client's RFC 8058 POST unsubscribes, and the next digest is not sent", async () => {
     const { digestId, subscriberId } = await seedOne(rt.pool);
     const next = await seedDigest(rt.pool, subscriberId, await seedPapers(rt.pool, 1), "2026-11-29");
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);
     const line = msg!.parsed.headerLines.find((h) => h.key === "list-unsubscribe")?.line ?? "";

@@ -1,6 +1,7 @@
 import { SMTPServer } from "smtp-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { enqueueSendBatches } from "../../src/jobs/enqueue.js";
+import { enqueueSendBatches } from "../../src/jobs/producer.js";
+import { buildDigestSender } from "../../src/digests/sender.js";
 import { createJobHandlers } from "../../src/jobs/handlers.js";
 import { sweepStaleDigests } from "../../src/jobs/sweep.js";
 import { sendLimiter, startWorkers, type Workers } from "../../src/jobs/workers.js";
@@ -115,7 +116,7 @@ describe("send through a mail server outage", () => {
   });
 
   const start = () =>
-    (workers = startWorkers(createJobHandlers(rt), {
+    (workers = startWorkers(createJobHandlers({ ...rt, sender: buildDigestSender(rt, rt.renderer) }), {
       connection: rt.bullConnection,
       prefix: rt.prefix,
       logger: rt.logger,
@@ -180,7 +181,7 @@ describe("send through a mail server outage", () => {
     const windowRt = await createTestRuntime({ ...SCALED, SMTP_URL: rt.config.SMTP_URL!, SEND_RETRY_WINDOW_MS: "1500" });
     try {
       // The same database as the main runtime: the short-window worker works on these digests.
-      const handlers = createJobHandlers({ ...windowRt, pool: rt.pool, db: rt.db });
+      const handlers = createJobHandlers({ ...windowRt, pool: rt.pool, db: rt.db, sender: buildDigestSender({ ...windowRt, pool: rt.pool }, windowRt.renderer) });
       workers = startWorkers(handlers, { connection: windowRt.bullConnection, prefix: windowRt.prefix, logger: windowRt.logger, sendConcurrency: 1, sendLimiter: sendLimiter(100_000, 10) });
       relay.busyFor(60_000);
       await enqueueSendBatches(windowRt.queues, [...ids, old], 11);

@@ -22,7 +22,7 @@ describe("GET /digests/:id (view in browser)", () => {
 
   it("shows the same HTML the email carried, from the link in the email", async () => {
     const { digestId } = await seedOne(rt.pool, { papers: 2, title: (i) => `<b>Bold</b> diffusion ${i}` });
-    const sender = await buildDigestSender(rt);
+    const sender = buildDigestSender(rt, rt.renderer);
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);
     const viewLink = /View in browser: (\S+)/.exec(msg!.parsed.text ?? "")?.[1];

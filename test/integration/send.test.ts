@@ -25,7 +25,7 @@ describe("send pipeline", () => {
       BOUNCE_LIMIT: "1",
       SEND_MAX_ATTEMPTS: "3",
     });
-    sender = await buildDigestSender(rt);
+    sender = buildDigestSender(rt, rt.renderer);
   });
   afterAll(async () => {
     await rt?.close();
@@ -105,7 +105,7 @@ describe("send pipeline", () => {
     expect(rt.sink.messages.filter((m) => m.parsed.messageId === `<digest-${digestId}@paperboy.test>`)).toHaveLength(1);
   });
 
-  it("delivers a paper title containing <script> escaped", async () => {
+  it("sends a paper title containing <script> escaped", async () => {
     const { digestId } = await seedOne(rt.pool, { papers: 1, title: () => `<script>alert("pwned")</script> Diffusion & friends` });
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);

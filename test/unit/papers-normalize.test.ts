@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { addDays, dayIn, dayRange, isDay, recentDays } from "../../src/papers/days.js";
+import { addDays, dayIn, dayRange, isDay, recentDays } from "../../src/days.js";
 import { createSpacingLimiter, parseRetryAfter } from "../../src/papers/http.js";
 import { cleanText, normalizeArxivId, safeLink } from "../../src/papers/paper.js";
 import { arxivQuery, parseArxivFeed } from "../../src/papers/sources/arxiv.js";

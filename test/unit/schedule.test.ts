@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { duePeriod, instantAtLocal, isKnownTimeZone, localTime, nextSend, type Schedule } from "../../src/digests/schedule.js";
+import { instantAtLocal, isKnownTimeZone, localTime, nextSend, type Schedule } from "../../src/digests/schedule.js";
 
 const daily = (timezone: string, sendHour = 8): Schedule => ({ timezone, sendHour, frequency: "daily", weekday: 1 });
 const none = () => false;
+/** The period due at `now` with no digest yet, as the status page and the planner see it. */
+const duePeriod = (schedule: Schedule, now: Date) => {
+  const next = nextSend(schedule, now, none);
+  return next.dueNow ? next.period : null;
+};
 
 describe("schedule: local send times", () => {
   it("reads the local date a day ahead in UTC+14 and a day behind in UTC−12", () => {

@@ -1,4 +1,4 @@
-import type { DigestDay } from "../../digests/stats.js";
+import type { DigestDay } from "../../ops/stats.js";
 import { html, type SafeHtml } from "../html.js";
 
 /** Series in stacking order (bottom first); colours work on light and dark backgrounds. */

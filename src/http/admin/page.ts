@@ -1,4 +1,4 @@
-import type { DigestDay, FailedDigestRow, IngestRunRow, SignupDay, StatusCount } from "../../digests/stats.js";
+import type { DigestDay, FailedDigestRow, IngestRunRow, SignupDay, StatusCount } from "../../ops/stats.js";
 import { html, type SafeHtml } from "../html.js";
 import { layout } from "../pages/layout.js";
 import { digestChart } from "./chart.js";

@@ -11,10 +11,10 @@ import {
   requeueFailedDigest,
   signupsPerDay,
   subscribersByStatus,
-} from "../../digests/stats.js";
+} from "../../ops/stats.js";
 import { AppError } from "../../errors.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "../../subscribers/topics.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps, TestDigestSender } from "../deps.js";
 import { adminGuard, assertSameOrigin } from "./auth.js";
 import { adminOffPage, dashboardPage, QUEUE_STATES, type ScheduledRun } from "./page.js";
 
@@ -36,9 +36,6 @@ const topicsField = z
   .transform((v) => v.split(/[\n,]/).map((t) => t.trim().replace(/\s+/g, " ")).filter((t) => t.length > 0))
   .pipe(z.array(z.string().min(TOPIC_MIN).max(TOPIC_MAX)).max(TOPICS_MAX));
 
-/** A test digest is rendered and sent right away, so no address or topic lands in Redis. */
-export type TestDigestSender = (input: { to: string; topics: string[] }) => Promise<{ paperCount: number }>;
-
 function wantsHtml(request: FastifyRequest) {
   return (request.headers.accept ?? "").includes("text/html");
 }
@@ -54,13 +51,14 @@ function done(request: FastifyRequest, reply: FastifyReply, notice: keyof typeof
 
 const actionReply = { 200: z.object({ ok: z.literal(true), notice: z.string() }).loose(), 303: z.undefined() };
 
+/** A test digest is rendered and sent right away, so no address or topic lands in Redis. */
 export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: TestDigestSender | undefined }> = async (app, { deps, testDigest }) => {
   const token = deps.config.ADMIN_TOKEN;
 
   if (!token) {
     // Admin off: every admin URL says so (and how to turn it on) instead of a bare 404.
     const off = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.method === "GET" && wantsHtml(request)) return reply.code(404).type("text/html; charset=utf-8").send(adminOffPage());
+      if (request.method === "GET" && wantsHtml(request)) return reply.code(404).html(adminOffPage());
       throw new AppError("ADMIN_DISABLED");
     };
     app.all("/admin", { schema: { hide: true } }, off);
@@ -75,7 +73,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
     { schema: { hide: true, querystring: z.object({ done: z.enum(Object.keys(NOTICES) as [keyof typeof NOTICES]).optional() }) }, config: { page: true } },
     async (req, reply) => {
       const now = new Date();
-      const queues = deps.queues.all();
+      const queues = deps.jobs.queues();
       const [subscribers, signups, digests, ingestRuns, failedDigests, depths, schedulers] = await Promise.all([
         subscribersByStatus(deps.db),
         signupsPerDay(deps.db, 30, now),
@@ -103,7 +101,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
         testDigestAvailable: Boolean(testDigest),
         notice: req.query.done ? NOTICES[req.query.done] : undefined,
       });
-      return reply.header("cache-control", "no-store").type("text/html; charset=utf-8").send(page);
+      return reply.header("cache-control", "no-store").html(page);
     },
   );
 
@@ -126,9 +124,9 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
     async (req, reply) => {
       assertSameOrigin(req, deps.config.PUBLIC_URL);
       const { day, source } = req.body;
-      const job = await deps.queues.ingest.add("ingest", source ? { day, source } : { day });
-      req.log.info({ jobId: job.id, day, source: source ?? "all" }, "admin queued ingest");
-      return done(req, reply, "ingest", { jobId: job.id });
+      const job = await deps.jobs.ingest({ day, source });
+      req.log.info({ jobId: job.jobId, day, source: source ?? "all" }, "admin queued ingest");
+      return done(req, reply, "ingest", { jobId: job.jobId });
     },
   );
 
@@ -137,9 +135,9 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
     { schema: { hide: true, response: actionReply }, config: { page: true } },
     async (req, reply) => {
       assertSameOrigin(req, deps.config.PUBLIC_URL);
-      const job = await deps.queues.plan.add("plan", { at: new Date().toISOString() });
-      req.log.info({ jobId: job.id }, "admin queued plan");
-      return done(req, reply, "plan", { jobId: job.id });
+      const job = await deps.jobs.plan(new Date());
+      req.log.info({ jobId: job.jobId }, "admin queued plan");
+      return done(req, reply, "plan", { jobId: job.jobId });
     },
   );
 
@@ -162,18 +160,15 @@ export const adminRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; testDigest?: Te
       assertSameOrigin(req, deps.config.PUBLIC_URL);
       const id = req.params.id;
       if (!(await requeueFailedDigest(deps.db, id))) return done(req, reply, "resend-none", { digestId: id });
-      // A fresh job id: the batch job that failed may still be kept under its own id,
-      // and BullMQ would ignore a job whose id it holds. The send handler's status
-      // claim keeps it exactly-once however many jobs name the digest.
-      const job = await deps.queues.send.add("send", { digestIds: [id] }, { jobId: `resend-${id}-${Date.now()}` });
-      req.log.info({ digestId: id, jobId: job.id }, "admin resent a failed digest");
-      return done(req, reply, "resend", { digestId: id, jobId: job.id });
+      const job = await deps.jobs.resend(id);
+      req.log.info({ digestId: id, jobId: job.jobId }, "admin resent a failed digest");
+      return done(req, reply, "resend", { digestId: id, jobId: job.jobId });
     },
   );
 
   // bull-board over every queue, behind the same guard (the hook above covers this child too).
   const board = new FastifyAdapter();
   board.setBasePath("/admin/queues");
-  createBullBoard({ queues: deps.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: board, options: { uiConfig: { boardTitle: "paperboy queues" } } });
+  createBullBoard({ queues: deps.jobs.queues().map((q) => new BullMQAdapter(q)), serverAdapter: board, options: { uiConfig: { boardTitle: "paperboy queues" } } });
   await app.register(board.registerPlugin(), { prefix: "/admin/queues" });
 };

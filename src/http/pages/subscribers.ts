@@ -219,7 +219,7 @@ export interface ManagePageOptions {
   changed?: PreferenceField[];
   notice?: string;
   /**
-   * DELIVERY STATUS SLOT: rendered as the "Your digest" section near the top of the
+   * SEND STATUS SLOT: rendered as the "Your digest" section near the top of the
    * manage page (last digest, next send time, last ingest run). Left for the lead to fill.
    */
   status?: SafeHtml;

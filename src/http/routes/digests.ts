@@ -1,14 +1,13 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { recordEmailEvent } from "../../digests/email-events.js";
-import { createDigestRenderer } from "../../digests/render.js";
 import { loadDigest } from "../../digests/view.js";
 import { AppError } from "../../errors.js";
-import { verifyToken } from "../../subscribers/tokens.js";
-import type { AppDeps } from "../app.js";
+import { sameSecret, verifyToken } from "../../subscribers/tokens.js";
+import { bearerToken } from "../bearer.js";
+import type { AppDeps } from "../deps.js";
+import { errorBody } from "../schemas.js";
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 const eventBody = z
   .object({
@@ -22,21 +21,11 @@ const eventBody = z
     if (!v.messageId && !v.email) ctx.addIssue({ code: "custom", path: ["messageId"], message: "give messageId or email" });
   });
 
-/** Constant-time comparison of bearer tokens (hashing first makes the lengths equal). */
-function sameToken(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 /** The digest in the browser (the email's "view in browser" link) and the bounce/complaint webhook. */
 export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, { deps }) => {
   const secret = deps.config.TOKEN_SECRET;
   if (!secret) throw new Error("TOKEN_SECRET is not set: build the app from openRuntime()");
-  const renderer = await createDigestRenderer(
-    { publicUrl: deps.config.PUBLIC_URL, secret, postalAddress: deps.config.POSTAL_ADDRESS },
-    { fastPaths: deps.config.MAIL_FAST_PATHS },
-  );
+  const { renderer } = deps;
 
   app.get(
     "/digests/:id",
@@ -60,7 +49,7 @@ export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
       if (stored.erased) throw new AppError("GONE");
       // Every paper: the email may have listed only the first ones and linked here for the rest.
       const { html } = renderer.page(stored.input);
-      return reply.header("cache-control", "private, no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(html);
+      return reply.header("cache-control", "private, no-store").header("referrer-policy", "no-referrer").html(html);
     },
   );
 
@@ -70,8 +59,8 @@ export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
       onRequest: async (req) => {
         const expected = deps.config.WEBHOOK_TOKEN;
         if (!expected) throw new AppError("WEBHOOK_DISABLED");
-        const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-        if (!m?.[1] || !sameToken(m[1], expected)) throw new AppError("UNAUTHORIZED", "A valid bearer token is required.");
+        const given = bearerToken(req.headers.authorization);
+        if (!given || !sameSecret(given, expected)) throw new AppError("UNAUTHORIZED", "A valid bearer token is required.");
       },
       schema: {
         tags: ["webhooks"],

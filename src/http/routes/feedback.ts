@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError } from "../../errors.js";
 import { links } from "../../subscribers/links.js";
 import { recordVote, removeVote, resolveFeedback } from "../../subscribers/votes.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { feedbackPage, type FeedbackState } from "../pages/feedback.js";
 
 const token = z.string().min(1).max(200);

@@ -7,7 +7,7 @@ import { AppError } from "../../errors.js";
 import { papersByIds, topPapersPerDay, type ListedPaper } from "../../papers/listing.js";
 import { feedOwner, sentDigests } from "../../subscribers/feed.js";
 import { links, type LinkContext } from "../../subscribers/links.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { etagOf, notModified } from "../conditional.js";
 import { escapeHtml } from "../html.js";
 import { atomFeed, feedUpdated, type AtomEntry } from "../pages/atom.js";

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 
 const check = z.object({ ok: z.boolean(), error: z.string().optional() });
 const readyBody = z.object({ status: z.enum(["ready", "unavailable"]), postgres: check, redis: check });

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Metrics } from "../../metrics.js";
 import { adminGuard } from "../admin/auth.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 
 /**
  * Times every request by its route pattern (never the raw URL, which would make a

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { html } from "../html.js";
 import { layout } from "../pages/layout.js";
 
@@ -19,7 +19,7 @@ ${messages.length === 0
   : html`<table><thead><tr><th>Received</th><th>To</th><th>Subject</th></tr></thead><tbody>
 ${messages.map((m) => html`<tr><td>${m.receivedAt.toISOString().replace("T", " ").slice(0, 19)}</td><td>${m.to.join(", ")}</td><td><a href="/outbox/${m.id}">${m.subject || "(no subject)"}</a></td></tr>`)}
 </tbody></table>`}`;
-    return reply.type("text/html; charset=utf-8").send(layout({ title: "Outbox", body }));
+    return reply.html(layout({ title: "Outbox", body }));
   });
 
   const params = z.object({ id: z.string().regex(/^[0-9]+-[0-9]+$/) });
@@ -34,7 +34,7 @@ ${messages.map((m) => html`<tr><td>${m.receivedAt.toISOString().replace("T", " "
 ${m.html ? html`<iframe title="HTML part" sandbox src="/outbox/${m.id}/html" style="width:100%;height:70vh;border:1px solid var(--line);border-radius:8px;background:#fff"></iframe>` : html`<p class="muted">No HTML part.</p>`}
 <h2>Text</h2><pre>${m.text ?? "(no text part)"}</pre>
 <h2>Headers</h2><table>${m.headers.map((h) => html`<tr><th>${h.key}</th><td>${h.value}</td></tr>`)}</table>`;
-    return reply.type("text/html; charset=utf-8").send(layout({ title: m.subject, body }));
+    return reply.html(layout({ title: m.subject, body }));
   });
 
   app.get("/outbox/:id/html", { schema: { hide: true, params }, config: { page: true } }, (req, reply) => {
@@ -43,7 +43,6 @@ ${m.html ? html`<iframe title="HTML part" sandbox src="/outbox/${m.id}/html" sty
     // The message is shown as sent; the sandboxed frame and this CSP keep its scripts inert.
     return reply
       .header("content-security-policy", "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; sandbox")
-      .type("text/html; charset=utf-8")
-      .send(m.html);
+      .html(m.html);
   });
 };

@@ -14,7 +14,8 @@ import {
   welcomePage,
   type FormValues,
 } from "../pages/subscribers.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
+import { tokenQuery } from "../schemas.js";
 import { revokeFeed, sentDigests } from "../../subscribers/feed.js";
 import { links, type LinkContext } from "../../subscribers/links.js";
 import { archiveSection } from "../pages/archive.js";
@@ -29,7 +30,6 @@ export const SIGNUP_ACCEPTED = {
 } as const;
 const SIGNUP_ACCEPTED_MESSAGE = SIGNUP_ACCEPTED.message;
 
-const tokenQuery = z.object({ token: z.string().max(512).optional() });
 const tokenForm = z.object({ token: z.string().max(512).optional() });
 /** What @fastify/formbody gives for a form: strings, or arrays of strings for repeated names. */
 const formBody = z.record(z.string(), z.union([z.string(), z.array(z.string())]));

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { searchPapers } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
-import { addDays } from "../../papers/days.js";
+import { addDays } from "../../days.js";
 import { listingStamp, papersByIds, papersOfDays, type ListingStamp } from "../../papers/listing.js";
 import { TOPIC_MAX, TOPIC_MIN } from "../../subscribers/topics.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
 import { etagOf, notModified } from "../conditional.js";
 import { listingPage, PAPERS_CSS, type ListingPageOptions } from "../pages/papers.js";
 import { parseDay } from "./preview.js";
@@ -36,7 +36,6 @@ export function weekStart(day: string): string {
   return addDays(day, -((dow + 6) % 7));
 }
 
-const html = "text/html; charset=utf-8";
 const dayParam = z.object({ day: z.string().max(64) });
 const searchQuery = z.object({ q: z.string().max(1000).optional() });
 
@@ -99,7 +98,7 @@ export const paperPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (
   app.get("/", { schema: { hide: true }, config: { page: true } }, async (req, reply) => {
     const l = await listing("day", null, null, DAY_LIMIT);
     if (notModified(req, reply, l.etag, l.stamp.updatedAt)) return reply;
-    return reply.type(html).send(await l.render());
+    return reply.html(await l.render());
   });
 
   app.get("/papers/:day", { schema: { hide: true, params: dayParam }, config: { page: true } }, async (req, reply) => {
@@ -107,14 +106,14 @@ export const paperPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (
     const l = await listing("day", day, day, DAY_LIMIT);
     if (notModified(req, reply, l.etag, l.stamp.updatedAt)) return reply;
     // A day without papers still offers its neighbours, but says so with its status.
-    return reply.code(l.stamp.count === 0 ? 404 : 200).type(html).send(await l.render());
+    return reply.code(l.stamp.count === 0 ? 404 : 200).html(await l.render());
   });
 
   app.get("/papers/week/:day", { schema: { hide: true, params: dayParam }, config: { page: true } }, async (req, reply) => {
     const monday = weekStart(parseDay(req.params.day) ?? "");
     const l = await listing("week", monday, addDays(monday, 6), WEEK_LIMIT);
     if (notModified(req, reply, l.etag, l.stamp.updatedAt)) return reply;
-    return reply.code(l.stamp.count === 0 ? 404 : 200).type(html).send(await l.render());
+    return reply.code(l.stamp.count === 0 ? 404 : 200).html(await l.render());
   });
 
   app.get("/search", { schema: { hide: true, querystring: searchQuery }, config: { page: true } }, async (req, reply) => {
@@ -137,6 +136,6 @@ export const paperPageRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (
       words,
       feed: `/papers/feed.atom?q=${encodeURIComponent(q)}`,
     });
-    return reply.type(html).send(page);
+    return reply.html(page);
   });
 };

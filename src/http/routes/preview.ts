@@ -3,9 +3,9 @@ import { z } from "zod";
 import { previewTopics } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
 import { TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "../../subscribers/topics.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
+import { errorBody } from "../schemas.js";
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 /** `topics` may be repeated (?topics=a&topics=b) or one value with a topic per line, as a textarea sends it. */
 const topicsParam = z.union([z.string(), z.array(z.string())]).optional();

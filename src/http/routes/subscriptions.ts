@@ -3,13 +3,12 @@ import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import { createRedisWindowCounter } from "../../subscribers/counter.js";
 import { emailKey, preferencesPatchSchema, signupSchema } from "../../subscribers/preferences.js";
-import { createSubscriberService } from "../../subscribers/service.js";
-import type { AppDeps } from "../app.js";
+import { bearerToken } from "../bearer.js";
+import type { AppDeps } from "../deps.js";
+import { errorBody, tokenQuery } from "../schemas.js";
 import { SIGNUP_ACCEPTED, subscriberPageRoutes, type AddressGuard, type SubscriberRouteOptions } from "./pages.js";
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 
 const acceptedBody = z.object({ status: z.literal("accepted"), message: z.string() });
@@ -46,16 +45,12 @@ const exportBody = z.object({
   votes: z.array(z.object({ arxivId: z.string(), title: z.string(), vote: z.enum(["more", "less"]), at: z.string() })),
 });
 
-const tokenQuery = z.object({ token: z.string().max(512).optional() });
 const security = [{ manageToken: [] }];
 
 /** The manage token, from `Authorization: Bearer …` or `?token=`. */
 function manageToken(req: { headers: FastifyRequest["headers"]; query: { token?: string | undefined } }): string {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    if (m?.[1]) return m[1];
-  }
+  const fromHeader = bearerToken(req.headers.authorization);
+  if (fromHeader) return fromHeader;
   if (req.query.token) return req.query.token;
   throw new AppError("INVALID_TOKEN", "A manage token is required: use the link from one of our emails.");
 }
@@ -156,14 +151,7 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   { deps, manageStatus },
 ) => {
   const { config } = deps;
-  const counter = createRedisWindowCounter(deps.redis, `${config.QUEUE_PREFIX}:subscribers`);
-  const service = createSubscriberService({
-    db: deps.db,
-    mailer: deps.mailer,
-    logger: deps.logger,
-    counter,
-    config: { ...config, TOKEN_SECRET: tokenSecret(deps) },
-  });
+  const { subscribers: service, signupCounter: counter } = deps;
   const windowMs = config.SIGNUP_RATE_LIMIT_WINDOW_SECONDS * 1000;
   const guardAddress: AddressGuard = async (email) => {
     const key = `signup-address:${createHash("sha256").update(emailKey(email)).digest("hex").slice(0, 32)}`;
@@ -179,10 +167,3 @@ export const subscriberRoutes: FastifyPluginAsyncZod<{ deps: AppDeps; manageStat
   await app.register(subscriptionApiRoutes, opts);
   await app.register(subscriberPageRoutes, opts);
 };
-
-function tokenSecret(deps: AppDeps): string {
-  const secret = deps.config.TOKEN_SECRET;
-  // openRuntime always fills it (config or DATA_DIR); an app built without one must not sign links.
-  if (!secret) throw new Error("TOKEN_SECRET is not set: build the app from openRuntime()");
-  return secret;
-}

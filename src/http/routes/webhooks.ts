@@ -10,7 +10,8 @@ import { recordProviderEvents, redisSeenDeliveries } from "../../ops/webhooks/re
 import { resendBody, resendEvents, verifyResend } from "../../ops/webhooks/resend.js";
 import { sendgridBody, sendgridEvents, verifySendgrid } from "../../ops/webhooks/sendgrid.js";
 import { createSnsFetch, createSnsVerifier, parseSesNotification, sesEvents, snsBody } from "../../ops/webhooks/ses.js";
-import type { AppDeps } from "../app.js";
+import type { AppDeps } from "../deps.js";
+import { errorBody } from "../schemas.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -19,7 +20,6 @@ declare module "fastify" {
   }
 }
 
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
 
 const outcome = z.object({
   events: z.number().int().describe("Bounces and complaints in the payload"),

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { ReportedEvent } from "../../digests/email-events.js";
 import { AppError } from "../../errors.js";
 
@@ -17,12 +16,8 @@ export const header = (headers: Headers, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-/** Constant-time equality of two secrets of any length (hashing first makes the lengths equal). */
-export function sameSecret(given: string | Buffer, expected: string | Buffer): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
+/** The one constant-time compare, for the provider modules beside this one. */
+export { sameSecret } from "../../subscribers/tokens.js";
 
 /** The one refusal a provider sees for a missing or wrong signature or credential. */
 export const badSignature = (what: string) => new AppError("UNAUTHORIZED", `${what} is missing or does not verify.`);

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { isDay } from "../days.js";
+import { isDay } from "../../days.js";
 import { SourceError, type PaperSource, type SourceBatch } from "../paper.js";
 import { looseId, mapHfEntry } from "./hf-shape.js";
 

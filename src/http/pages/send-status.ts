@@ -1,4 +1,4 @@
-import type { DeliveryStatus } from "../../digests/status.js";
+import type { SendStatus } from "../../digests/status.js";
 import { html, type SafeHtml } from "../html.js";
 
 const STATUS_WORDS: Record<string, string> = {
@@ -14,7 +14,7 @@ const STATUS_WORDS: Record<string, string> = {
 const when = (iso: string) => iso.replace("T", " ").slice(0, 16) + " UTC";
 
 /** The manage page's answer to "why did I get nothing?": last digest, next send, last ingest. */
-export function deliveryStatusSection(s: DeliveryStatus): SafeHtml {
+export function sendStatusSection(s: SendStatus): SafeHtml {
   const last = s.lastDigest;
   const next = s.nextSend;
   const ingest = s.lastIngest;

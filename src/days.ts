@@ -1,6 +1,10 @@
-import { DAY } from "./paper.js";
+/**
+ * Days are plain calendar dates (YYYY-MM-DD), computed without local-time surprises:
+ * listing days, digest periods, ranges for the CLI. The one home of date arithmetic.
+ */
 
-/** Listing days are plain calendar dates (YYYY-MM-DD), computed without local-time surprises. */
+/** The shape of a day; isDay also checks that it is on the calendar. */
+export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export function isDay(value: string): boolean {
   if (!DAY.test(value)) return false;

@@ -1,5 +1,5 @@
 /**
- * Deliver benchmark: digests end to end — claim each (conditional update, which also
+ * Send benchmark: digests end to end — claim each (conditional update, which also
  * marks the lane's previous digest sent), fetch the batch's papers in one query,
  * render (compiled fill), build MIME once per template and fill it, send through
  * pooled nodemailer — into a local smtp-server sink running in its own process. The
@@ -11,7 +11,7 @@
  * of ~40 KB on the wire (printed). Creates and drops its own database on
  * 127.0.0.1:5432 (BENCH_DATABASE_URL to change).
  *
- *   node --expose-gc --import tsx bench/deliver.ts
+ *   node --expose-gc --import tsx bench/send.ts
  *     BENCH_DIGESTS=20000 BENCH_POOL=8 BENCH_BATCH=250 BENCH_CONCURRENCY=2 BENCH_PAPERS=13 (per digest), BENCH_BASELINE=0 skips the baseline,
  *     MAIL_FAST_PATHS=false runs the main figures on the plain path (Handlebars, nodemailer composing, nodemailer's data stream)
  */

@@ -1,0 +1,85 @@
+import { createHash } from "node:crypto";
+import type { Queue } from "bullmq";
+import type { Queues } from "./queues.js";
+
+/**
+ * Puts digest ids on the send queue in batches. The job id is derived from the
+ * batch's ids, so enqueueing the same digests again (a retried plan job, a second
+ * planner) adds nothing: BullMQ ignores a job whose id it already holds.
+ */
+export async function enqueueSendBatches(queues: Queues, digestIds: number[], batchSize: number, idPrefix = "send"): Promise<number> {
+  const ids = [...new Set(digestIds)].sort((a, b) => a - b);
+  let jobs = 0;
+  for (let i = 0; i < ids.length; i += batchSize) {
+    const batch = ids.slice(i, i + batchSize);
+    const hash = createHash("sha1").update(batch.join(",")).digest("hex").slice(0, 16);
+    await queues.send.add("send", { digestIds: batch }, { jobId: `${idPrefix}-${batch[0]}-${batch.at(-1)}-${hash}` });
+    jobs++;
+  }
+  return jobs;
+}
+
+/**
+ * A fresh send job for the digests of a job that failed for good. Its id is the failed
+ * job's (without an earlier hand-back suffix) plus the hand-back count, so handing the
+ * same job back twice adds one job.
+ */
+export async function enqueueHandback(queues: Queues, failedJobId: string, digestIds: number[], handbacks: number): Promise<void> {
+  const base = failedJobId.replace(/-handback\d+$/, "");
+  await queues.send.add("send", { digestIds, handbacks }, { jobId: `${base}-handback${handbacks}` });
+}
+
+/** The UTC hour as YYYYMMDDHH, for job ids that may repeat once an hour and no more. */
+export const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
+
+/** A job as its enqueuer sees it: BullMQ's id (absent only if Redis gave none back). */
+export interface Enqueued {
+  jobId: string | undefined;
+}
+
+/**
+ * Every enqueue that code outside src/jobs asks for, with the job-id rules in one
+ * place. http receives it as its own JobsPort (src/http/deps.ts); src/main wires it.
+ * Jobs carry ids and dates only.
+ */
+export interface JobsProducer {
+  /** An operator's ingest of one day (every configured source unless one is named). Ids are BullMQ's own: asking twice ingests twice. */
+  ingest(input: { day: string; source?: string | undefined }): Promise<Enqueued>;
+  /** The ingest `npm start` asks for at boot: one per UTC hour, so a restart within the hour adds nothing. */
+  bootIngest(now?: Date): Promise<Enqueued>;
+  /** Plans who is due at `at` (default now). */
+  plan(at?: Date): Promise<Enqueued>;
+  /** Send batches of SEND_BATCH_SIZE digests (see enqueueSendBatches); returns how many jobs. */
+  sendBatches(digestIds: number[], idPrefix?: string): Promise<number>;
+  /**
+   * One failed digest again. A fresh job id: the batch job that failed may still be
+   * kept under its own id, and BullMQ would ignore a job whose id it holds. The send
+   * handler's status claim keeps it exactly-once however many jobs name the digest.
+   */
+  resend(digestId: number, now?: Date): Promise<Enqueued>;
+  /** The queues themselves, for the admin dashboard's depths and schedules and bull-board. */
+  queues(): Queue[];
+}
+
+export function createJobsProducer(queues: Queues, settings: { sendBatchSize: number }): JobsProducer {
+  return {
+    async ingest({ day, source }) {
+      const job = await queues.ingest.add("ingest", source ? { day, source } : { day });
+      return { jobId: job.id };
+    },
+    async bootIngest(now = new Date()) {
+      const job = await queues.ingest.add("ingest", {}, { jobId: `boot-ingest-${hourKey(now)}` });
+      return { jobId: job.id };
+    },
+    async plan(at = new Date()) {
+      const job = await queues.plan.add("plan", { at: at.toISOString() });
+      return { jobId: job.id };
+    },
+    sendBatches: (digestIds, idPrefix) => enqueueSendBatches(queues, digestIds, settings.sendBatchSize, idPrefix),
+    async resend(digestId, now = new Date()) {
+      const job = await queues.send.add("send", { digestIds: [digestId] }, { jobId: `resend-${digestId}-${now.getTime()}` });
+      return { jobId: job.id };
+    },
+    queues: () => queues.all(),
+  };
+}

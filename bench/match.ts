@@ -45,7 +45,7 @@ function serverUrl(db: string): string {
 async function seed(db: Db): Promise<void> {
   await db.execute(sql`select setseed(0.42)`);
   await db.execute(sql`
-    create temp table vocab as
+    create unlogged table vocab as
     with syl as (select unnest(array['ka','lo','mi','ne','ru','ta','vo','pe','si','du','ga','ho','zi','be','fa','ny','qu','xe','wo','ji']) as s),
     words as (select a.s || b.s || c.s as w from syl a, syl b, syl c)
     select row_number() over (order by md5(w)) as n, w from words order by md5(w) limit 2000`);

@@ -32,30 +32,50 @@ export const FEEDBACK_RANGE = 4;
 export const paperTerms = (search: SQL) => sql`tsvector_to_array(ts_filter(${search}, '{a,b}'))`;
 
 /**
- * The affinity of each voting profile to each candidate paper, as rows (profile,
- * paper_id, factor): `profiles` has profile and voter (the subscriber id of a profile
- * whose subscriber has votes, else null). Only pairs sharing a term are present; a
- * missing pair means ×1. Set-based: one join of the voters' term weights with the
- * candidates' terms, no loop per subscriber.
+ * The feedback factor of each voting profile for each of its candidate papers, as rows
+ * (profile, paper_id, factor): `profiles` has profile, voter (the subscriber id of a
+ * profile whose subscriber has votes, else null), topic_ids and add_trending;
+ * `topicCandidates` has (profile, paper_id) of the topic matches; `trendingIds` are the
+ * papers a trending profile ranks. A missing pair means ×1.
+ *
+ * Σ w(term of paper) is computed as Σ over the voter's votes of vote × decay × (stems the
+ * voted paper and the candidate share), the same sum regrouped: the shared-stem counts
+ * are worked out once per run for the few (voted paper, candidate) pairs that share a
+ * stem, so each voter costs a hash probe per (vote, candidate), not a row per term.
+ * Set-based: no loop per subscriber.
  */
-export function feedbackFactors(profiles: SQL, candidates: number[], now: string): SQL {
+export function feedbackFactors(profiles: SQL, topicCandidates: SQL, candidates: number[], trendingIds: number[], now: string): SQL {
   return sql`
-    select vt.profile, ct.paper_id, power(${FEEDBACK_RANGE}::float8, tanh(sum(vt.w * ct.norm)))::real as factor
-    from (
-      select pr.profile, t.term,
-             sum(v.vote * power(0.5::float8, greatest(extract(epoch from (${now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS})) as w
+    with voted as materialized (
+      select pr.profile, v.paper_id,
+             v.vote * power(0.5::float8, greatest(extract(epoch from (${now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS}) as w
       from ${profiles} pr
       join votes v on v.subscriber_id = pr.voter
-      join papers p on p.id = v.paper_id
-      cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
       where pr.voter is not null
-      group by pr.profile, t.term
-    ) vt
-    join (
+    ),
+    candidate_terms as materialized (
       select p.id as paper_id, t.term, 1.0 / sqrt(greatest(cardinality(${paperTerms(sql`p.search`)}), 1)) as norm
       from papers p
       cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
       where p.id = any(${sql.param(candidates)}::bigint[])
-    ) ct on ct.term = vt.term
-    group by vt.profile, ct.paper_id`;
+    ),
+    shared as materialized (
+      select q.paper_id as voted_id, c.paper_id, count(*) * min(c.norm) as weight
+      from (select p.id as paper_id, t.term from papers p cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
+            where p.id in (select distinct paper_id from voted)) q
+      join candidate_terms c on c.term = q.term
+      group by q.paper_id, c.paper_id
+    ),
+    pairs as (
+      select tc.profile, tc.paper_id from ${topicCandidates} tc
+      where tc.profile in (select profile from ${profiles} where voter is not null)
+      union
+      select pr.profile, c.id from ${profiles} pr cross join unnest(${sql.param(trendingIds)}::bigint[]) as c(id)
+      where pr.voter is not null and (cardinality(pr.topic_ids) = 0 or pr.add_trending)
+    )
+    select pa.profile, pa.paper_id, power(${FEEDBACK_RANGE}::float8, tanh(sum(v.w * s.weight)))::real as factor
+    from pairs pa
+    join voted v on v.profile = pa.profile
+    join shared s on s.voted_id = v.paper_id and s.paper_id = pa.paper_id
+    group by pa.profile, pa.paper_id`;
 }

@@ -248,7 +248,7 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
         and h.paper_id <> all(pr.excluded)
       group by pr.profile, h.paper_id
     ),
-    ${withVotes ? sql`feedback as materialized (${feedbackFactors(sql`profiles`, candidates, now)}),` : sql``}
+    ${withVotes ? sql`feedback as materialized (${feedbackFactors(sql`profiles`, sql`per_paper`, candidates, trending?.paperIds ?? [], now)}),` : sql``}
     ranked as (
       select * from (
         select f.*, row_number() over (

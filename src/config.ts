@@ -1,4 +1,5 @@
 import { createPublicKey } from "node:crypto";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 
 /**
@@ -28,10 +29,15 @@ const csv = z
   .string()
   .transform((v) => v.split(",").map((s) => s.trim()).filter((s) => s.length > 0));
 
+/** Zones already found valid: a bounded set (Intl knows a few hundred), so any input is safe to remember. */
+const knownZones = new Set<string>();
+
 /** Whether JavaScript (and so our rendering) knows this IANA time zone; shared by every input that takes one. */
 export function isTimeZone(tz: string): boolean {
+  if (knownZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    knownZones.add(tz);
     return true;
   } catch {
     return false;
@@ -144,6 +150,8 @@ export const configSchema = z
     SIGNUP_RATE_LIMIT_PER_ADDRESS: int(1, 1_000_000).default(5),
     SIGNUP_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(600),
     CONFIRM_EMAILS_PER_HOUR: int(1, 100).default(3),
+    TRANSACTIONAL_MAIL_ATTEMPTS: int(1, 100).default(10),
+    TRANSACTIONAL_MAIL_BACKOFF_MS: int(1, 3_600_000).default(15_000),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === "production" && !c.TOKEN_SECRET) {
@@ -165,6 +173,17 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
+}
+
+/**
+ * Reads `.env` from the working directory into process.env, when there is one
+ * (`cp .env.example .env`). Variables the real environment already sets win, so
+ * `PORT=4000 npm start` still means port 4000. Entry points call it before loadConfig.
+ */
+export function loadEnvFile(file = ".env"): boolean {
+  if (!existsSync(file)) return false;
+  process.loadEnvFile(file);
+  return true;
 }
 
 /** Empty strings count as unset, so `FOO=` in a .env file means "use the default". */

@@ -62,6 +62,11 @@ export const subscribers = pgTable(
     pausedAt: ts("paused_at"),
     /** Bumping it revokes every link ever emailed to this subscriber. */
     tokenVersion: integer("token_version").notNull().default(1),
+    /**
+     * Counts signups for this address. A confirmation link names the signup it confirms
+     * (its `pending_signups.version`), so confirming applies what that signup asked for.
+     */
+    signupVersion: integer("signup_version").notNull().default(1),
     /** Version of the personal Atom feed link alone: bumping it revokes that link and nothing else. */
     feedVersion: integer("feed_version").notNull().default(1),
     consentAt: ts("consent_at"),
@@ -83,6 +88,37 @@ export const subscribers = pgTable(
   ],
 );
 
+/**
+ * What a signup asked for, held until its confirmation link is clicked: a signup for an
+ * address that already exists must not change that subscriber's topics, schedule or
+ * consent record before the address's owner confirms. Confirming applies the row and
+ * removes every pending signup of the subscriber; unsubscribing or erasure removes them too.
+ */
+export const pendingSignups = pgTable(
+  "pending_signups",
+  {
+    subscriberId: bigint("subscriber_id", { mode: "number" })
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    /** The subscriber's signup_version when this signup was made; the confirm token carries it. */
+    version: integer("version").notNull(),
+    /** Topics as typed (validated; none = the trending digest); normalised into topics when confirmed. */
+    topics: text("topics").array().notNull(),
+    timezone: text("timezone").notNull(),
+    sendHour: smallint("send_hour").notNull(),
+    frequency: frequency("frequency").notNull(),
+    weekday: smallint("weekday").notNull(),
+    maxPapers: smallint("max_papers").notNull(),
+    sendWhenEmpty: boolean("send_when_empty").notNull(),
+    addTrending: boolean("add_trending").notNull(),
+    consentAt: ts("consent_at").notNull(),
+    consentIp: text("consent_ip"),
+    consentUserAgent: text("consent_user_agent"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriberId, t.version] }), index("pending_signups_created_idx").on(t.createdAt)],
+);
+
 export const topics = pgTable("topics", {
   id: id(),
   /** Normalized query (trimmed, single spaces, lower case): stored once however many follow it. */
@@ -101,6 +137,8 @@ export const subscriberTopics = pgTable(
       .references(() => topics.id, { onDelete: "restrict" }),
     /** What the subscriber typed, for display; matching uses the normalized topic. */
     label: text("label").notNull(),
+    /** Where the subscriber put it in their list (0 first): pages and exports keep their order. */
+    position: smallint("position").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.subscriberId, t.topicId] }), index("subscriber_topics_topic_idx").on(t.topicId)],

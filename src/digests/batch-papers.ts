@@ -28,6 +28,7 @@ interface PaperRow {
   github_repo: string | null;
   project_page: string | null;
   ai_summary: string | null;
+  listing_day: string | null;
 }
 
 interface Match {
@@ -45,7 +46,8 @@ select x.digest_id, x.subscriber_id, x.paper_id, x.rank, x.m, x.first,
        case when x.first then p.authors end as authors, case when x.first then p.upvotes end as upvotes,
        case when x.first then p.arxiv_url end as arxiv_url, case when x.first then p.pdf_url end as pdf_url,
        case when x.first then p.hf_url end as hf_url, case when x.first then p.github_repo end as github_repo,
-       case when x.first then p.project_page end as project_page, case when x.first then p.ai_summary end as ai_summary
+       case when x.first then p.project_page end as project_page, case when x.first then p.ai_summary end as ai_summary,
+       case when x.first then to_char(p.listing_day, 'YYYY-MM-DD') end as listing_day
 from (
   select d.id as digest_id, d.subscriber_id, e.paper_id, e.rank::int as rank, e.m,
          row_number() over (partition by e.paper_id order by d.id) = 1 as first
@@ -115,6 +117,7 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
       githubRepo: r.github_repo,
       projectPage: r.project_page,
       aiSummary: r.ai_summary,
+      ...(r.listing_day ? { listingDay: r.listing_day } : {}),
     });
   }
   const byDigest = new Map<number, DigestPaper[]>();

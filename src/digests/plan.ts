@@ -16,6 +16,8 @@ export interface PlanOptions {
   concurrency?: number;
   /** Called after each chunk commits with the digests it queued, so sending can start early. */
   onQueued?: (digestIds: number[]) => Promise<void>;
+  /** Plan only these subscribers (the demo's own); everyone else waits for the scheduled plan. */
+  subscriberIds?: number[];
   /**
    * The zone listing days are dates in (INGEST_TZ): a trending digest covers the listing
    * days that ended there before `now` (see trending.ts). Default UTC.
@@ -67,6 +69,7 @@ const MIN_PLAN_CHUNK = 2_000;
 export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummary> {
   const concurrency = Math.max(1, opts.concurrency ?? 2);
   const now = opts.now.toISOString();
+  const only = opts.subscriberIds ? sql.param(opts.subscriberIds) : null;
   const listingTz = opts.listingTimeZone ?? "UTC";
   const summary: PlanSummary = {
     scanned: 0,
@@ -82,7 +85,8 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
   // chunk; such subscribers are skipped and counted instead. Checked once per run, on
   // the few distinct zones in use.
   const zoneRows = await db.execute<{ timezone: string; n: number }>(
-    sql`select timezone, count(*)::int as n from subscribers where status = 'active' and paused_at is null group by timezone`,
+    sql`select timezone, count(*)::int as n from subscribers
+        where status = 'active' and paused_at is null and (${only}::bigint[] is null or id = any(${only}::bigint[])) group by timezone`,
   );
   const zones = zoneRows.rows.map((r) => r.timezone).filter(isKnownTimeZone);
   const active = zoneRows.rows.reduce((sum, r) => sum + Number(r.n), 0);
@@ -100,7 +104,7 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
       if (exhausted) return null;
       const { rows } = await db.execute<{ id: number }>(sql`
         select id from subscribers
-        where status = 'active' and paused_at is null and id > ${cursor}
+        where status = 'active' and paused_at is null and id > ${cursor} and (${only}::bigint[] is null or id = any(${only}::bigint[]))
         order by id offset ${chunkSize - 1} limit 1`);
       const lo = cursor;
       const hi = rows[0] ? Number(rows[0].id) : null;
@@ -114,7 +118,7 @@ export async function planDigests(db: Db, opts: PlanOptions): Promise<PlanSummar
 
   const worker = async () => {
     for (let range = await nextRange(); range; range = await nextRange()) {
-      const chunk = await planChunk(db, { now, listingTz }, zones, hitCache, range.lo, range.hi);
+      const chunk = await planChunk(db, { now, listingTz }, zones, hitCache, range.lo, range.hi, only);
       summary.scanned += chunk.scanned;
       summary.unknownZone += chunk.unknownZone;
       summary.due += chunk.due;
@@ -146,6 +150,7 @@ function planChunk(
   hitCache: TopicHitCache,
   lo: number,
   hi: number | null,
+  only: ReturnType<typeof sql.param> | null,
 ): Promise<ChunkResult> {
   const { now, listingTz } = at;
   return db.transaction(async (tx) => {
@@ -153,7 +158,8 @@ function planChunk(
     await tx.execute(sql`set local work_mem = '64MB'`);
     // These statements run once per chunk: compiling them with JIT costs more than it saves.
     await tx.execute(sql`set local jit = off`);
-    const inChunk = sql`s.status = 'active' and s.paused_at is null and s.id > ${lo} and (${hi}::bigint is null or s.id <= ${hi}::bigint)`;
+    const inChunk = sql`s.status = 'active' and s.paused_at is null and s.id > ${lo} and (${hi}::bigint is null or s.id <= ${hi}::bigint)
+      and (${only}::bigint[] is null or s.id = any(${only}::bigint[]))`;
     // The chunk's due subscribers, kept for the transaction: the candidate window is
     // read off them before the match, and the match sees exactly the same rows. Their
     // topic ids (sorted) are read here once: they decide topics vs trending and the profile.

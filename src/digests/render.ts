@@ -26,6 +26,8 @@ export interface DigestPaper {
   aiSummary: string | null;
   matchedTopics: string[];
   matchedWords: string[];
+  /** The listing day the paper is from (YYYY-MM-DD), shown in the digest's header. */
+  listingDay?: string;
   /** Set when the paper is in the digest because it is trending: its upvotes when the digest was planned. */
   trending?: number | null | undefined;
 }
@@ -46,6 +48,12 @@ export interface DigestInput {
   period: string;
   recipient: DigestRecipient;
   papers: DigestPaper[];
+  /**
+   * An operator's test digest (admin page): it belongs to no subscription, so it says
+   * so and links to the signup page instead of manage/unsubscribe/view links, which
+   * would carry tokens for nobody.
+   */
+  test?: boolean;
 }
 
 export interface Segment {
@@ -59,6 +67,8 @@ export interface PaperView {
   titleText: string;
   url: string;
   authors: string;
+  /** Authors and upvotes both shown: a separator between them (none when either is missing). */
+  bylineDot: boolean;
   upvotes: number;
   summary: Segment[];
   summaryText: string;
@@ -78,12 +88,15 @@ export interface DigestView {
   subject: string;
   summary: string;
   date: string;
+  /** Which listing day(s) the papers are from, e.g. "Papers listed on Fri 27 Nov". */
+  listing: string;
   /** The papers the email shows: all of them, or the first ones that fit HTML_BUDGET. */
   papers: PaperView[];
   /** "12 more papers in your browser" when the rest moved to the view-in-browser page; "" when none did. */
   morePapers: string;
-  links: { manage: string; unsubscribe: string; view: string; archive: string; feed: string | null };
+  links: { manage: string; unsubscribe: string; view: string; archive: string; feed: string | null; subscribe: string };
   why: string;
+  test: boolean;
   postalAddress: string;
 }
 
@@ -203,8 +216,28 @@ export function highlight(text: string, words: string[] | RegExp | null): Segmen
 /** String#localeCompare's order, without building a collator per comparison. */
 const collator = new Intl.Collator();
 
-/** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
-export function summaryLine(papers: Pick<DigestPaper, "matchedTopics" | "trending">[]): string {
+/**
+ * A topic as a person reads it, without the search syntax: `"test-time compute"` →
+ * test-time compute, `mamba or ssm` → mamba/ssm, `reasoning -survey` → reasoning.
+ */
+export function readableTopic(topic: string): string {
+  const out: string[] = [];
+  let joinNext = false;
+  for (const w of topic.replace(/["\u201c\u201d]/g, " ").split(/\s+/)) {
+    if (!w || /^-./.test(w)) continue;
+    if (/^or$/i.test(w)) {
+      joinNext = out.length > 0;
+      continue;
+    }
+    if (joinNext) out[out.length - 1] += `/${w}`;
+    else out.push(w);
+    joinNext = false;
+  }
+  return out.length > 0 ? out.join(" ") : topic.trim();
+}
+
+/** The digest's topics as a person reads them, the most matched first, and how many papers are there as trending. */
+function rankedTopics(papers: Pick<DigestPaper, "matchedTopics" | "trending">[]): { topics: string[]; trending: number } {
   const counts = new Map<string, number>();
   let trending = 0;
   for (const p of papers) {
@@ -212,6 +245,12 @@ export function summaryLine(papers: Pick<DigestPaper, "matchedTopics" | "trendin
     if (p.matchedTopics.length === 0 && p.trending !== undefined && p.trending !== null) trending++;
   }
   const ranked = counts.size === 1 ? [...counts.keys()] : [...counts.entries()].sort((a, b) => b[1] - a[1] || collator.compare(a[0], b[0])).map(([t]) => t);
+  return { topics: [...new Set(ranked.map(readableTopic))], trending };
+}
+
+/** "12 new papers on diffusion, test-time compute" — the most matched topics first. */
+export function summaryLine(papers: Pick<DigestPaper, "matchedTopics" | "trending">[]): string {
+  const { topics: ranked, trending } = rankedTopics(papers);
   const n = papers.length;
   const plural = (k: number) => (k === 1 ? "paper" : "papers");
   if (ranked.length === 0 && trending > 0 && trending === n) return `${n} trending ${plural(n)}`;
@@ -222,6 +261,77 @@ export function summaryLine(papers: Pick<DigestPaper, "matchedTopics" | "trendin
   const shown = ranked.slice(0, SUMMARY_TOPICS).join(", ");
   const more = ranked.length - SUMMARY_TOPICS;
   return `${head} on ${shown}${more > 0 ? ` and ${more} more ${more === 1 ? "topic" : "topics"}` : ""}${plus}`;
+}
+
+const SUBJECT_TITLE_CHARS = 70;
+
+/**
+ * The subject leads with the best paper, as a person would tell it:
+ * "Sleep-time Compute, and 5 more on reasoning, diffusion".
+ */
+export function subjectLine(papers: Pick<DigestPaper, "rank" | "title" | "matchedTopics" | "trending">[]): string {
+  const top = papers.reduce<(typeof papers)[number] | undefined>((best, p) => (!best || p.rank < best.rank ? p : best), undefined);
+  if (!top) return summaryLine(papers);
+  const whole = squeeze(top.title).trim();
+  const cut = whole.slice(0, SUBJECT_TITLE_CHARS + 1);
+  const title = whole.length <= SUBJECT_TITLE_CHARS ? whole : `${cut.slice(0, Math.max(cut.lastIndexOf(" "), SUBJECT_TITLE_CHARS / 2)).replace(/[\s,;:.\-–—]+$/, "")}...`;
+  const topics = rankedTopics(papers).topics.slice(0, SUMMARY_TOPICS).join(", ");
+  const more = papers.length - 1;
+  if (more === 0) return topics ? `${title}, new on ${topics}` : title;
+  return topics ? `${title}, and ${more} more on ${topics}` : `${title}, and ${more} more trending ${more === 1 ? "paper" : "papers"}`;
+}
+
+const dayFormat = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+
+/** "Papers listed on Fri 27 Nov", or "Papers listed Wed 25 Nov to Fri 27 Nov"; empty when unknown. */
+export function listingLine(papers: Pick<DigestPaper, "listingDay">[]): string {
+  let first: string | undefined;
+  let last: string | undefined;
+  for (const p of papers) {
+    const d = p.listingDay;
+    if (!d) continue;
+    if (first === undefined || d < first) first = d;
+    if (last === undefined || d > last) last = d;
+  }
+  if (!first || !last) return "";
+  const day = (d: string) => dayFormat.format(new Date(`${d}T12:00:00Z`));
+  return first === last ? `Papers listed on ${day(first)}` : `Papers listed ${day(first)} to ${day(last)}`;
+}
+
+/**
+ * Plain text as the confirmation email has it: lines of at most `width` characters,
+ * broken at spaces and keeping each line's indent; a word longer than that (a URL)
+ * stands on its own line, unbroken.
+ */
+export function wrapText(text: string, width = 78): string {
+  // One scan; only the long lines (few: titles, summaries, long links) are rebuilt.
+  let out = "";
+  let copied = 0;
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    if (end - start > width) {
+      out += text.slice(copied, start) + wrapLine(text.slice(start, end), width);
+      copied = end;
+    }
+    start = end + 1;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function wrapLine(line: string, width: number): string {
+  const indent = /^ */.exec(line)?.[0] ?? "";
+  const out: string[] = [];
+  let cur = "";
+  for (const word of line.slice(indent.length).split(" ")) {
+    if (!word) continue;
+    if (cur && indent.length + cur.length + 1 + word.length > width) {
+      out.push(indent + cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) out.push(indent + cur);
+  return out.join("\n");
 }
 
 const dateFormat = () => new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
@@ -262,12 +372,14 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
   const summaryText = excerpt(summarySource);
   const arxivUrl = url(p.arxivUrl) ?? "https://arxiv.org/";
   const title = excerpt(p.title, TITLE_CHARS);
+  const authors = authorLine(p.authors);
   return {
     rank: p.rank,
     title: [],
     titleText: title,
     url: url(p.hfUrl) ?? arxivUrl,
-    authors: authorLine(p.authors),
+    authors,
+    bylineDot: authors.length > 0 && p.upvotes > 0,
     upvotes: p.upvotes,
     summary: [],
     summaryText,
@@ -308,6 +420,9 @@ export function withFeedback(v: PaperView, ctx: LinkContext, who: LinkSubject, p
 
 const whyLine = (email: string, cadence: string) =>
   `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper says why it is here: a topic you follow, or its upvotes among the day's trending papers.`;
+const testWhyLine = (email: string) =>
+  `This is a test digest, sent to ${email} from paperboy's admin page to show what the topics would bring. It belongs to no subscription: nothing more will be sent.`;
+const siteUrl = (ctx: LinkContext) => `${ctx.publicUrl.replace(/\/$/, "")}/`;
 
 /** The view model; `shown` limits the papers listed (the rest are counted in morePapers). */
 export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache = createViewCache(), shown = Infinity): DigestView {
@@ -317,9 +432,10 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
   const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
   const cadence = d.recipient.frequency === "weekly" ? "weekly" : "daily";
   return {
-    subject: summary,
+    subject: subjectLine(papers),
     summary,
     date: periodLabel(d.period, d.recipient.frequency, cache.format),
+    listing: listingLine(papers),
     papers: listed.map((p) => withFeedback(paperView(p, cache), ctx, who, p.id)),
     morePapers: morePapersLabel(papers.length - listed.length),
     links: {
@@ -328,8 +444,10 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
       view: links.viewDigest(ctx, who, d.digestId),
       archive: links.archive(ctx, who),
       feed: d.recipient.feedVersion === undefined ? null : links.feed(ctx, { id: who.id, feedVersion: d.recipient.feedVersion }),
+      subscribe: siteUrl(ctx),
     },
-    why: whyLine(d.recipient.email, cadence),
+    why: d.test ? testWhyLine(d.recipient.email) : whyLine(d.recipient.email, cadence),
+    test: d.test === true,
     postalAddress: ctx.postalAddress,
   };
 }
@@ -427,6 +545,7 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
   const htmlBudget = opts.htmlBudget ?? HTML_BUDGET;
   const { manageAt, unsubscribeAt, oneClickAt, viewAt, feedbackAt } = linkTemplates(ctx);
   const labels = new Map<string, string>();
+  const subscribe = siteUrl(ctx);
   const cadence = { daily: "daily", weekly: "weekly" } as const;
 
   /**
@@ -517,6 +636,7 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
       feed: feedVersion === undefined ? null : feedUrl(ctx, tokenFor(ctx, { id: who.id, tokenVersion: feedVersion }, "feed")),
       unsubscribe: unsubscribeAt ? unsubscribeAt(unsubscribeToken) : links.unsubscribe(ctx, who),
       view: viewAt && Number.isSafeInteger(d.digestId) && d.digestId > 0 ? viewAt(tokenFor(ctx, who, "view"), `/${d.digestId}`) : links.viewDigest(ctx, who, d.digestId),
+      subscribe,
     };
     const labelKey = `${d.period}|${d.recipient.frequency}`;
     let date = labels.get(labelKey);
@@ -525,14 +645,17 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
       if (labels.size >= CACHE_LIMIT) labels.clear();
       labels.set(labelKey, date);
     }
+    const subject = subjectLine(papers);
     const filled: Filled = {
-      subject: summary,
+      subject,
       summary,
       date,
+      listing: listingLine(papers),
       papers: html,
       morePapers: "",
       links: digestLinks,
-      why: whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
+      why: d.test ? testWhyLine(d.recipient.email) : whyLine(d.recipient.email, cadence[d.recipient.frequency] ?? "daily"),
+      test: d.test === true,
       postalAddress: ctx.postalAddress,
     };
     const oneClickUrl = oneClickAt ? oneClickAt(unsubscribeToken) : links.oneClick(ctx, who);
@@ -540,9 +663,10 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
     // A UTF-8 byte count is needed only when the text could be over: a UTF-16 unit is at most 3 bytes.
     if (whole.length * 3 > budget && Buffer.byteLength(whole) > budget) {
       const within = cut(filled, htmlParts, textParts, budget);
-      return { subject: summary, html: within.html, text: within.text, oneClickUrl, shown: within.shown };
+      return { subject, html: within.html, text: wrapText(within.text), oneClickUrl, shown: within.shown };
     }
-    return { subject: summary, html: whole, text: email.text({ ...filled, papers: text }), oneClickUrl, shown: papers.length };
+    // The text part's lines wrap at 78 characters, as a mail client shows them.
+    return { subject, html: whole, text: wrapText(email.text({ ...filled, papers: text })), oneClickUrl, shown: papers.length };
   }
 
   const rendered = ({ shown: _shown, ...r }: RenderedDigest & { shown: number }): RenderedDigest => r;

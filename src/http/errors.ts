@@ -71,7 +71,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
     const cause = databaseUnavailable(err.cause);
     request.log.warn({ code: err.code, cause: { message: cause?.message, code: cause?.code } }, "request failed: database unavailable");
   } else if (err.status >= 500) request.log.error({ err: err.cause ?? err }, "request failed");
-  else request.log.info({ code: err.code, field: err.field }, "request refused");
+  // The request's own line (app.ts) already says 4xx at info; the reason is for debugging.
+  else request.log.debug({ code: err.code, field: err.field }, "request refused");
   if (err.status === 429 && !reply.getHeader("retry-after")) reply.header("retry-after", "60");
   if (err.status === 503 && !reply.getHeader("retry-after")) reply.header("retry-after", String(RETRY_AFTER_UNAVAILABLE_S));
   const message = err.status >= 500 ? errorCatalog[err.code].message : err.message;

@@ -1,12 +1,16 @@
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
+import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { RuntimeConfig } from "../config.js";
 import { planDigests } from "../digests/plan.js";
 import type { Db } from "../db/client.js";
-import type { BatchResult, DigestSender } from "../digests/send.js";
+import { classifySmtpError, type BatchResult, type DigestSender } from "../digests/send.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Metrics } from "../metrics.js";
+import { createRedisWindowCounter } from "../subscribers/counter.js";
+import { createSubscriberMailSender } from "../subscribers/mail.js";
+import { deleteExpiredPendingSignups } from "../subscribers/pending-signups.js";
 import { createIngestHandler } from "./ingest.js";
 import { enqueueHandback, enqueueSendBatches } from "./producer.js";
 import { sweepStaleDigests } from "./sweep.js";
@@ -17,6 +21,8 @@ export interface JobDeps {
   config: RuntimeConfig;
   db: Db;
   pool: pg.Pool;
+  /** For the per-address cap on subscriber emails (shared with the API's counters). */
+  redis: Redis;
   logger: Logger;
   mailer: Mailer;
   queues: Queues;
@@ -27,6 +33,14 @@ export interface JobDeps {
 
 /** Thin job handlers: each one calls a domain module with ids and dates from the job. */
 export function createJobHandlers(deps: JobDeps): JobHandlers {
+  const sendSubscriberMail = createSubscriberMailSender({
+    db: deps.db,
+    mailer: deps.mailer,
+    logger: deps.logger,
+    counter: createRedisWindowCounter(deps.redis, `${deps.config.QUEUE_PREFIX}:subscribers`),
+    config: deps.config,
+  });
+
   return {
     ingest: createIngestHandler({ ...deps, metrics: deps.metrics?.ingest }),
     // Planning is idempotent: a retried or duplicate plan job creates no digest twice,
@@ -48,9 +62,24 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
         batchSize: deps.config.SEND_BATCH_SIZE,
         now,
       });
+      const expiredSignups = await deleteExpiredPendingSignups(deps.db, now);
       const { queuedDigestIds, ...counts } = summary;
-      deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length, swept }, "plan finished");
+      deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length, swept, expiredSignups }, "plan finished");
       return { ...counts, queued: queuedDigestIds.length, swept };
+    },
+    // One subscriber email. SMTP 4xx and dropped connections throw, so BullMQ retries with
+    // backoff (TRANSACTIONAL_MAIL_*); a 5xx will not change on retry.
+    mail: async (job) => {
+      const { kind, subscriberId, version } = job.data;
+      if (!["confirm", "already-subscribed", "import-confirm"].includes(kind) || !Number.isSafeInteger(subscriberId) || !Number.isSafeInteger(version)) {
+        throw new UnrecoverableError(`mail job ${job.id}: not a subscriber email job`);
+      }
+      try {
+        return await sendSubscriberMail(job.data, { firstAttempt: job.attemptsMade === 0 });
+      } catch (err) {
+        if (classifySmtpError(err) === "permanent") throw new UnrecoverableError(`mail job ${job.id}: ${(err as Error).message}`);
+        throw err;
+      }
     },
     async send(job: Job<SendJob>, token: string | undefined, stopping: AbortSignal) {
       const s = deps.sender;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Queue } from "bullmq";
+import type { SubscriberMailJob, SubscriberMailQueue } from "../subscribers/mail.js";
 import type { Queues } from "./queues.js";
 
 /**
@@ -32,6 +33,30 @@ export async function enqueueHandback(queues: Queues, failedJobId: string, diges
 /** The UTC hour as YYYYMMDDHH, for job ids that may repeat once an hour and no more. */
 export const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
 
+export interface BootIngest {
+  jobId: string;
+  /** False when a boot ingest for these sources already ran (or waits, or is retrying) this UTC hour. */
+  added: boolean;
+}
+
+/**
+ * The ingest `npm start` asks for at boot, so a fresh install has papers without
+ * waiting for the schedule. One per UTC hour *and* set of sources: restarting in the
+ * same hour adds nothing, restarting with another source ingests that source.
+ */
+export async function enqueueBootIngest(queues: Queues, sources: string[], now = new Date()): Promise<BootIngest> {
+  // BullMQ refuses ":" in job ids (file:PATH has one): the sources are URI-encoded.
+  const jobId = `boot-ingest-${hourKey(now)}-${encodeURIComponent([...new Set(sources)].sort().join(","))}`;
+  const earlier = await queues.ingest.getJob(jobId);
+  if (earlier) {
+    // A boot ingest that failed for good (say, offline) is tried again by the next start.
+    if ((await earlier.getState()) !== "failed") return { jobId, added: false };
+    await earlier.remove();
+  }
+  await queues.ingest.add("ingest", {}, { jobId });
+  return { jobId, added: true };
+}
+
 /** A job as its enqueuer sees it: BullMQ's id (absent only if Redis gave none back). */
 export interface Enqueued {
   jobId: string | undefined;
@@ -42,11 +67,57 @@ export interface Enqueued {
  * place. http receives it as its own JobsPort (src/http/deps.ts); src/main wires it.
  * Jobs carry ids and dates only.
  */
-export interface JobsProducer {
+/** The job id of a subscriber email: one per kind, subscriber and signup version (BullMQ ignores a second add). */
+export function subscriberMailJobId(job: SubscriberMailJob): string {
+  return `${job.kind}-${job.subscriberId}-v${job.version}`;
+}
+
+interface WaitingMail {
+  jobs: SubscriberMailJob[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Subscriber emails asked for in the same turn of the event loop (concurrent signups)
+ * go to Redis together, as one addBulk (one MULTI, one round trip); each caller's
+ * promise resolves when Redis holds its jobs, as with a single add.
+ */
+function subscriberMailEnqueuer(queues: Queues): SubscriberMailQueue["enqueueSubscriberMail"] {
+  let waiting: WaitingMail[] = [];
+  let scheduled = false;
+  async function flush(): Promise<void> {
+    scheduled = false;
+    const batch = waiting;
+    waiting = [];
+    const items = batch.flatMap((w) =>
+      w.jobs.map((data) => ({ name: data.kind, data: { kind: data.kind, subscriberId: data.subscriberId, version: data.version }, opts: { jobId: subscriberMailJobId(data) } })),
+    );
+    try {
+      if (items.length === 1) await queues.mail.add(items[0]!.name, items[0]!.data, items[0]!.opts);
+      else await queues.mail.addBulk(items);
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+  return (jobs) => {
+    if (jobs.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ jobs, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
+    });
+  };
+}
+
+export interface JobsProducer extends SubscriberMailQueue {
   /** An operator's ingest of one day (every configured source unless one is named). Ids are BullMQ's own: asking twice ingests twice. */
   ingest(input: { day: string; source?: string | undefined }): Promise<Enqueued>;
-  /** The ingest `npm start` asks for at boot: one per UTC hour, so a restart within the hour adds nothing. */
-  bootIngest(now?: Date): Promise<Enqueued>;
+  /** The ingest `npm start` asks for at boot; see enqueueBootIngest. */
+  bootIngest(sources: string[], now?: Date): Promise<BootIngest>;
   /** Plans who is due at `at` (default now). */
   plan(at?: Date): Promise<Enqueued>;
   /** Send batches of SEND_BATCH_SIZE digests (see enqueueSendBatches); returns how many jobs. */
@@ -63,14 +134,13 @@ export interface JobsProducer {
 
 export function createJobsProducer(queues: Queues, settings: { sendBatchSize: number }): JobsProducer {
   return {
+    // Confirmation, already-subscribed and import-confirmation emails; ids only (see SubscriberMailJob).
+    enqueueSubscriberMail: subscriberMailEnqueuer(queues),
     async ingest({ day, source }) {
       const job = await queues.ingest.add("ingest", source ? { day, source } : { day });
       return { jobId: job.id };
     },
-    async bootIngest(now = new Date()) {
-      const job = await queues.ingest.add("ingest", {}, { jobId: `boot-ingest-${hourKey(now)}` });
-      return { jobId: job.id };
-    },
+    bootIngest: (sources, now) => enqueueBootIngest(queues, sources, now),
     async plan(at = new Date()) {
       const job = await queues.plan.add("plan", { at: at.toISOString() });
       return { jobId: job.id };

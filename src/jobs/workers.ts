@@ -1,7 +1,7 @@
 import { Worker, type ConnectionOptions, type Job, type WorkerOptions } from "bullmq";
 import type { Logger } from "../logger.js";
 import type { JobMetrics } from "../metrics.js";
-import type { IngestJob, PlanJob, QueueName, SendJob } from "./queues.js";
+import type { IngestJob, PlanJob, QueueName, SendJob, SubscriberMailJob } from "./queues.js";
 
 export interface JobHandlers {
   ingest?: (job: Job<IngestJob>) => Promise<unknown>;
@@ -13,6 +13,7 @@ export interface JobHandlers {
   send?: (job: Job<SendJob>, token: string | undefined, stopping: AbortSignal) => Promise<unknown>;
   /** A send job failed for good (out of attempts, or stalled past its limit): its digests must not wait for the sweep. */
   sendFailedForGood?: (job: Job<SendJob>, err: Error) => Promise<unknown>;
+  mail?: (job: Job<SubscriberMailJob>) => Promise<unknown>;
 }
 
 export interface WorkerSettings {
@@ -30,6 +31,8 @@ export interface WorkerSettings {
   stallLimits?: Partial<Record<QueueName, number>> | undefined;
   /** Where workers' errors go (the Redis outage log); default: logged one by one. */
   onError?: ((err: Error) => void) | undefined;
+  /** Subscriber emails (one per job) sent at once per process; default 4. */
+  mailConcurrency?: number | undefined;
 }
 
 /**
@@ -43,8 +46,10 @@ export interface WorkerSettings {
  * - plan: 3. Planning is idempotent (unique subscriber and period); the next hourly
  *   run catches anything a failed one left.
  * - ingest: 2. Upserts repeat harmlessly, and the next hourly ingest covers the day again.
+ * - mail: 2. A subscriber email run again may be sent twice (same Message-ID), which
+ *   beats losing a confirmation; a job that keeps killing workers is not worth more.
  */
-export const STALL_LIMITS: Record<QueueName, number> = { send: 5, plan: 3, ingest: 2 };
+export const STALL_LIMITS: Record<QueueName, number> = { send: 5, plan: 3, ingest: 2, mail: 2 };
 
 /**
  * BullMQ's limiter counts jobs, and a send job carries up to `batchSize` digests. To
@@ -98,6 +103,7 @@ export function startWorkers(handlers: JobHandlers, settings: WorkerSettings): W
     ...(limiter ? { limiter } : {}),
     ...(settings.sendLockMs ? { lockDuration: settings.sendLockMs, stalledInterval: settings.sendLockMs } : {}),
   });
+  add("mail", handlers.mail, { concurrency: settings.mailConcurrency ?? 4 });
   let closing: Promise<void> | undefined;
   return {
     workers,

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { loadEnvFile } from "../config.js";
 import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli/ops.js";
 import { planDigests } from "../digests/plan.js";
 import { pendingDigestIds, type BatchResult } from "../digests/send.js";
@@ -73,6 +74,13 @@ const commands: Record<string, Command> = {
         process.stderr.write(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z\n`);
         process.exit(2);
       }
+      if (now.getTime() > Date.now() + 60_000) {
+        // A digest is made once per subscriber and period: planning ahead spends those periods now.
+        process.stderr.write(
+          `warning: --at ${now.toISOString()} is in the future. The digests due by then are created and sent now, ` +
+            "with the papers known now, and their periods are used up: when that time really comes, the scheduled plan creates no digest for them.\n",
+        );
+      }
       await withRuntime(async (rt, config) => {
         let sendJobs = 0;
         const s = await planDigests(rt.db, {
@@ -109,6 +117,7 @@ function help(): string {
 }
 
 async function main() {
+  loadEnvFile();
   const [name, ...rest] = process.argv.slice(2);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(help());

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config.js";
+import { loadConfig, loadEnvFile } from "../config.js";
 import { buildApp } from "../http/app.js";
 import { createLogger } from "../logger.js";
 import { startBackground } from "./background.js";
@@ -11,6 +11,7 @@ import { exitOnStartupError, onShutdown } from "./shutdown.js";
  * a private Redis when none answers, and the local outbox when SMTP_URL is unset.
  */
 async function main() {
+  loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "local" });
@@ -19,7 +20,10 @@ async function main() {
   const workers = await startBackground({ ...rt, ...services });
   if (config.SCHEDULER_ENABLED) {
     // A fresh local install should not wait for the next scheduled ingest to have papers.
-    await rt.jobs.bootIngest();
+    const boot = await rt.jobs.bootIngest(config.PAPERS_SOURCES);
+    const sources = config.PAPERS_SOURCES.join(", ");
+    if (boot.added) logger.info({ jobId: boot.jobId }, `ingesting from ${sources} now`);
+    else logger.info({ jobId: boot.jobId }, `papers from ${sources} were already ingested at a start this hour; the next scheduled ingest brings new ones`);
   }
   onShutdown(logger, config.SHUTDOWN_GRACE_MS, async () => {
     await app.close();

@@ -164,7 +164,10 @@ export async function openRuntime(
     });
     closers.push({ name: "mailer", fn: () => mailer.close() });
 
-    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, (err) => redisOutage.error(err));
+    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, (err) => redisOutage.error(err), {
+      mailAttempts: config.TRANSACTIONAL_MAIL_ATTEMPTS,
+      mailBackoffMs: config.TRANSACTIONAL_MAIL_BACKOFF_MS,
+    });
     closers.push({ name: "queues", fn: () => queues.close() });
 
     const jobs = createJobsProducer(queues, { sendBatchSize: config.SEND_BATCH_SIZE });

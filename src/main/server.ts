@@ -1,4 +1,4 @@
-import { loadConfig } from "../config.js";
+import { loadConfig, loadEnvFile } from "../config.js";
 import { buildApp } from "../http/app.js";
 import { createLogger } from "../logger.js";
 import { openRuntime } from "./runtime.js";
@@ -7,6 +7,7 @@ import { exitOnStartupError, onShutdown } from "./shutdown.js";
 
 /** The API process: HTTP only. Scale it out behind a load balancer. */
 async function main() {
+  loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "server" });

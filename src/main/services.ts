@@ -11,7 +11,7 @@ import type { Runtime } from "./runtime.js";
 /** The services every entry point hands down: built here, once per process, and nowhere else. */
 export interface Services {
   subscribers: SubscriberService;
-  /** Signups and confirmation emails per address, in Redis (shared by every API process). */
+  /** Signups per address, in Redis (shared by every API process; the mail worker caps emails with the same prefix). */
   signupCounter: WindowCounter;
   /** The digest template compiled once (MJML is the slow part): the sender, the test digest and the browser view fill it. */
   renderer: DigestRenderer;
@@ -32,7 +32,7 @@ export function buildDigestRenderer(config: RuntimeConfig): Promise<DigestRender
 export async function buildServices(rt: Runtime, opts: ServiceOptions = {}): Promise<Services> {
   const { config } = rt;
   const signupCounter = createRedisWindowCounter(rt.redis, `${config.QUEUE_PREFIX}:subscribers`);
-  const subscribers = createSubscriberService({ db: rt.db, mailer: rt.mailer, logger: rt.logger, counter: signupCounter, config });
+  const subscribers = createSubscriberService({ db: rt.db, pool: rt.pool, mail: rt.jobs, logger: rt.logger, config });
   const renderer = await buildDigestRenderer(config);
   const sender = buildDigestSender(rt, renderer, opts.send);
   const testDigest = createTestDigestSender({ db: rt.db, mailer: rt.mailer, renderer, mailDomain: config.MAIL_DOMAIN });

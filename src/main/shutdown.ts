@@ -36,7 +36,8 @@ export function onShutdown(logger: Logger, graceMs: number, stop: () => Promise<
 /** Prints a startup failure as one clear message (no stack for expected problems) and exits non-zero. */
 export function exitOnStartupError(err: unknown): never {
   const e = err as Error;
-  const expected = e?.name === "ConfigError" || e?.name === "StartupError";
+  // A SourceError names its source and what is wrong with it (a missing file:PATH, say): the stack adds nothing.
+  const expected = e?.name === "ConfigError" || e?.name === "StartupError" || e?.name === "SourceError";
   process.stderr.write(`paperboy could not start.\n${expected ? e.message : (e?.stack ?? String(err))}\n`);
   process.exit(1);
 }

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config.js";
+import { loadConfig, loadEnvFile } from "../config.js";
 import { createLogger } from "../logger.js";
 import { startBackground } from "./background.js";
 import { startMetricsServer } from "./metrics-server.js";
@@ -8,6 +8,7 @@ import { exitOnStartupError, onShutdown } from "./shutdown.js";
 
 /** The worker process: BullMQ workers and the job schedulers. Run as many as you like. */
 async function main() {
+  loadEnvFile();
   const config = loadConfig();
   const logger = createLogger(config);
   const rt = await openRuntime(config, { logger, role: "worker" });

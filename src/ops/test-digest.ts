@@ -22,8 +22,8 @@ const TRENDING_TEST_PAPERS = 10;
  * An operator's test digest: what the given topics match on the latest listing day (no
  * topics: that day's most upvoted papers, as a trending digest shows them),
  * rendered with the real template and sent to any address. It belongs to no
- * subscriber and no digest row, so its manage/unsubscribe/view links carry tokens for
- * subscriber 0, which every route refuses with its friendly "link not valid" page.
+ * subscriber and no digest row, so its footer says it is a test and links to the
+ * signup page instead of manage/unsubscribe/view links.
  */
 export function createTestDigestSender(deps: TestDigestDeps) {
   return async ({ to, topics }: { to: string; topics: string[] }): Promise<{ paperCount: number }> => {
@@ -61,6 +61,7 @@ export function createTestDigestSender(deps: TestDigestDeps) {
       period: preview.day ?? new Date().toISOString().slice(0, 10),
       recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },
       papers,
+      test: true,
     });
     await deps.mailer.send({
       to,

@@ -87,6 +87,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   return {
     async get(url, accept) {
       let lastProblem = "";
+      let answered = false;
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         await opts.limiter?.take();
         let delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
@@ -97,6 +98,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
             redirect: "follow",
           });
           const body = await res.text();
+          answered = true;
           if (res.ok) return { url, status: res.status, contentType: res.headers.get("content-type") ?? "", body };
           lastProblem = `GET ${url} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
           if (!RETRYABLE(res.status)) throw new SourceError(opts.source, lastProblem);
@@ -117,7 +119,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         }
         if (attempt < maxAttempts) await clock.sleep(delay);
       }
-      throw new SourceError(opts.source, `${lastProblem} (gave up after ${maxAttempts} attempts)`);
+      throw new SourceError(opts.source, `${lastProblem} (gave up after ${maxAttempts} attempts)`, { unreachable: !answered });
     },
   };
 }

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { ingestRuns } from "../db/schema.js";
 import type { Logger } from "../logger.js";
-import { describeIssues, paperSchema, type InvalidEntry, type Paper, type PaperSource } from "./paper.js";
+import { describeIssues, paperSchema, SourceError, type InvalidEntry, type Paper, type PaperSource } from "./paper.js";
 import { upsertPapers } from "./store.js";
 
 export interface IngestDeps {
@@ -21,6 +21,8 @@ export interface IngestRunResult {
   unchanged: number;
   skipped: number;
   error: string | null;
+  /** The source gave no answer at all (see SourceError.unreachable). */
+  unreachable: boolean;
   durationMs: number;
 }
 
@@ -72,6 +74,7 @@ export async function ingestDay(deps: IngestDeps, source: PaperSource, day: stri
     unchanged: 0,
     skipped: 0,
     error: null,
+    unreachable: false,
     durationMs: 0,
   };
   const log = logger.child({ source: source.name, day, runId: run.id });
@@ -94,6 +97,7 @@ export async function ingestDay(deps: IngestDeps, source: PaperSource, day: stri
   } catch (err) {
     result.status = "failed";
     result.error = ((err as Error).message || String(err)).slice(0, MAX_ERROR);
+    result.unreachable = err instanceof SourceError && err.unreachable;
     result.inserted = result.updated = result.unchanged = 0;
     log.error({ err: result.error }, "ingest run failed");
   }

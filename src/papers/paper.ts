@@ -104,12 +104,15 @@ export interface PaperSource {
 /** The upstream answered something other than the document we expect, or not at all. */
 export class SourceError extends Error {
   override name = "SourceError";
+  /** No answer at all (DNS, refused, timed out) after every attempt: likely no network, not a bad upstream. */
+  readonly unreachable: boolean;
   constructor(
     readonly source: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unreachable?: boolean },
   ) {
     super(`${source}: ${message}`, options);
+    this.unreachable = options?.unreachable ?? false;
   }
 }
 

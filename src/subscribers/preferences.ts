@@ -17,8 +17,9 @@ export const EMAIL_MAX = 254;
 const topic = z
   .string()
   .trim()
-  .min(TOPIC_MIN, `A topic needs at least ${TOPIC_MIN} characters.`)
-  .max(TOPIC_MAX, `A topic can have at most ${TOPIC_MAX} characters.`);
+  // Shown after "Topic 2: " on the pages, and with the field `topics.1` in the API.
+  .min(TOPIC_MIN, `needs at least ${TOPIC_MIN} characters.`)
+  .max(TOPIC_MAX, `can have at most ${TOPIC_MAX} characters.`);
 
 /** No topics is a trending subscription: the day's most upvoted papers. */
 export const topicsSchema = z.array(topic).max(TOPICS_MAX, `At most ${TOPICS_MAX} topics.`);

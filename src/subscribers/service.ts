@@ -1,15 +1,13 @@
-import { createHash } from "node:crypto";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
-import { digests, emailEvents, subscribers, subscriberTopics, votes } from "../db/schema.js";
+import { digests, emailEvents, pendingSignups, subscribers, subscriberTopics, votes } from "../db/schema.js";
 import { AppError } from "../errors.js";
-import { maskEmail, type Logger } from "../logger.js";
-import type { Mailer } from "../mail/mailer.js";
-import { compileEmail, type CompiledEmail } from "../mail/templates.js";
-import type { WindowCounter } from "./counter.js";
+import type { Logger } from "../logger.js";
 import { links, tokenFor, type LinkContext } from "./links.js";
-import { assertTimezoneKnown, emailKey, type PreferencesPatch, type SignupInput } from "./preferences.js";
+import type { SubscriberMailQueue } from "./mail.js";
+import { applyPendingSignup, pendingSignup, recordSignup, renewPendingSignup, type SqlClient } from "./pending-signups.js";
+import { assertTimezoneKnown, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
 import { votesOf } from "./votes.js";
 import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels } from "./topics.js";
@@ -19,11 +17,12 @@ export type UnsubscribeSource = "one-click" | "link" | "api";
 
 export interface SubscriberServiceDeps {
   db: Db;
-  mailer: Mailer;
-  config: Pick<Config, "PUBLIC_URL" | "POSTAL_ADDRESS" | "CONFIRM_EMAILS_PER_HOUR"> & { TOKEN_SECRET: string };
+  /** The pool behind db, for the signup statement (prepared by name). */
+  pool: SqlClient;
+  /** Confirmation and "already subscribed" emails go on this queue; a worker sends them. */
+  mail: SubscriberMailQueue;
+  config: Pick<Config, "PUBLIC_URL"> & { TOKEN_SECRET: string };
   logger: Logger;
-  /** Caps confirmation-type emails per address (Redis in production, shared by every API process). */
-  counter: WindowCounter;
 }
 
 /** What a subscriber chose, as the API and the manage page show it. */
@@ -63,18 +62,11 @@ export interface ConsentRecord {
   userAgent: string | null;
 }
 
-const CONFIRM_MAIL_WINDOW_MS = 60 * 60 * 1000;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-type Mail = { kind: "confirm" | "already-subscribed"; subscriber: Subscriber };
-
 export function createSubscriberService(deps: SubscriberServiceDeps) {
-  const { db, logger } = deps;
+  const { db } = deps;
   const linkCtx: LinkContext = { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET };
-
-  // Each template is compiled by MJML once per service (one per app), on first use.
-  let confirmTemplate: Promise<CompiledEmail<{ confirmUrl: string; postalAddress: string }>> | undefined;
-  let alreadyTemplate: Promise<CompiledEmail<{ manageUrl: string; postalAddress: string }>> | undefined;
 
   async function preferencesOf(q: Queryable, s: Subscriber): Promise<Preferences> {
     return {
@@ -100,42 +92,29 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     return row;
   }
 
-  /** Checks a token and that it still belongs to a live subscriber; changes nothing. */
-  async function resolve(q: Queryable, token: string, purpose: TokenPurpose, lock = false): Promise<Subscriber> {
+  /**
+   * Checks a token and that it still belongs to a live subscriber; changes nothing.
+   * A confirm token's version names the signup it confirms (see confirm()), every
+   * other token's the subscriber's token_version.
+   */
+  async function resolveWithClaims(q: Queryable, token: string, purpose: TokenPurpose, lock = false) {
     const claims = verifyToken(deps.config.TOKEN_SECRET, token, purpose);
     const s = await byId(q, claims.subscriberId, lock);
     // Revoked (version bumped), erased or deleted: the same answer as a forged token.
-    if (!s || s.erasedAt || s.email === null || s.tokenVersion !== claims.version) throw new AppError("INVALID_TOKEN");
-    return s;
+    if (!s || s.erasedAt || s.email === null || (purpose !== "confirm" && s.tokenVersion !== claims.version)) throw new AppError("INVALID_TOKEN");
+    return { s, claims };
   }
 
-  async function deliver(mail: Mail): Promise<void> {
-    const { subscriber: s } = mail;
-    if (!s.email) return;
-    const key = `confirm-mail:${createHash("sha256").update(emailKey(s.email)).digest("hex").slice(0, 32)}`;
-    try {
-      const count = await deps.counter.hit(key, CONFIRM_MAIL_WINDOW_MS);
-      if (count > deps.config.CONFIRM_EMAILS_PER_HOUR) {
-        logger.info({ subscriberId: s.id, kind: mail.kind }, "signup email skipped: hourly cap reached");
-        return;
-      }
-      const postalAddress = deps.config.POSTAL_ADDRESS;
-      if (mail.kind === "confirm") {
-        confirmTemplate ??= compileEmail("confirm");
-        const t = await confirmTemplate;
-        const data = { confirmUrl: links.confirm(linkCtx, s), postalAddress };
-        await deps.mailer.send({ to: s.email, subject: "Confirm your paperboy subscription", html: t.html(data), text: t.text(data) });
-      } else {
-        alreadyTemplate ??= compileEmail("already-subscribed");
-        const t = await alreadyTemplate;
-        const data = { manageUrl: links.manage(linkCtx, s), postalAddress };
-        await deps.mailer.send({ to: s.email, subject: "You are already subscribed to paperboy", html: t.html(data), text: t.text(data) });
-      }
-      logger.info({ subscriberId: s.id, kind: mail.kind, to: maskEmail(s.email) }, "signup email sent");
-    } catch (err) {
-      // The person sees the same page either way; the failure is ours to notice in the logs.
-      logger.error({ err, subscriberId: s.id, kind: mail.kind }, "signup email failed");
-    }
+  async function resolve(q: Queryable, token: string, purpose: TokenPurpose, lock = false): Promise<Subscriber> {
+    return (await resolveWithClaims(q, token, purpose, lock)).s;
+  }
+
+  /** The confirm page's check: the link is good and there is something (or nothing more) to confirm. */
+  async function checkConfirm(token: string): Promise<Subscriber> {
+    const { s, claims } = await resolveWithClaims(db, token, "confirm");
+    if (s.status === "active" || (await pendingSignup(db, s.id, claims.version))) return s;
+    if (s.status === "unsubscribed") return s; // the POST explains that this signup was cancelled
+    throw new AppError("INVALID_TOKEN");
   }
 
   async function validatePreferences(q: Queryable, p: { topics?: string[] | undefined; timezone?: string | undefined }) {
@@ -156,78 +135,46 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     tokenFor: (s: Subscriber, purpose: TokenPurpose) => tokenFor(linkCtx, s, purpose),
 
     /**
-     * Starts (or restarts) double opt-in. The caller answers the same whatever
-     * happened here: which branch ran is never visible outside this function.
+     * Starts (or restarts) double opt-in. Whatever the address's state (new, pending,
+     * active, unsubscribed, suppressed, over its email cap), this does the same work:
+     * one statement records the signup and one job goes on the mail queue; the worker
+     * decides whether an email goes out. So neither the answer nor its timing says
+     * which branch ran. An existing subscriber's choices stay as they are until the
+     * confirmation link of this signup is clicked.
      */
     async signup(input: SignupInput, consent: ConsentRecord, now = new Date()): Promise<void> {
-      const mail = await db.transaction(async (tx): Promise<Mail | undefined> => {
-        await validatePreferences(tx, input);
-        const prefs = {
-          frequency: input.frequency,
-          weekday: input.weekday,
-          sendHour: input.sendHour,
-          timezone: input.timezone,
-          maxPapers: input.maxPapers,
-          sendWhenEmpty: input.sendWhenEmpty,
-          addTrending: input.addTrending,
-        };
-        const consentFields = { consentAt: now, consentIp: consent.ip, consentUserAgent: consent.userAgent?.slice(0, 512) ?? null };
-        // Serialises concurrent signups for one address (the unique index is on lower(email)).
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${emailKey(input.email)}))`);
-        const [existing] = await tx
-          .select()
-          .from(subscribers)
-          .where(sql`lower(${subscribers.email}) = ${emailKey(input.email)}`)
-          .for("update");
-        if (!existing) {
-          const [created] = await tx
-            .insert(subscribers)
-            .values({ email: input.email, status: "pending", ...prefs, ...consentFields })
-            .returning();
-          if (!created) throw new Error("insert returned no subscriber");
-          await setSubscriberTopics(tx, created.id, input.topics);
-          return { kind: "confirm", subscriber: created };
-        }
-        switch (existing.status) {
-          case "active":
-            return { kind: "already-subscribed", subscriber: existing };
-          case "pending":
-          case "unsubscribed": {
-            // Nothing is sent before the new confirmation, so the latest choices win.
-            const [updated] = await tx
-              .update(subscribers)
-              .set({ status: "pending", ...prefs, ...consentFields, pausedAt: null, updatedAt: now })
-              .where(eq(subscribers.id, existing.id))
-              .returning();
-            await setSubscriberTopics(tx, existing.id, input.topics);
-            return updated ? { kind: "confirm", subscriber: updated } : undefined;
-          }
-          default:
-            // Bounced or complained addresses are suppressed: we do not mail them again from a web form.
-            logger.info({ subscriberId: existing.id, status: existing.status }, "signup for a suppressed address ignored");
-            return undefined;
-        }
-      });
-      if (mail) await deliver(mail);
+      // Topics are checked by the statement itself; the time zone needs Postgres only for rare aliases.
+      await assertTimezoneKnown(db, input.timezone);
+      const recorded = await recordSignup(deps.pool, input, { at: now, ip: consent.ip, userAgent: consent.userAgent?.slice(0, 512) ?? null });
+      // Suppressed addresses get a confirm job too (the worker finds no pending signup and skips it).
+      await deps.mail.enqueueSubscriberMail([
+        { kind: recorded.status === "active" ? "already-subscribed" : "confirm", subscriberId: recorded.subscriberId, version: recorded.version },
+      ]);
     },
 
     /** For GET pages: is this token good? Changes nothing (mail scanners prefetch links). */
     async check(token: string, purpose: TokenPurpose): Promise<Subscriber> {
+      if (purpose === "confirm") return checkConfirm(token);
       return resolve(db, token, purpose);
     },
 
+    /**
+     * Applies the signup this link names (its topics, schedule and consent record) and
+     * activates the subscriber; every other pending signup of the address is dropped.
+     * A second click, or a click on an older link once active, changes nothing.
+     */
     async confirm(token: string, ip: string | null, now = new Date()): Promise<{ subscriber: Subscriber; topics: string[] }> {
       return db.transaction(async (tx) => {
-        const s = await resolve(tx, token, "confirm", true);
+        const { s, claims } = await resolveWithClaims(tx, token, "confirm", true);
         if (s.status === "active") return { subscriber: s, topics: await subscriberTopicLabels(tx, s.id) };
-        if (s.status !== "pending") {
-          throw new AppError("INVALID_TOKEN", "This subscription was cancelled after this link was sent. Sign up again to get a fresh confirmation link.");
+        const pending = s.status === "pending" ? await pendingSignup(tx, s.id, claims.version) : undefined;
+        if (!pending) {
+          if (s.status === "unsubscribed") {
+            throw new AppError("INVALID_TOKEN", "This subscription was cancelled after this link was sent. Sign up again to get a fresh confirmation link.");
+          }
+          throw new AppError("INVALID_TOKEN");
         }
-        const [updated] = await tx
-          .update(subscribers)
-          .set({ status: "active", confirmedAt: now, confirmIp: ip, unsubscribedAt: null, updatedAt: now })
-          .where(eq(subscribers.id, s.id))
-          .returning();
+        const updated = await applyPendingSignup(tx, s.id, pending, { at: now, ip });
         return { subscriber: updated ?? s, topics: await subscriberTopicLabels(tx, s.id) };
       });
     },
@@ -287,7 +234,11 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
           .set({ status: "unsubscribed", unsubscribedAt: now, updatedAt: now })
           .where(and(eq(subscribers.id, s.id), inArray(subscribers.status, ["pending", "active"])))
           .returning();
-        if (updated) await recordUnsubscribe(tx, s.id, source);
+        if (updated) {
+          await recordUnsubscribe(tx, s.id, source);
+          // Outstanding confirmation links stop working.
+          await tx.delete(pendingSignups).where(eq(pendingSignups.subscriberId, s.id));
+        }
         return updated ?? s;
       });
     },
@@ -299,17 +250,23 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     async resubscribe(token: string, now = new Date()): Promise<{ subscriber: Subscriber; topics: string[]; needsConfirmation: boolean }> {
       const result = await db.transaction(async (tx) => {
         const s = await resolve(tx, token, "unsubscribe", true);
-        if (s.status !== "unsubscribed") return { subscriber: s, needsConfirmation: s.status === "pending" };
-        const needsConfirmation = s.confirmedAt === null;
-        const [updated] = await tx
-          .update(subscribers)
-          .set({ status: needsConfirmation ? "pending" : "active", unsubscribedAt: null, updatedAt: now })
-          .where(eq(subscribers.id, s.id))
-          .returning();
-        return { subscriber: updated ?? s, needsConfirmation };
+        if (s.status !== "unsubscribed" && s.status !== "pending") return { subscriber: s, needsConfirmation: false, version: undefined };
+        if (s.status === "unsubscribed" && s.confirmedAt !== null) {
+          const [updated] = await tx
+            .update(subscribers)
+            .set({ status: "active", unsubscribedAt: null, updatedAt: now })
+            .where(eq(subscribers.id, s.id))
+            .returning();
+          return { subscriber: updated ?? s, needsConfirmation: false, version: undefined };
+        }
+        // Never confirmed (or pressed twice): a fresh confirmation for what they last asked for.
+        const renewed = await renewPendingSignup(tx, s, now);
+        return { subscriber: renewed.subscriber, needsConfirmation: true, version: renewed.version };
       });
-      if (result.needsConfirmation && result.subscriber.status === "pending") await deliver({ kind: "confirm", subscriber: result.subscriber });
-      return { ...result, topics: await subscriberTopicLabels(db, result.subscriber.id) };
+      if (result.version !== undefined) {
+        await deps.mail.enqueueSubscriberMail([{ kind: "confirm", subscriberId: result.subscriber.id, version: result.version }]);
+      }
+      return { subscriber: result.subscriber, needsConfirmation: result.needsConfirmation, topics: await subscriberTopicLabels(db, result.subscriber.id) };
     },
 
     async exportData(s: Subscriber): Promise<SubscriberExport> {
@@ -347,6 +304,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         const s = await resolve(tx, token, "manage", true);
         if (s.status === "pending" || s.status === "active") await recordUnsubscribe(tx, s.id, "api");
         await tx.delete(subscriberTopics).where(eq(subscriberTopics.subscriberId, s.id));
+        await tx.delete(pendingSignups).where(eq(pendingSignups.subscriberId, s.id));
         // Votes say what a person reads: personal data, gone with the address.
         await tx.delete(votes).where(eq(votes.subscriberId, s.id));
         await tx

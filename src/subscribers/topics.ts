@@ -32,15 +32,18 @@ export async function assertTopicsSearchable(db: Queryable, labels: string[], fi
         from unnest(${sql.param(normalized)}::text[]) with ordinality as t(q, i)`,
   );
   for (const row of rows) {
-    if (row.q.trim() === "") {
-      const label = labels[row.i - 1] ?? "";
-      throw new AppError(
-        "VALIDATION",
-        `Topic "${label}" has no searchable words (only common words like "the" or punctuation). Add a word that papers would contain.`,
-        `${field}.${row.i - 1}`,
-      );
-    }
+    if (row.q.trim() === "") throw unsearchableTopic(labels, row.i - 1, field);
   }
+}
+
+/** The refusal of labels[index], a topic Postgres reduces to an empty query. */
+export function unsearchableTopic(labels: string[], index: number, field = "topics"): AppError {
+  const label = labels[index] ?? "";
+  return new AppError(
+    "VALIDATION",
+    `"${label}" has no searchable words (only common words like "the" or punctuation). Add a word that papers would contain.`,
+    `${field}.${index}`,
+  );
 }
 
 /**
@@ -62,17 +65,20 @@ export async function setSubscriberTopics(db: Queryable, subscriberId: number, l
   if (rows.length > 0) {
     await db
       .insert(subscriberTopics)
-      .values(rows.map((r) => ({ subscriberId, topicId: r.id, label: byQuery.get(r.query) ?? r.query })))
-      .onConflictDoUpdate({ target: [subscriberTopics.subscriberId, subscriberTopics.topicId], set: { label: sql`excluded.label` } });
+      .values(rows.map((r) => ({ subscriberId, topicId: r.id, label: byQuery.get(r.query) ?? r.query, position: queries.indexOf(r.query) })))
+      .onConflictDoUpdate({
+        target: [subscriberTopics.subscriberId, subscriberTopics.topicId],
+        set: { label: sql`excluded.label`, position: sql`excluded.position` },
+      });
   }
 }
 
-/** The subscriber's topics as they typed them, in the order they added them. */
+/** The subscriber's topics as they typed them, in the order they typed them. */
 export async function subscriberTopicLabels(db: Queryable, subscriberId: number): Promise<string[]> {
   const rows = await db
     .select({ label: subscriberTopics.label })
     .from(subscriberTopics)
     .where(eq(subscriberTopics.subscriberId, subscriberId))
-    .orderBy(subscriberTopics.createdAt, subscriberTopics.topicId);
+    .orderBy(subscriberTopics.position, subscriberTopics.createdAt, subscriberTopics.topicId);
   return rows.map((r) => r.label);
 }

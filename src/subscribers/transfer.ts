@@ -6,6 +6,7 @@ import { isTimeZone } from "../config.js";
 import type { Db } from "../db/client.js";
 import { subscribers } from "../db/schema.js";
 import { normalizeTopic, topicLabel, TOPIC_MAX, TOPIC_MIN, TOPICS_MAX } from "./topics.js";
+import { insertPendingFromStored } from "./pending-signups.js";
 import { zonesPostgresLacks } from "./preferences.js";
 
 /**
@@ -72,7 +73,7 @@ export async function* exportSubscriberPages(db: Db, pageSize = 1000): AsyncGene
     const { rows } = await db.execute<ExportRow>(sql`
       select s.id, s.email, s.status::text as status, s.timezone, s.send_hour, s.frequency::text as frequency, s.weekday,
              s.max_papers, s.send_when_empty, s.paused_at,
-             coalesce((select array_agg(st.label order by st.created_at, st.topic_id) from subscriber_topics st where st.subscriber_id = s.id), '{}') as topics,
+             coalesce((select array_agg(st.label order by st.position, st.created_at, st.topic_id) from subscriber_topics st where st.subscriber_id = s.id), '{}') as topics,
              s.consent_at, s.consent_ip, s.consent_user_agent, s.consent_note, s.confirmed_at, s.unsubscribed_at, s.created_at,
              s.add_trending
       from subscribers s
@@ -281,7 +282,7 @@ export interface ImportResult {
   /** Addresses that already exist here: left exactly as they are. */
   existing: string[];
   /** New pending subscribers who need a confirmation email (sent by the caller after commit). */
-  toConfirm: { id: number; email: string; tokenVersion: number; topics: string[] }[];
+  toConfirm: { id: number; email: string; version: number }[];
 }
 
 /**
@@ -301,7 +302,7 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
     const existingSet = new Set(present.map((p) => p.e));
     const fresh = rows.filter((r) => !existingSet.has(r.email.toLowerCase()));
 
-    const created: { id: number; email: string; tokenVersion: number; status: string; row: ImportRow }[] = [];
+    const created: { id: number; email: string; signupVersion: number; status: string; row: ImportRow }[] = [];
     const CHUNK = 500;
     for (let i = 0; i < fresh.length; i += CHUNK) {
       const chunk = fresh.slice(i, i + CHUNK);
@@ -336,10 +337,10 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
       const inserted = await tx
         .insert(subscribers)
         .values(values)
-        .returning({ id: subscribers.id, email: subscribers.email, tokenVersion: subscribers.tokenVersion, status: subscribers.status });
+        .returning({ id: subscribers.id, email: subscribers.email, signupVersion: subscribers.signupVersion, status: subscribers.status });
       inserted.forEach((s, j) => {
         const row = chunk[j];
-        if (row && s.email) created.push({ id: s.id, email: s.email, tokenVersion: s.tokenVersion, status: s.status, row });
+        if (row && s.email) created.push({ id: s.id, email: s.email, signupVersion: s.signupVersion, status: s.status, row });
       });
       opts.onProgress?.(Math.min(i + chunk.length, fresh.length));
     }
@@ -370,11 +371,14 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
       }
     }
 
+    // --confirmed writes to nobody; a pending row it restores stays as it was.
+    const toConfirm = created.filter((c) => !opts.confirmed && c.status === "pending");
+    // Their confirmation links name a pending signup holding what the import stored.
+    for (let i = 0; i < toConfirm.length; i += 5000) await insertPendingFromStored(tx, toConfirm.slice(i, i + 5000).map((c) => c.id));
     return {
       created: created.length,
       existing: rows.filter((r) => existingSet.has(r.email.toLowerCase())).map((r) => r.email),
-      // --confirmed writes to nobody; a pending row it restores stays as it was.
-      toConfirm: created.filter((c) => !opts.confirmed && c.status === "pending").map((c) => ({ id: c.id, email: c.email, tokenVersion: c.tokenVersion, topics: c.row.topics })),
+      toConfirm: toConfirm.map((c) => ({ id: c.id, email: c.email, version: c.signupVersion })),
     };
   });
 }

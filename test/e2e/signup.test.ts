@@ -2,6 +2,8 @@ import { createServer } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
+import type { Workers } from "../../src/jobs/workers.js";
+import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 async function freePort(): Promise<number> {
@@ -19,6 +21,7 @@ async function freePort(): Promise<number> {
 describe("signup in a real browser", () => {
   let rt: TestRuntime;
   let app: App;
+  let mailWorker: Workers;
   let browser: Browser;
   let base: string;
 
@@ -28,6 +31,7 @@ describe("signup in a real browser", () => {
     // Links in emails must point at this server, so PUBLIC_URL is the listening address.
     rt = await createTestRuntime({ PUBLIC_URL: base });
     app = await rt.app();
+    mailWorker = await startMailWorker(rt);
     await app.listen({ port, host: "127.0.0.1" });
     browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
@@ -36,6 +40,7 @@ describe("signup in a real browser", () => {
   });
   afterAll(async () => {
     await browser?.close();
+    await mailWorker?.close();
     await rt?.close();
   });
 

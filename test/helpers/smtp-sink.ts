@@ -22,7 +22,7 @@ export interface SmtpSink {
 }
 
 /** A real SMTP server in the test process; every accepted message is parsed with mailparser. */
-export async function startSmtpSink(opts: { parse?: boolean } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(opts: { parse?: boolean; port?: number } = {}): Promise<SmtpSink> {
   const messages: SinkMessage[] = [];
   let responder: Responder | undefined;
   let attempts = 0;
@@ -59,7 +59,7 @@ export async function startSmtpSink(opts: { parse?: boolean } = {}): Promise<Smt
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
   });
   const address = server.server.address();
   const port = typeof address === "object" && address ? address.port : 0;

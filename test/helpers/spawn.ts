@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -12,11 +13,14 @@ export interface Spawned {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Runs a TypeScript entry point (src/main/*.ts) as its own process with a clean, explicit environment. */
-export function spawnEntry(entry: string, args: string[], env: Record<string, string>): Spawned {
+/**
+ * Runs a TypeScript entry point (src/main/*.ts, relative to the repository) as its own
+ * process with a clean, explicit environment; in the repository unless `cwd` says otherwise.
+ */
+export function spawnEntry(entry: string, args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): Spawned {
   // One process (node --import tsx), as `npm start` runs it: signals reach the app directly.
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
-    cwd: repoRoot,
+  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), path.resolve(repoRoot, entry), ...args], {
+    cwd: opts.cwd ?? repoRoot,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -68,7 +68,7 @@ describe("admin with ADMIN_TOKEN", () => {
     const api = await app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: { authorization: `Bearer ${TOKEN}` } });
     expect(api.statusCode).toBe(200);
     const names = (api.json<{ queues: { name: string }[] }>().queues).map((q) => q.name).sort();
-    expect(names).toEqual(["ingest", "plan", "send"]);
+    expect(names).toEqual(["ingest", "mail", "plan", "send"]);
   });
 
   it("queues ingest for a day and source, and plan, from the dashboard forms", async () => {
@@ -133,7 +133,7 @@ describe("admin with ADMIN_TOKEN", () => {
     expect((await rt.queues.send.getJobs(["waiting"])).filter((j) => j.data.digestIds.includes(id))).toHaveLength(1);
   });
 
-  it("sends a test digest for given topics to any address, with links that lead nowhere", async () => {
+  it("sends a test digest for given topics to any address; its footer says it is a test and every link of ours works", async () => {
     await rt.pool.query(`insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url, upvotes)
       values ('2611.07777', 'Latent diffusion models for weather maps', 'Diffusion models forecast rain.', '2030-01-01',
               'https://arxiv.org/abs/2611.07777', 'https://arxiv.org/pdf/2611.07777', 12)`);
@@ -150,10 +150,14 @@ describe("admin with ADMIN_TOKEN", () => {
     expect(mail?.subject).toMatch(/^\[Test\] /);
     expect(mail?.html).toContain("for weather maps");
     expect(mail?.text).toContain("Latent diffusion models for weather maps");
-    const unsubscribe = /href="http:\/\/paperboy\.test(\/unsubscribe\?token&#x3D;[^"]+)"/.exec(String(mail?.html))?.[1];
-    expect(unsubscribe).toBeDefined();
-    const page = await app.inject({ method: "GET", url: (unsubscribe ?? "").replace("&#x3D;", "=") });
-    expect(page.statusCode).toBe(403);
+    expect(mail?.text).toContain("This is a test digest, sent to me@example.org from paperboy's admin page");
+    expect(mail?.html).toContain("It belongs to no subscription");
+    // No manage, unsubscribe or view link carrying a token for nobody; every link to this site answers.
+    const ours = [...String(mail?.html).matchAll(/href="http:\/\/paperboy\.test([^"]*)"/g)].map((m) => m[1]!.replace(/&#x3D;/g, "=").replace(/&amp;/g, "&"));
+    expect(ours).toEqual(["/"]);
+    expect(mail?.text).toContain("Subscribe to get digests like this: http://paperboy.test/");
+    expect(mail?.text).not.toMatch(/token=/);
+    for (const path of ours) expect((await app.inject({ method: "GET", url: path })).statusCode).toBe(200);
   });
 
   it("sends a trending test digest when no topic is given: the latest day's papers by upvotes, each saying why", async () => {

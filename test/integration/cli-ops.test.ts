@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribersCommand, statsCommand, type Io, type OpsCommand } from "../../src/main/cli/ops.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 
 interface Run {
@@ -136,9 +137,12 @@ describe("cli: subscribers export/import and stats", () => {
     const file = path.join(dir, "new.csv");
     await writeFile(file, 'email,topics\nhelen@example.org,"diffusion models | agents"\nivan@example.org,reasoning\nbob@example.org,agents\n');
     const res = await run(b, subscribersCommand, "import", file);
-    expect(res.stderr).toContain("imported 2 subscribers (pending confirmation), 1 already here and left as they were, 2 confirmation emails sent");
+    expect(res.stderr).toContain("imported 2 subscribers (pending confirmation), 1 already here and left as they were, 2 confirmation emails queued");
     expect(res.code).toBe(0);
-    const msgs = await b.sink.waitFor(2);
+    // The import only queues them; a worker sends them.
+    expect(b.sink.messages).toHaveLength(0);
+    const worker = await startMailWorker(b);
+    const msgs = await b.sink.waitFor(2).finally(() => worker.close());
     expect(msgs.map((m) => m.envelope.to[0]).sort()).toEqual(["helen@example.org", "ivan@example.org"]);
     const helen = msgs.find((m) => m.envelope.to[0] === "helen@example.org");
     expect(helen?.parsed.subject).toBe("Confirm your paperboy subscription");

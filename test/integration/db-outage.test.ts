@@ -85,18 +85,25 @@ afterAll(async () => {
 describe("a Postgres restart", () => {
   it("fails the signup whose transaction it cut with 503 and Retry-After; the API stays up and is ready again", async () => {
     const email = `held-${randomBytes(4).toString("hex")}@example.org`;
-    // Another session holds the address's advisory lock, so the API's signup transaction waits inside it.
+    // Another session's uncommitted insert of the address holds its unique key, so the API's
+    // signup statement waits inside its transaction for that one to end.
     const holder = new pg.Client({ connectionString: postgres.url });
     holder.on("error", () => undefined);
     await holder.connect();
-    await holder.query("select pg_advisory_lock(hashtext($1))", [email]);
+    await holder.query("begin");
+    await holder.query("insert into subscribers (email, status) values ($1, 'pending')", [email]);
+    const watcher = new pg.Client({ connectionString: postgres.url });
+    watcher.on("error", () => undefined);
+    await watcher.connect();
     const pending = signup(email);
     await until("the signup to wait on its lock", async () => {
-      const { rows } = await holder.query<{ n: number }>(
-        "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%'",
+      // Not from the holder: inside its transaction pg_stat_activity is one frozen snapshot.
+      const { rows } = await watcher.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and state = 'active' and query like '%pending_signups%'",
       );
       return rows[0]?.n === 1 ? true : undefined;
     });
+    await watcher.end();
 
     await postgres.restart();
     const back = Date.now();
@@ -108,10 +115,25 @@ describe("a Postgres restart", () => {
     const readyAt = await ready();
     expect(readyAt - back).toBeLessThan(15_000);
     expectAlive();
-    // The address was never half-stored: signing up again works and sends the confirmation.
-    const before = sink.messages.length;
-    expect((await signup(email)).status).toBe(202);
-    await sink.waitFor(before + 1, 10_000);
+    // The address was never half-stored: signing up again works and queues the confirmation (a worker sends it).
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queues = createQueues(connection, prefix);
+    try {
+      const before = (await queues.mail.getJobCounts("waiting")).waiting ?? 0;
+      expect((await signup(email)).status).toBe(202);
+      expect((await queues.mail.getJobCounts("waiting")).waiting).toBe(before + 1);
+    } finally {
+      await queues.close();
+      connection.disconnect();
+    }
+    const check = new pg.Client({ connectionString: postgres.url });
+    await check.connect();
+    const { rows } = await check.query<{ subscribers: number; pending: number }>(
+      "select (select count(*)::int from subscribers where lower(email) = lower($1)) as subscribers, (select count(*)::int from pending_signups p join subscribers s on s.id = p.subscriber_id where lower(s.email) = lower($1)) as pending",
+      [email],
+    );
+    await check.end();
+    expect(rows[0]).toEqual({ subscribers: 1, pending: 1 });
     await holder.end().catch(() => undefined);
   }, 90_000);
 

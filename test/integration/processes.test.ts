@@ -56,7 +56,7 @@ describe("entry points", () => {
     const files = (await readdir(migrationsFolder)).filter((f) => f.endsWith(".sql"));
     expect(applied.rows[0]).toEqual({ n: files.length });
     const tables = await client.query("select count(*)::int as n from information_schema.tables where table_schema = 'public'");
-    expect(tables.rows[0]).toEqual({ n: 7 });
+    expect(tables.rows[0]).toEqual({ n: 8 });
     await client.end();
   });
 

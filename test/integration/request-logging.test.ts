@@ -33,10 +33,35 @@ describe("request logs", () => {
     } finally {
       await app.close();
     }
-    const requestLines = lines.filter((l) => l.req !== undefined || l.res !== undefined || l.code !== undefined);
-    expect(requestLines.length).toBeGreaterThanOrEqual(4);
-    for (const l of requestLines) expect(l.reqId).toBeTruthy();
-    expect(lines.filter((l) => l.reqId === "req-abc-123").length).toBeGreaterThanOrEqual(3);
+    // One info line per request, with its id, status and time.
+    const requestLines = lines.filter((l) => l.msg === "request");
+    expect(requestLines).toEqual([
+      expect.objectContaining({ level: 30, reqId: "req-abc-123", method: "GET", path: "/admin", statusCode: 401 }),
+      expect.objectContaining({ level: 30, method: "GET", path: "/healthz", statusCode: 200 }),
+    ]);
+    expect(lines.filter((l) => l.level === 30 && l.reqId !== undefined)).toHaveLength(2);
+    expect(typeof requestLines[1]!.ms).toBe("number");
     expect(JSON.stringify(lines)).not.toContain("wrong-token-but-secret");
+  });
+
+  it("log the path of a link from an email without its token", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString("utf8").split("\n")) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const app = await buildApp({ ...rt, logger: pino(loggerOptions({ LOG_LEVEL: "info", NODE_ENV: "production" }), stream) });
+    try {
+      await app.inject({ method: "GET", url: "/manage?token=1.m.1.0.secret-part-of-token" });
+      const icon = await app.inject({ method: "GET", url: "/favicon.ico" });
+      expect(icon.statusCode).toBe(200);
+      expect(icon.headers["content-type"]).toContain("image/svg+xml");
+    } finally {
+      await app.close();
+    }
+    expect(lines.filter((l) => l.msg === "request").map((l) => l.path)).toEqual(["/manage", "/favicon.ico"]);
+    expect(JSON.stringify(lines)).not.toContain("secret-part-of-token");
   });
 });

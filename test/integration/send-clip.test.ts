@@ -30,7 +30,7 @@ describe("a 50-paper digest with highlights everywhere", () => {
     expect(html).toContain("Manage topics</a>");
     expect(html).toContain("10115 Berlin, Germany");
 
-    const more = /(\d+) more papers in your browser: (\S+)/.exec(msg!.parsed.text ?? "");
+    const more = /(\d+) more papers in your browser:\s+(\S+)/.exec(msg!.parsed.text ?? "");
     expect(more, msg!.parsed.text).not.toBeNull();
     const shown = (html.match(/font-size:17px;font-weight:700/g) ?? []).length;
     expect(shown + Number(more![1])).toBe(50);

@@ -25,7 +25,7 @@ describe("GET /digests/:id (view in browser)", () => {
     const sender = buildDigestSender(rt, rt.renderer);
     await sender.sendBatch([digestId]);
     const [msg] = await rt.sink.waitFor(1);
-    const viewLink = /View in browser: (\S+)/.exec(msg!.parsed.text ?? "")?.[1];
+    const viewLink = /View in browser:\s+(\S+)/.exec(msg!.parsed.text ?? "")?.[1];
     expect(viewLink).toBeDefined();
     const res = await get(pathOf(viewLink!));
     expect(res.statusCode).toBe(200);

@@ -2,12 +2,15 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
+import type { Workers } from "../../src/jobs/workers.js";
 import { tokenFor } from "../../src/subscribers/links.js";
 import { signToken } from "../../src/subscribers/tokens.js";
+import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 let rt: TestRuntime;
 let app: App;
+let mailWorker: Workers;
 let ipCounter = 0;
 /** Each request from its own address, so only the rate-limit tests meet the per-IP limit. */
 const freshIp = () => `10.1.${Math.floor(++ipCounter / 250)}.${ipCounter % 250}`;
@@ -36,8 +39,10 @@ const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_
 beforeAll(async () => {
   rt = await createTestRuntime({ SIGNUP_RATE_LIMIT_PER_IP: "5", SIGNUP_RATE_LIMIT_PER_ADDRESS: "6" });
   app = await rt.app();
+  mailWorker = await startMailWorker(rt);
 });
 afterAll(async () => {
+  await mailWorker?.close();
   await rt?.close();
 });
 
@@ -96,6 +101,8 @@ describe("POST /api/subscriptions validation", () => {
     expect(res.statusCode).toBe(202);
     const [row] = await rt.db.select().from(subscribers).where(eq(subscribers.email, "alias@example.org"));
     expect(row?.timezone).toBe("Asia/Calcutta");
+    // Its confirmation is sent by the worker; let it arrive before the next test counts mail.
+    await expect.poll(() => rt.sink.messages.some((m) => m.envelope.to[0] === "alias@example.org")).toBe(true);
     await rt.db.delete(subscribers);
   });
 });

@@ -2,12 +2,15 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailEvents, subscribers, subscriberTopics } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
+import type { Workers } from "../../src/jobs/workers.js";
 import { tokenFor } from "../../src/subscribers/links.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 let rt: TestRuntime;
 let app: App;
+let mailWorker: Workers;
 let ip = 0;
 const remoteAddress = () => `10.9.0.${++ip}`;
 const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_SECRET });
@@ -28,8 +31,10 @@ async function row(id: number) {
 beforeAll(async () => {
   rt = await createTestRuntime();
   app = await rt.app();
+  mailWorker = await startMailWorker(rt);
 });
 afterAll(async () => {
+  await mailWorker?.close();
   await rt?.close();
 });
 
@@ -83,7 +88,7 @@ describe("signup page without JavaScript", () => {
   it("re-renders the form with the error next to the field, keeps what was typed, stores nothing", async () => {
     const cases: [Record<string, string>, string, RegExp][] = [
       [{ email: "nope", topics: "robots" }, "email", /Enter a valid email address/],
-      [{ email: "a@example.org", topics: "ok\nthe" }, "topics", /Topic 2: Topic &quot;the&quot; has no searchable words/],
+      [{ email: "a@example.org", topics: "ok\nthe" }, "topics", /Topic 2: &quot;the&quot; has no searchable words/],
       [{ email: "a@example.org", topics: "robots", timezone: "Atlantis/Capital" }, "timezone", /Unknown time zone/],
       [{ email: "a@example.org", topics: "robots", sendHour: "24" }, "sendHour", /Send hour is 0–23/],
       [{ email: "a@example.org", topics: "robots", maxPapers: "0" }, "maxPapers", /Papers per digest is 5–50/],
@@ -120,11 +125,14 @@ describe("manage page", () => {
       headers: urlencoded,
       payload: form({ token, topics: "diffusion models\nrobot learning", frequency: "daily", weekday: "1", sendHour: "18", timezone: "UTC", maxPapers: "10" }),
     });
-    expect(save.statusCode).toBe(200);
-    expect(save.body).toContain("What changed");
-    expect(save.body).toContain("<strong>Send hour</strong>: 18:00");
-    expect(save.body).toContain("<strong>Topics</strong>: diffusion models, robot learning");
-    expect(save.body).not.toContain("<strong>Time zone</strong>");
+    // Post/Redirect/Get: back to the token URL, which says what changed.
+    expect(save.statusCode).toBe(303);
+    expect(save.headers.location).toBe(`/manage?token=${encodeURIComponent(token)}&saved=sendHour%2Ctopics`);
+    const saved = await app.inject({ method: "GET", url: String(save.headers.location) });
+    expect(saved.body).toContain("What changed");
+    expect(saved.body).toContain("<strong>Send hour</strong>: 18:00");
+    expect(saved.body).toContain("<strong>Topics</strong>: diffusion models, robot learning");
+    expect(saved.body).not.toContain("<strong>Time zone</strong>");
     expect((await row(s.id)).sendHour).toBe(18);
 
     const bad = await app.inject({
@@ -139,15 +147,38 @@ describe("manage page", () => {
     expect((await row(s.id)).sendHour).toBe(18);
   });
 
+  it("lists the topics in the order the person typed them", async () => {
+    // "alpha waves" exists already (an older, lower topic id): order must not follow ids or names.
+    await activeSubscriber("other@example.org", ["alpha waves"]);
+    const s = await activeSubscriber("order@example.org");
+    const token = tokenFor(ctx(), s, "manage");
+    const typed = "zebra finches\nalpha waves\nMamba or SSM";
+    const save = await app.inject({
+      method: "POST",
+      url: "/manage",
+      headers: urlencoded,
+      payload: form({ token, topics: typed, frequency: "daily", weekday: "1", sendHour: "8", timezone: "UTC", maxPapers: "10" }),
+    });
+    const page = await app.inject({ method: "GET", url: String(save.headers.location) });
+    expect(page.body).toContain(`${typed}</textarea>`);
+    expect(page.body).toContain("<strong>Topics</strong>: zebra finches, alpha waves, Mamba or SSM");
+  });
+
   it("switches to trending by emptying the topics, and saves 'also add the top 3 trending papers'", async () => {
     const s = await activeSubscriber("switch@example.org", ["speech"]);
     const token = tokenFor(ctx(), s, "manage");
     const base = { token, frequency: "daily", weekday: "1", sendHour: "8", timezone: "UTC", maxPapers: "10" };
-    const mixed = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form({ ...base, topics: "speech", addTrending: "on" }) });
+    // Each save redirects back to the manage link (Post/Redirect/Get), which says what changed.
+    const post = async (fields: Record<string, string>) => {
+      const res = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form(fields) });
+      expect(res.statusCode).toBe(303);
+      return app.inject({ method: "GET", url: String(res.headers.location) });
+    };
+    const mixed = await post({ ...base, topics: "speech", addTrending: "on" });
     expect(mixed.body).toContain("<strong>Also add the top 3 trending papers</strong>: yes");
     expect((await row(s.id)).addTrending).toBe(true);
     expect(mixed.body).toMatch(/name="addTrending" value="on" checked/);
-    const trending = await app.inject({ method: "POST", url: "/manage", headers: urlencoded, payload: form({ ...base, topics: "" }) });
+    const trending = await post({ ...base, topics: "" });
     expect(trending.statusCode).toBe(200);
     expect(trending.body).toContain("<strong>Topics</strong>: none (trending papers)");
     expect(await rt.db.select().from(subscriberTopics).where(eq(subscriberTopics.subscriberId, s.id))).toEqual([]);
@@ -157,8 +188,10 @@ describe("manage page", () => {
     const s = await activeSubscriber("pauser@example.org");
     const token = tokenFor(ctx(), s, "manage");
     const pause = await app.inject({ method: "POST", url: "/manage/pause", headers: urlencoded, payload: form({ token }) });
-    expect(pause.body).toContain("Paused: no digests until you resume.");
-    expect(pause.body).toContain('action="/manage/resume"');
+    expect(pause.statusCode).toBe(303);
+    const paused = await app.inject({ method: "GET", url: String(pause.headers.location) });
+    expect(paused.body).toContain("Paused: no digests until you resume.");
+    expect(paused.body).toContain('action="/manage/resume"');
     expect((await row(s.id)).pausedAt).toBeInstanceOf(Date);
     expect((await row(s.id)).status).toBe("active");
     await app.inject({ method: "POST", url: "/manage/resume", headers: urlencoded, payload: form({ token }) });

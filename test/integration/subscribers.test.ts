@@ -2,18 +2,23 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emailEvents, subscribers } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
+import type { Workers } from "../../src/jobs/workers.js";
 import { links } from "../../src/subscribers/links.js";
+import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 /** The path a person takes: signup → email → confirm → manage → one-click unsubscribe. */
 describe("subscribers: double opt-in to one-click unsubscribe", () => {
   let rt: TestRuntime;
   let app: App;
+  let mailWorker: Workers;
   beforeAll(async () => {
     rt = await createTestRuntime({ SIGNUP_RATE_LIMIT_PER_IP: "1000", SIGNUP_RATE_LIMIT_PER_ADDRESS: "1000" });
     app = await rt.app();
+    mailWorker = await startMailWorker(rt);
   });
   afterAll(async () => {
+    await mailWorker?.close();
     await rt?.close();
   });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDigestRenderer, excerpt, highlight, squeeze, summaryLine, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import { createDigestRenderer, excerpt, highlight, squeeze, subjectLine, summaryLine, wrapText, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
 import { verifyFeedbackToken, verifyToken } from "../../src/subscribers/tokens.js";
 import { ctx, digest, paper } from "./render-fixtures.js";
@@ -52,7 +52,8 @@ describe("digest render", () => {
       expect(fast).toEqual(alone);
       const v = renderer.view(d);
       expect(fast.html).toBe(await mjmlToHtml(fillSource(v)));
-      expect(fast.text).toBe(fillText(v));
+      // The text part is the template's fill wrapped at 78 characters.
+      expect(fast.text).toBe(wrapText(fillText(v)));
       expect(fast.html).not.toContain("<b>diffusion");
     }
     expect(render(cases[1]!).html).toContain('<b class="hl">models</b>');
@@ -123,14 +124,39 @@ describe("digest render", () => {
 
   it("shows the summary line, authors, upvotes, matched topics and footer", () => {
     const { html, text, subject } = renderer.render(digest(8, 12));
-    expect(subject).toBe("12 new papers on diffusion, test-time compute");
+    expect(subject).toBe("Scaling Diffusion Models for Reasoning, part 1, and 11 more on diffusion, test-time compute");
     expect(html).toContain("Saturday, 28 November 2026");
+    expect(html).toContain("12 new papers on diffusion, test-time compute");
     expect(html).toContain('<strong style="color:#3a3a40;">because you follow: diffusion');
     expect(html).toContain(ctx.postalAddress);
     expect(text).toContain("because you follow: diffusion, test-time compute");
-    expect(text).toContain("Ada Lovelace, Alan Turing, Grace Hopper, Edsger Dijkstra, Barbara Liskov et al.");
+    expect(text.replace(/\n +/g, " ")).toContain("Ada Lovelace, Alan Turing, Grace Hopper, Edsger Dijkstra, Barbara Liskov et al.");
     expect(text).toContain("35 upvotes");
     expect(text).toContain("Code: https://github.com/example/diffusion-reasoning");
+  });
+
+  it("wraps the text part at 78 characters, URLs on lines of their own", () => {
+    const { text } = renderer.render(digest(10, 5, { papers: [paper(1, { title: `A ${"very ".repeat(30)}long title about diffusion` })] }));
+    for (const line of text.split("\n")) {
+      if (line.length > 78) expect(line.trim()).toMatch(/^https?:\/\/\S+$/);
+    }
+    expect(text).toMatch(/^ {3}https?:\/\/\S+$/m);
+    expect(text).toMatch(/^1\. A very very/m);
+  });
+
+  it("reads cleanly for a paper without authors: no stray separator", () => {
+    const { html, text } = renderer.render(digest(11, 1, { papers: [paper(1, { authors: [], upvotes: 7 }), paper(2, { rank: 2, authors: [" "], upvotes: 0 })] }));
+    expect(text).toMatch(/^ {3}7 upvotes$/m);
+    expect(text).not.toMatch(/^ {3}- /m);
+    expect(html).not.toMatch(/>\s*&middot;\s*&#9650;/);
+    expect(html).toContain(">&#9650; 7</div>");
+  });
+
+  it("says which listing day(s) the papers are from in the header", () => {
+    const one = renderer.render(digest(12, 1, { papers: [paper(1, { listingDay: "2026-11-27" })] }));
+    expect(one.text).toContain("Papers listed on Fri 27 Nov");
+    const many = renderer.render(digest(13, 1, { papers: [paper(1, { listingDay: "2026-11-27" }), paper(2, { rank: 2, listingDay: "2026-11-25" })] }));
+    expect(many.html).toContain("Papers listed Wed 25 Nov to Fri 27 Nov");
   });
 
   it("says why each paper is there: a followed topic, or trending with its upvotes when planned", () => {
@@ -140,7 +166,8 @@ describe("digest render", () => {
       paper(3, { matchedTopics: [], matchedWords: [], trending: 1 }),
     ];
     const mixed = renderer.render(digest(11, 3, { papers }));
-    expect(mixed.subject).toBe("1 new paper on diffusion + 2 trending");
+    expect(mixed.subject).toBe("Scaling Diffusion Models for Reasoning, part 1, and 2 more on diffusion");
+    expect(mixed.html).toContain("1 new paper on diffusion + 2 trending");
     for (const part of [mixed.html, mixed.text]) {
       expect(part).toContain("because you follow: diffusion");
       expect(part).toContain("trending: 212 upvotes");
@@ -148,7 +175,8 @@ describe("digest render", () => {
     }
     const batch = renderer.batch();
     const onlyTrending = batch(digest(12, 2, { papers: papers.slice(1) }));
-    expect(onlyTrending.subject).toBe("2 trending papers");
+    expect(onlyTrending.subject).toBe("Scaling Diffusion Models for Reasoning, part 2, and 1 more trending paper");
+    expect(onlyTrending.text).toContain("2 trending papers");
     expect(onlyTrending.text).not.toContain("because you follow");
     // A batch shares a paper's fill only between digests that have it for the same reason.
     const asTopic = batch(digest(13, 1, { papers: [paper(2, { matchedTopics: ["diffusion"] })] }));
@@ -160,8 +188,8 @@ describe("digest render", () => {
     const withFeed = digest(14, 2);
     withFeed.recipient.feedVersion = 3;
     for (const r of [renderer.render(withFeed), renderer.batch()(withFeed)]) {
-      expect(r.text).toMatch(/Past digests: https:\/\/paperboy\.example\.org\/manage\?token=\S+#archive/);
-      const feed = /Atom feed: (\S+)/.exec(r.text)?.[1] ?? "";
+      expect(r.text).toMatch(/Past digests:\s+https:\/\/paperboy\.example\.org\/manage\?token=\S+#archive/);
+      const feed = /Atom feed:\s+(\S+)/.exec(r.text)?.[1] ?? "";
       expect(feed).toMatch(/^https:\/\/paperboy\.example\.org\/feed\/54\.f\.3\.0\.[\w-]+\.atom$/);
       expect(r.html).toContain(`href="${feed}"`);
     }
@@ -173,6 +201,25 @@ describe("digest render", () => {
     expect(Buffer.byteLength(html)).toBeLessThan(102 * 1024);
     // Nothing is fetched from elsewhere when the email is opened (no web-font import).
     expect(html).not.toMatch(/fonts\.googleapis|@import/);
+  });
+});
+
+describe("the subject line", () => {
+  const p = (rank: number, title: string, matchedTopics: string[]) => ({ rank, title, matchedTopics });
+  it("leads with the top paper's title, then the count and the topics as a person reads them", () => {
+    expect(
+      subjectLine([p(2, "Other", ["Diffusion"]), p(1, "Sleep-time Compute:  Beyond Inference Scaling", ["reasoning", "Diffusion"]), ...[3, 4, 5, 6].map((r) => p(r, "x", ["reasoning"]))]),
+    ).toBe("Sleep-time Compute: Beyond Inference Scaling, and 5 more on reasoning, Diffusion");
+  });
+  it("writes topics without search syntax: no `or`, quotes or -exclusions", () => {
+    const s = subjectLine([p(1, "Mamba-3", ["mamba or ssm", '"test-time compute"', "reasoning -survey"])]);
+    expect(s).toBe("Mamba-3, new on test-time compute, mamba/ssm, reasoning");
+    expect(s).not.toMatch(/ or |"| -\w/);
+  });
+  it("names the best paper of a trending digest and cuts a long title at a word", () => {
+    expect(subjectLine([p(1, "Trending one", []), p(2, "Two", [])])).toBe("Trending one, and 1 more trending paper");
+    const long = subjectLine([p(1, `${"Scaling ".repeat(12)}laws`, ["scaling"])]);
+    expect(long).toMatch(/^(Scaling ){7,8}?Scaling\.\.\., new on scaling$/);
   });
 });
 

@@ -49,43 +49,43 @@ export function dashboardPage(d: DashboardData): string {
 <p class="muted">Queues in detail: <a href="/admin/queues">/admin/queues</a> · Metrics: <a href="/metrics">/metrics</a></p>
 ${d.notice ? html`<p class="notice ${d.notice.kind}" role="status">${d.notice.text}</p>` : ""}
 
-${section("Subscribers", "subscribers", html`<table class="numbers"><thead><tr>${d.subscribers.map((s) => html`<th scope="col">${s.status}</th>`)}<th scope="col">total</th></tr></thead>
-<tbody><tr>${d.subscribers.map((s) => html`<td data-status="${s.status}">${s.count}</td>`)}<td>${subscribersTotal}</td></tr></tbody></table>
+${section("Subscribers", "subscribers", html`<div class="scroll"><table class="numbers"><thead><tr>${d.subscribers.map((s) => html`<th scope="col">${s.status}</th>`)}<th scope="col">total</th></tr></thead>
+<tbody><tr>${d.subscribers.map((s) => html`<td data-status="${s.status}">${s.count}</td>`)}<td>${subscribersTotal}</td></tr></tbody></table></div>
 <p>Last ${d.signups.length} days: <strong>${signups30}</strong> signups, <strong>${confirmations30}</strong> confirmations.</p>
 <details><summary>Signups and confirmations per day</summary>
-<table class="numbers"><thead><tr><th scope="col">Day</th><th scope="col">Signups</th><th scope="col">Confirmations</th></tr></thead>
-<tbody>${[...d.signups].reverse().map((s) => html`<tr data-day="${s.day}"><td>${s.day}</td><td>${s.signups}</td><td>${s.confirmations}</td></tr>`)}</tbody></table>
+<div class="scroll"><table class="numbers"><thead><tr><th scope="col">Day</th><th scope="col">Signups</th><th scope="col">Confirmations</th></tr></thead>
+<tbody>${[...d.signups].reverse().map((s) => html`<tr data-day="${s.day}"><td>${s.day}</td><td>${s.signups}</td><td>${s.confirmations}</td></tr>`)}</tbody></table></div>
 </details>`)}
 
-${section("Digests per day", "digests", html`${digestChart(d.digests)}
+${section("Digests per day", "digests", html`<div class="scroll chart">${digestChart(d.digests)}</div>
 <details><summary>As a table</summary>
-<table class="numbers"><thead><tr><th scope="col">Day</th><th scope="col">Sent</th><th scope="col">Empty</th><th scope="col">Failed</th><th scope="col">Bounced</th></tr></thead>
-<tbody>${[...d.digests].reverse().map((r) => html`<tr><td>${r.day}</td><td>${r.sent}</td><td>${r.empty}</td><td>${r.failed}</td><td>${r.bounced}</td></tr>`)}</tbody></table>
+<div class="scroll"><table class="numbers"><thead><tr><th scope="col">Day</th><th scope="col">Sent</th><th scope="col">Empty</th><th scope="col">Failed</th><th scope="col">Bounced</th></tr></thead>
+<tbody>${[...d.digests].reverse().map((r) => html`<tr><td>${r.day}</td><td>${r.sent}</td><td>${r.empty}</td><td>${r.failed}</td><td>${r.bounced}</td></tr>`)}</tbody></table></div>
 </details>`)}
 
 ${section("Failed digests", "failed", d.failedDigests.length === 0
   ? html`<p class="muted">No failed digests.</p>`
-  : html`<table><thead><tr><th scope="col">Digest</th><th scope="col">Subscriber</th><th scope="col">Period</th><th scope="col">Attempts</th><th scope="col">Error</th><th scope="col"></th></tr></thead><tbody>
+  : html`<div class="scroll"><table><thead><tr><th scope="col">Digest</th><th scope="col">Subscriber</th><th scope="col">Period</th><th scope="col">Attempts</th><th scope="col">Error</th><th scope="col"></th></tr></thead><tbody>
 ${d.failedDigests.map((f) => html`<tr><td>#${f.id}</td><td>#${f.subscriberId}</td><td>${f.period}</td><td>${f.attempts}</td><td class="err">${f.error ?? ""}</td>
 <td><form method="post" action="/admin/digests/${f.id}/resend"><button type="submit" class="secondary">Resend</button></form></td></tr>`)}
-</tbody></table>`)}
+</tbody></table></div>`)}
 
 ${section("Ingest runs", "ingest", d.ingestRuns.length === 0
   ? html`<p class="muted">No ingest has run yet.</p>`
-  : html`<table><thead><tr><th scope="col">Started</th><th scope="col">Source</th><th scope="col">Day</th><th scope="col">Status</th><th scope="col">Fetched</th><th scope="col">New</th><th scope="col">Updated</th><th scope="col">Skipped</th><th scope="col">Took</th></tr></thead><tbody>
+  : html`<div class="scroll"><table><thead><tr><th scope="col">Started</th><th scope="col">Source</th><th scope="col">Day</th><th scope="col">Status</th><th scope="col">Fetched</th><th scope="col">New</th><th scope="col">Updated</th><th scope="col">Skipped</th><th scope="col">Took</th></tr></thead><tbody>
 ${d.ingestRuns.map((r) => html`<tr class="run ${r.status}"><td>${when(r.startedAt)}</td><td>${r.source}</td><td>${r.day}</td><td>${r.status}</td><td>${r.fetched}</td><td>${r.inserted}</td><td>${r.updated}</td><td>${r.skipped}</td><td>${r.durationMs === null ? "—" : `${(r.durationMs / 1000).toFixed(1)} s`}</td></tr>
 ${r.error ? html`<tr class="run-error"><td></td><td colspan="8" class="err">${r.error}</td></tr>` : ""}`)}
-</tbody></table>`)}
+</tbody></table></div>`)}
 
-${section("Queues", "queues", html`<table class="numbers"><thead><tr><th scope="col">Queue</th>${QUEUE_STATES.map((s) => html`<th scope="col">${s}</th>`)}</tr></thead><tbody>
+${section("Queues", "queues", html`<div class="scroll"><table class="numbers"><thead><tr><th scope="col">Queue</th>${QUEUE_STATES.map((s) => html`<th scope="col">${s}</th>`)}</tr></thead><tbody>
 ${d.queues.map((q) => html`<tr data-queue="${q.name}"><th scope="row">${q.name}</th>${QUEUE_STATES.map((s) => html`<td>${q.counts[s] ?? 0}</td>`)}</tr>`)}
-</tbody></table>
+</tbody></table></div>
 <h3>Next scheduled runs</h3>
 ${d.schedules.length === 0
   ? html`<p class="muted">No job schedulers registered (a worker registers them at boot unless SCHEDULER_ENABLED=false).</p>`
-  : html`<table><thead><tr><th scope="col">Queue</th><th scope="col">Scheduler</th><th scope="col">Pattern</th><th scope="col">Next run</th></tr></thead><tbody>
+  : html`<div class="scroll"><table><thead><tr><th scope="col">Queue</th><th scope="col">Scheduler</th><th scope="col">Pattern</th><th scope="col">Next run</th></tr></thead><tbody>
 ${d.schedules.map((s) => html`<tr><td>${s.queue}</td><td>${s.key}</td><td><code>${s.pattern ?? "—"}</code>${s.tz ? html` <span class="muted">${s.tz}</span>` : ""}</td><td>${when(s.next)}</td></tr>`)}
-</tbody></table>`}`)}
+</tbody></table></div>`}`)}
 
 ${section("Actions", "actions", html`<div class="actions">
 <form method="post" action="/admin/actions/ingest" class="action">

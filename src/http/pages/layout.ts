@@ -15,9 +15,12 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5
 pre{white-space:pre-wrap;word-break:break-word;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem;font-size:.85rem}
 .muted{color:var(--muted)}ul.topics{padding-left:1.2rem}ul.votes{padding-left:1.2rem}ul.votes li{margin:.5rem 0}ul.votes form{display:inline;margin-left:.4rem}ul.votes button{padding:.2rem .6rem;font-size:.85rem}
 dl.status{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}dl.status dt{font-weight:600}dl.status dd{margin:0}
+table.wrap th,table.wrap td{overflow-wrap:anywhere}iframe{max-width:100%}
+form:has(#frequency option[value="daily"]:checked) [data-weekday]{display:none}
 label.check{display:flex;gap:.6rem;align-items:center;font-weight:400}label.check input{width:auto;margin:0}
 form .row form,.card .row>form{flex:0 1 auto}[hidden]{display:none!important}code{font-size:.9em}
 main:has(>.admin){max-width:72rem}.admin table.numbers td,.admin table.numbers th{text-align:right}.admin table.numbers th:first-child,.admin table.numbers td:first-child{text-align:left}
+.admin .scroll{overflow-x:auto;max-width:100%}.admin .scroll.chart>svg{min-width:40rem}.admin .card{min-width:0}
 .admin .err{color:var(--err);font-size:.85rem;word-break:break-word}.admin .notice{padding:.6rem .9rem;border-radius:8px;border:1px solid var(--line)}.admin .notice.error{color:var(--err)}
 .admin .actions{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1.5rem}.admin figure.chart{margin:0}.admin .digest-chart text{font-size:11px;fill:var(--muted)}
 .admin .digest-chart g.day:hover rect[fill="transparent"]{fill:var(--line)}.admin .legend{display:flex;gap:1rem;flex-wrap:wrap;font-size:.9rem}.admin .legend i{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.35rem;vertical-align:-1px}
@@ -32,6 +35,7 @@ export function layout(opts: { title: string; body: SafeHtml; scripts?: string[]
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${opts.title} · paperboy</title>
 <link rel="stylesheet" href="/assets/site.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 ${(opts.styles ?? []).map((s) => html`<link rel="stylesheet" href="${s}">`)}
 ${opts.head}
 </head>

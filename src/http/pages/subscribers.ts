@@ -68,8 +68,8 @@ ${fieldError(errors, "topics")}
     </select>
     ${fieldError(errors, "frequency")}
   </div>
-  <div>
-    <label for="weekday">Weekday <span class="muted">(weekly only)</span></label>
+  <div data-weekday>
+    <label for="weekday">Weekday</label>
     <select id="weekday" name="weekday">
       ${WEEKDAYS.map((d, i) => html`<option value="${String(i + 1)}"${String(i + 1) === weekday ? html` selected` : html``}>${d}</option>`)}
     </select>

@@ -3,8 +3,10 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
 import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
-import type { Subscriber, SubscriberService } from "../../subscribers/service.js";
+import type { PreferenceField, Subscriber, SubscriberService } from "../../subscribers/service.js";
+import { nextSend } from "../../digests/schedule.js";
 import type { SafeHtml } from "../html.js";
+import { atInZone, hourOfDay } from "../pages/times.js";
 import {
   actionPage,
   checkInboxPage,
@@ -31,6 +33,29 @@ export const SIGNUP_ACCEPTED = {
 const SIGNUP_ACCEPTED_MESSAGE = SIGNUP_ACCEPTED.message;
 
 const tokenForm = z.object({ token: z.string().max(512).optional() });
+/** After a save, pause or resume the browser is redirected back here, saying what happened. */
+const manageQuery = tokenQuery.extend({
+  saved: z.string().max(300).optional(),
+  done: z.enum(["paused", "resumed"]).optional(),
+});
+const PREFERENCE_FIELDS = new Set<string>(Object.keys(preferencesPatchSchema.shape));
+/**
+ * When the first digest comes, by the rule the planner follows: at the first hourly plan
+ * once the send hour has come on a day that starts a period, so today within the hour
+ * if that hour has already passed. Said in the subscriber's own time.
+ */
+function firstDigestWords(s: Subscriber, now: Date): string {
+  const schedule = { timezone: s.timezone, sendHour: s.sendHour, frequency: s.frequency, weekday: s.weekday };
+  const first = nextSend(schedule, now, () => false);
+  const rhythm =
+    s.frequency === "daily" ? `every day at ${hourOfDay(s.sendHour)}` : `every ${WEEKDAY_NAMES[s.weekday - 1] ?? "week"} at ${hourOfDay(s.sendHour)}`;
+  const when = first.dueNow ? `within the hour (your send time today, ${hourOfDay(s.sendHour)}, has passed)` : atInZone(first.at, s.timezone);
+  const quiet = s.sendWhenEmpty ? "" : " When nothing new matches your topics, no email is sent that day.";
+  return `Your first digest comes ${when}, then ${rhythm}, your time (${s.timezone}).${quiet}`;
+}
+const WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+const manageUrl = (token: string, extra: Record<string, string>) => `/manage?${new URLSearchParams({ token, ...extra }).toString()}`;
 /** What @fastify/formbody gives for a form: strings, or arrays of strings for repeated names. */
 const formBody = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 type Form = z.infer<typeof formBody>;
@@ -198,17 +223,21 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     return reply.type("text/html; charset=utf-8").send(
       welcomePage({
         title: "You're subscribed",
-        intro: "Your subscription is confirmed. Your first digest arrives at the next send time you chose, as soon as there are new papers.",
+        intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, new Date())}`,
         topics,
         manageUrl: service.links.manage(subscriber),
       }),
     );
   });
 
-  app.get("/manage", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
+  app.get("/manage", { schema: { hide: true, querystring: manageQuery }, config: htmlPage }, async (req, reply) => {
     const token = requireToken(req.query.token);
     const s = await service.check(token, "manage");
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s));
+    const { saved, done } = req.query;
+    const extra: Partial<Parameters<typeof managePage>[0]> = {};
+    if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
+    if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: your next digest is shown below.";
+    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, extra));
   });
 
   app.post("/manage", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
@@ -219,8 +248,9 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
     if (parsed.success) {
       try {
-        const { subscriber, changed } = await service.update(token, parsed.data);
-        return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { changed }));
+        const { changed } = await service.update(token, parsed.data);
+        // Post/Redirect/Get: a refresh of the page shown after saving does not post again.
+        return reply.redirect(manageUrl(token, { saved: changed.join(",") }), 303);
       } catch (err) {
         errors = asFieldErrors(err);
       }
@@ -231,9 +261,8 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
   for (const [path, paused] of [["/manage/pause", true], ["/manage/resume", false]] as const) {
     app.post(path, { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
       const token = requireToken(req.body.token);
-      const { subscriber, changed } = await service.update(token, { paused });
-      const notice = paused ? "Paused: no digests until you resume." : "Resumed: digests start again at your next send time.";
-      return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { notice: changed.length > 0 ? notice : `Nothing changed. ${notice}` }));
+      await service.update(token, { paused });
+      return reply.redirect(manageUrl(token, { done: paused ? "paused" : "resumed" }), 303);
     });
   }
 

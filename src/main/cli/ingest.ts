@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { dayRange, isDay, recentDays } from "../../days.js";
 import { ingestPlanned, planRuns, type IngestRunResult } from "../../papers/ingest.js";
+import { SourceError } from "../../papers/paper.js";
 import { createSources, SOURCE_SPEC } from "../../papers/sources/index.js";
 import { withRuntime } from "./runtime.js";
 
@@ -53,7 +54,13 @@ export async function runIngestCommand(args: string[]): Promise<void> {
   const opts = parse(args);
   const failed = await withRuntime(async (rt, config, logger) => {
     const sources = createSources(opts.source ? [opts.source] : config.PAPERS_SOURCES, { config });
-    const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ));
+    const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ)).catch((err: unknown) => {
+      // A missing or unreadable file:PATH: one line naming it, no stack.
+      if (!(err instanceof SourceError)) throw err;
+      process.stderr.write(`ingest: ${err.message}\n`);
+      return undefined;
+    });
+    if (!plan) return 1;
     const bar = opts.backfill ? new cliProgress.SingleBar({ format: "ingest [{bar}] {value}/{total} runs  {day} {source}", hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     // Info logs would tear the progress bar apart; problems still show.
     const runLogger = bar && logger.levelVal < logger.levels.values.warn! ? logger.child({}, { level: "warn" }) : logger;

@@ -4,8 +4,6 @@ import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { totals } from "../../ops/stats.js";
-import { maskEmail } from "../../logger.js";
-import { createImportConfirmation } from "../../subscribers/import-confirmation.js";
 import {
   countExportable,
   csvHeader,
@@ -78,7 +76,8 @@ export  writes every subscriber with an address as CSV (stdout unless --out): em
 import  checks every row first and reports each bad one by line; if any row is bad,
         nothing is imported. All rows go in one transaction. Only email and topics are
         required (topics as a JSON array or labels joined by " | ").
-        Without --confirmed, new subscribers are pending and each gets a confirmation email.
+        Without --confirmed, new subscribers are pending and each gets a confirmation email
+        (queued; a worker sends it).
         With --confirmed (needs --consent-note), they are active at once; the note is stored
         as their consent record. Rows marked unsubscribed/bounced/complained keep that status
         and get no email. Addresses that already exist are left untouched.`;
@@ -138,36 +137,14 @@ async function importCommand(rt: Runtime, args: string[], io: Io): Promise<void>
   const result = await importSubscribers(rt.db, parsed.rows, { confirmed: values.confirmed ?? false, consentNote: note, onProgress: (n) => bar.update(n) });
   bar.stop();
 
-  let sent = 0;
-  const failed: string[] = [];
-  if (result.toConfirm.length > 0) {
-    const confirm = await createImportConfirmation({
-      mailer: rt.mailer,
-      links: { publicUrl: rt.config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET },
-      postalAddress: rt.config.POSTAL_ADDRESS,
-      mailDomain: rt.config.MAIL_DOMAIN,
-    });
-    const mailBar = progress(io, "confirmation emails", result.toConfirm.length);
-    for (const s of result.toConfirm) {
-      try {
-        await confirm(s);
-        sent++;
-      } catch (err) {
-        failed.push(`${maskEmail(s.email)} (${(err as Error).message})`);
-      }
-      mailBar.update(sent + failed.length);
-    }
-    mailBar.stop();
-  }
+  // The worker sends them (and retries through SMTP outages); an import never waits for SMTP.
+  await rt.jobs.enqueueSubscriberMail(result.toConfirm.map((s) => ({ kind: "import-confirm" as const, subscriberId: s.id, version: s.version })));
+  const queued = result.toConfirm.length;
   io.err(
     `imported ${result.created} subscriber${result.created === 1 ? "" : "s"} (${values.confirmed ? "confirmed" : "pending confirmation"})` +
       `, ${result.existing.length} already here and left as they were` +
-      (result.toConfirm.length > 0 ? `, ${sent} confirmation email${sent === 1 ? "" : "s"} sent` : ""),
+      (queued > 0 ? `, ${queued} confirmation email${queued === 1 ? "" : "s"} queued (a worker sends them)` : ""),
   );
-  if (failed.length > 0) {
-    for (const f of failed) io.err(`  confirmation not sent: ${f}`);
-    throw new UsageError(`${failed.length} confirmation email${failed.length === 1 ? "" : "s"} could not be sent; those subscribers stay pending.`);
-  }
 }
 
 export const statsUsage = "stats [--json]";

@@ -1,0 +1,228 @@
+/**
+ * Signup benchmark: `POST /api/subscriptions` of the real app (validation, rate limits,
+ * per-address guard, the signup statement, the mail job on Redis) with a distinct
+ * address per request, at 32 connections, against a bare Fastify route in the same
+ * process doing one INSERT of the same subscriber row into the same database. Goal:
+ * ≥ 50 % of the baseline's requests per second, and p99 ≤ 25 ms.
+ *
+ * The load generator (autocannon) runs in a child process so it does not share the
+ * servers' event loop. The rate limits are raised for the run (they would answer 429
+ * after 10 requests); logging is at `warn` (per-request info lines would go to the
+ * terminal). No worker runs: the mail jobs stay in Redis under the bench's own prefix
+ * and are deleted at the end, with the database.
+ *
+ *   node --import tsx bench/signup.ts
+ *     BENCH_DURATION=10 (seconds per run), BENCH_CONNECTIONS=32, BENCH_ROUNDS=2 (alternating runs of each side)
+ *     BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL
+ */
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import Fastify from "fastify";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { loadConfig } from "../src/config.js";
+import { buildApp } from "../src/http/app.js";
+import { createLogger } from "../src/logger.js";
+import { openRuntime } from "../src/main/runtime.js";
+import { buildServices } from "../src/main/services.js";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+
+interface LoadResult {
+  /** Filled in by the parent: CPU µs per request of this process (both servers live here) and of the Postgres backends. */
+  nodeCpuUs?: number;
+  pgCpuUs?: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+// ------------------------------------------------------------------ child: the load generator
+if (process.argv[2] === "--load") {
+  const [, , , url, tag] = process.argv;
+  let n = 0;
+  const body = (email: string) =>
+    JSON.stringify({ email, topics: ["diffusion models", "test-time compute"], timezone: "Europe/Berlin", sendHour: 7, frequency: "daily" });
+  const result = await autocannon({
+    url: url!,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "paperboy-bench" },
+        // A distinct address per request: every signup creates a subscriber, like the baseline's INSERT.
+        setupRequest: (req) => ({ ...req, body: body(`${tag}-${process.pid}-${++n}@bench.example.org`) }),
+      },
+    ],
+  });
+  const out: LoadResult = {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+  process.send!(out);
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ parent: the servers
+/** CPU microseconds a process has used (utime + stime from Linux /proc, in 10 ms ticks), 0 when unknown. */
+function processCpu(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU microseconds used so far by each Postgres backend serving the bench database. */
+async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
+  const { rows } = await pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database()");
+  return new Map(rows.map(({ pid }) => [pid, processCpu(pid)]));
+}
+
+let statsPool: pg.Pool | undefined;
+
+/**
+ * One run of the load generator against url. Besides requests per second and latency it
+ * records CPU per request (this process, the Postgres backends): wall-clock figures
+ * move with whatever else the machine runs, CPU per request much less.
+ */
+function load(url: string, tag: string): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const cpu0 = process.cpuUsage();
+    const pg0 = statsPool ? backendCpu(statsPool) : Promise.resolve(new Map<number, number>());
+    const child = fork(fileURLToPath(import.meta.url), ["--load", url, tag], { execArgv: ["--import", "tsx"], stdio: "inherit" });
+    child.once("message", (m) => {
+      const r = m as LoadResult;
+      const cpu = process.cpuUsage(cpu0);
+      void Promise.all([pg0, statsPool ? backendCpu(statsPool) : new Map<number, number>()]).then(([before, after]) => {
+        let pgUs = 0;
+        for (const [pid, us] of after) pgUs += us - (before.get(pid) ?? 0);
+        resolve({ ...r, nodeCpuUs: (cpu.user + cpu.system) / Math.max(1, r.requests), pgCpuUs: pgUs / Math.max(1, r.requests) });
+      }, reject);
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`load generator exited with ${code}`))));
+  });
+}
+
+const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+const dbName = `paperboy_bench_${randomBytes(4).toString("hex")}`;
+const prefix = `pbbench:${randomBytes(4).toString("hex")}`;
+const dbUrl = (() => {
+  const u = new URL(adminUrl);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+
+async function adminQuery(text: string) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+async function deletePrefix() {
+  const redis = new Redis(redisUrl);
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== "0");
+  redis.disconnect();
+}
+
+const fmt = (r: LoadResult) =>
+  `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  ` +
+  `CPU/request: node ${(r.nodeCpuUs ?? 0).toFixed(0)} µs, postgres ${(r.pgCpuUs ?? 0).toFixed(0)} µs  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
+
+await adminQuery(`create database "${dbName}"`);
+try {
+  const config = loadConfig({
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    // Never connected to: no worker runs, so nothing is sent.
+    SMTP_URL: "smtp://127.0.0.1:9",
+    TOKEN_SECRET: "bench-secret-bench-secret-bench-secret-01",
+    SCHEDULER_ENABLED: "false",
+    SIGNUP_RATE_LIMIT_PER_IP: "1000000",
+    SIGNUP_RATE_LIMIT_PER_ADDRESS: "1000000",
+  });
+  const rt = await openRuntime(config, { logger: createLogger(config), role: "server" });
+  // Wired as src/main/server.ts does.
+  const app = await buildApp({ ...rt, ...(await buildServices(rt)) });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/subscriptions`;
+
+  // The baseline: bare Fastify, JSON body, one INSERT of the same row through the same size of pool.
+  const pool = new pg.Pool({ connectionString: dbUrl, max: config.DATABASE_POOL_SIZE });
+  statsPool = new pg.Pool({ connectionString: dbUrl, max: 1 });
+  const bare = Fastify({ logger: false });
+  bare.post("/subscribe", async (req, reply) => {
+    const b = req.body as { email: string; timezone: string; sendHour: number; frequency: "daily" | "weekly" };
+    await pool.query(
+      `insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, consent_at, consent_ip, consent_user_agent)
+       values ($1, 'pending', $2, $3, $4, 1, 10, false, now(), $5, $6)`,
+      [b.email, b.timezone, b.sendHour, b.frequency, req.ip, req.headers["user-agent"] ?? null],
+    );
+    return reply.code(202).send({ status: "accepted" });
+  });
+  await bare.listen({ host: "127.0.0.1", port: 0 });
+  const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/subscribe`;
+
+  console.log(`signup: ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} alternating rounds, distinct addresses`);
+  // Warm both (JIT, pools, prepared plans), then alternate so load elsewhere falls on both alike.
+  await load(bareUrl, "warm-bare");
+  await load(appUrl, "warm-app");
+  const base: LoadResult[] = [];
+  const ours: LoadResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const b = await load(bareUrl, `bare${r}`);
+    console.log(`  baseline (bare Fastify + one INSERT)  ${fmt(b)}`);
+    base.push(b);
+    const a = await load(appUrl, `app${r}`);
+    console.log(`  paperboy POST /api/subscriptions      ${fmt(a)}`);
+    ours.push(a);
+  }
+  const best = (xs: LoadResult[]) => xs.reduce((x, y) => (y.rps > x.rps ? y : x));
+  const b = best(base);
+  const a = best(ours);
+  const share = a.rps / b.rps;
+  const jobs = await rt.queues.mail.getJobCounts("waiting");
+  console.log(`\nbest of each: baseline ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms) · paperboy ${a.rps.toFixed(0)} req/s (p99 ${a.p99} ms)`);
+  console.log(`paperboy / baseline: ${(share * 100).toFixed(0)} % (goal ≥ 50 %) — ${share >= 0.5 ? "met" : "not met"}`);
+  console.log(`paperboy p99: ${a.p99} ms (goal ≤ 25 ms) — ${a.p99 <= 25 ? "met" : "not met"}`);
+  const cpu = (xs: LoadResult[]) => xs.reduce((t, r) => t + (r.nodeCpuUs ?? 0) + (r.pgCpuUs ?? 0), 0) / xs.length;
+  console.log(`CPU per request (node + postgres, mean of the rounds): baseline ${cpu(base).toFixed(0)} µs · paperboy ${cpu(ours).toFixed(0)} µs`);
+  console.log(`mail jobs queued by the runs: ${jobs.waiting} (one per accepted signup)`);
+
+  await bare.close();
+  await pool.end();
+  await statsPool.end();
+  await app.close();
+  await rt.close();
+} finally {
+  await adminQuery(`drop database if exists "${dbName}" with (force)`);
+  await deletePrefix();
+}

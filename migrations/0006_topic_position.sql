@@ -1,0 +1,1 @@
+ALTER TABLE "subscriber_topics" ADD COLUMN "position" smallint DEFAULT 0 NOT NULL;

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { subscribers } from "../../src/db/schema.js";
+import { localTime } from "../../src/digests/schedule.js";
+import type { App } from "../../src/http/app.js";
+import { tokenFor } from "../../src/subscribers/links.js";
+import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+
+const TZ = "America/New_York";
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const urlencoded = { "content-type": "application/x-www-form-urlencoded" };
+
+describe("times a subscriber reads agree with when digests are planned", () => {
+  let rt: TestRuntime;
+  let app: App;
+  beforeAll(async () => {
+    rt = await createTestRuntime();
+    app = await rt.app();
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  async function subscriber(email: string, sendHour: number, status: "pending" | "active") {
+    const [row] = await rt.db
+      .insert(subscribers)
+      .values({ email, status, timezone: TZ, sendHour, confirmedAt: status === "active" ? new Date() : null })
+      .returning();
+    await setSubscriberTopics(rt.db, row!.id, ["diffusion"]);
+    return row!;
+  }
+  const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_SECRET });
+  const confirm = async (s: Awaited<ReturnType<typeof subscriber>>) =>
+    (await app.inject({ method: "POST", url: "/confirm", headers: urlencoded, payload: form({ token: tokenFor(ctx(), s, "confirm") }) })).body;
+
+  it("the confirmed page says the first digest comes within the hour when today's send time has passed", async () => {
+    // Send hour 00:00 has always passed (the plan at the next full hour picks it up).
+    const body = await confirm(await subscriber("passed@example.org", 0, "pending"));
+    expect(body).toContain("Your first digest comes within the hour (your send time today, 00:00, has passed), then every day at 00:00, your time (America/New_York).");
+  });
+
+  it("the confirmed page gives the next send time in the subscriber's zone when it is still ahead", async () => {
+    const local = localTime(new Date(), TZ);
+    const hour = (local.hour + 2) % 24;
+    const body = await confirm(await subscriber("ahead@example.org", hour, "pending"));
+    const at = /Your first digest comes (\w{3} \d{1,2} \w{3}, (\d\d):00), then every day/.exec(body);
+    expect(at?.[2]).toBe(String(hour).padStart(2, "0"));
+    expect(body).not.toContain("UTC");
+  });
+
+  it("the manage page says the same, in words and in the subscriber's time", async () => {
+    const s = await subscriber("status@example.org", 0, "active");
+    const page = (await app.inject({ method: "GET", url: `/manage?token=${tokenFor(ctx(), s, "manage")}` })).body;
+    expect(page).toContain("Within the hour: your send time today (");
+    expect(page).toContain("Times are in your time zone, America/New_York.");
+    expect(page).toContain("No papers have been fetched yet.");
+    // Operator words stay on the operator's pages.
+    expect(page).not.toMatch(/huggingface|listing day|\d+ new, \d+ updated| UTC/);
+  });
+});

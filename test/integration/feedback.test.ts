@@ -43,11 +43,11 @@ describe("More / Less like this (feedback links)", () => {
     const html = msg!.parsed.html as string;
     const text = msg!.parsed.text ?? "";
     const fromHtml = [...html.matchAll(/href="([^"]*\/feedback\?[^"]*)"/g)].map((m) => decode(m[1]!));
-    const fromText = [...text.matchAll(/(?:More|Less) like this: (\S+)/g)].map((m) => m[1]!);
+    const fromText = [...text.matchAll(/(?:More|Less) like this:\s+(\S+)/g)].map((m) => m[1]!);
     expect(fromHtml).toHaveLength(6);
     expect(fromText).toEqual(fromHtml);
     // The view-in-browser page (and so each past digest of the archive) carries the same links.
-    const viewLink = /View in browser: (\S+)/.exec(text)?.[1];
+    const viewLink = /View in browser:\s+(\S+)/.exec(text)?.[1];
     const page = await get(pathOf(viewLink!));
     expect([...page.body.matchAll(/href="([^"]*\/feedback\?[^"]*)"/g)].map((m) => decode(m[1]!))).toEqual(fromHtml);
 

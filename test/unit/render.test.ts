@@ -65,7 +65,7 @@ describe("digest render", () => {
     for (const d of [withIds(21), withIds(22)]) {
       const { html, text } = render(d);
       const hrefs = [...html.matchAll(/href="([^"]*\/feedback\?token[^"]*)"[^>]*>(More|Less) like this</g)].map((m) => ({ url: decodeEntities(m[1]!), kind: m[2] }));
-      const lines = [...text.matchAll(/(More|Less) like this: (\S+)/g)].map((m) => ({ url: m[2]!, kind: m[1] }));
+      const lines = [...text.matchAll(/(More|Less) like this:\s+(\S+)/g)].map((m) => ({ url: m[2]!, kind: m[1] }));
       for (const found of [hrefs, lines]) {
         expect(found).toHaveLength(6);
         const claims = found.map((f) => ({ kind: f.kind, ...verifyFeedbackToken(ctx.secret, new URL(f.url).searchParams.get("token")!) }));

@@ -140,6 +140,8 @@ export const configSchema = z
     SEND_RETRY_DELAY_MS: int(10, 3_600_000).default(5_000),
     SEND_RETRY_MAX_DELAY_MS: int(10, 3_600_000).default(300_000),
     SEND_LEASE_MS: int(1000, 3_600_000).default(120_000),
+    SEND_GROUP_SIZE: int(1, 1000).default(16),
+    SEND_GROUP_INTERVAL_MS: int(1, 10_000).default(10),
     SEND_SWEEP_AFTER_MS: int(60_000, 7 * 86_400_000).default(3_600_000),
     BOUNCE_LIMIT: int(1, 100).default(1),
     SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),

@@ -12,14 +12,15 @@
  * caller knows how long the server has been busy, so giving up (after the retry
  * window) is its decision: failQueued().
  *
- * Exactly once. A digest is claimed on its own, right before it is sent, with a
- * conditional update (`queued → sending`); a duplicated or retried job finds nothing
- * to claim. It is marked `sent` right after the SMTP server accepted it, before the
- * next digest of the same lane is claimed: by the same statement that claims that
- * next digest (one round trip and one commit per email instead of two), or on its
- * own when the lane has nothing left. So `sending` means exactly "this digest
- * may be in an SMTP transaction right now": every other digest of a batch is either
- * still `queued` or already settled.
+ * Exactly once, in groups. A lane claims its next K digests (SEND_GROUP_SIZE) with one
+ * conditional update (`queued → sending`); a duplicated or retried job finds nothing to
+ * claim. A digest the SMTP server accepted joins a group that is marked `sent` by one
+ * statement once K are waiting or SEND_GROUP_INTERVAL_MS has passed, whichever comes
+ * first (acceptances.ts), instead of one commit per email. A lane does not start an SMTP
+ * transaction while K × lanes of its batch are accepted-but-unrecorded or in transit, so
+ * `sending` means "claimed by a live lane: waiting its turn, in an SMTP transaction, or
+ * accepted and in the next group" and never more than K × lanes of them were accepted.
+ * K = 1 is the old one-claim-one-mark-per-email behaviour.
  *
  * Crash policy (a worker dies: SIGKILL, OOM, power). Digests still `queued` are
  * simply sent by the retried job (BullMQ hands a stalled job to another worker).
@@ -30,12 +31,14 @@
  * receiver that already has it can drop the copy. A job that meets a digest whose
  * lease has not run out waits for it (the job is delayed, not failed). A copy (always
  * with the same Message-ID) needs a message the server accepted that we could not
- * record: the worker died between the server's `250 OK` and our `sent` update (well
- * under a millisecond here); Postgres stayed away for longer than half the lease right
+ * record: the worker died between the server's `250 OK` and the `sent` update of its
+ * group (at most K × lanes per batch: those accepted since the last recorded group);
+ * Postgres stayed away for longer than half the lease right
  * after a `250` (markSentPatiently keeps trying that long, so a short restart costs no
  * copy); or the connection dropped after the server had the whole message but before
- * its `250` reached us (SMTP's own ambiguity: we count it as not sent). Each fault costs
- * at most one copy per lane in flight. We chose this over
+ * its `250` reached us (SMTP's own ambiguity: we count it as not sent; one per lane).
+ * Claimed digests a dead worker had not yet tried wait out the lease too and are then
+ * sent once; their claim counts as one of SEND_MAX_ATTEMPTS. We chose this over
  * marking such digests `failed` for an operator because a lost digest is a silent
  * failure nobody resends, while a rare same-Message-ID copy is harmless.
  */
@@ -44,6 +47,7 @@ import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
+import { createAcceptanceRecorder } from "./acceptances.js";
 import { loadBatchPapers } from "./batch-papers.js";
 import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
 
@@ -64,6 +68,14 @@ export interface SendSettings {
   lanes: number;
   /** Pace of this batch in emails per second; undefined = as fast as SMTP takes them. */
   ratePerSecond?: number | undefined;
+  /**
+   * K: digests a lane claims in one statement, and acceptances recorded `sent` in one
+   * statement. At most K × lanes accepted digests of a batch are unrecorded at any time
+   * (the crash bound). Default 1: one claim and one mark per email.
+   */
+  groupSize?: number | undefined;
+  /** A smaller group of acceptances is recorded once its first has waited this long. */
+  groupIntervalMs?: number | undefined;
 }
 
 export interface SendDeps {
@@ -144,30 +156,30 @@ interface ClaimRow {
   created_ms: number;
 }
 
-/** queued → sending, or a `sending` digest whose lease ran out (its worker died) and that has attempts left. */
+/**
+ * The lane's next digests ($1), queued → sending, or `sending` ones whose lease ran out
+ * (their worker died) and that have attempts left, in one statement. Rows are locked in
+ * id order, so two workers claiming overlapping ids wait for each other instead of deadlocking.
+ */
 const CLAIM_SQL = `
+with c as (
+  select id from digests
+  where id = any($1::bigint[])
+    and (status = 'queued' or (status = 'sending' and attempts < $3::int
+         and claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
+  order by id for update
+)
 update digests d set status = 'sending', claimed_at = now(), attempts = d.attempts + 1, updated_at = now()
-from subscribers s
-where d.id = $1 and s.id = d.subscriber_id
-  and (d.status = 'queued' or (d.status = 'sending' and d.attempts < $3::int
-       and d.claimed_at < now() - make_interval(secs => $2::double precision / 1000)))
+from c, subscribers s
+where d.id = c.id and s.id = d.subscriber_id
 returning d.id, to_char(d.period, 'YYYY-MM-DD') as period, d.subscriber_id, s.email, s.status as subscriber_status,
   s.paused_at is not null as paused, s.erased_at is not null as erased, s.token_version, s.feed_version, s.frequency, s.timezone,
   extract(epoch from d.created_at)::float8 * 1000 as created_ms`;
 
-const SENT_SQL = `update digests set status = 'sent', message_id = $2, sent_at = now(), error = null, updated_at = now()
-where id = $1 and status = 'sending'`;
-
-/**
- * The lane's previous digest ($4, accepted by SMTP as $5) marked sent and the next one
- * ($1) claimed, in one statement. Both CTE branches always run; they touch different rows.
- */
-const SENT_AND_CLAIM_SQL = `
-with sent as (
-  update digests set status = 'sent', message_id = $5, sent_at = now(), error = null, updated_at = now()
-  where id = $4 and status = 'sending'
-)
-${CLAIM_SQL}`;
+/** A group of accepted digests ($1) with their Message-IDs ($2), marked sent in one statement. */
+const SENT_SQL = `update digests d set status = 'sent', message_id = u.message_id, sent_at = now(), error = null, updated_at = now()
+from unnest($1::bigint[], $2::text[]) as u(id, message_id)
+where d.id = u.id and d.status = 'sending'`;
 
 const SKIP_SQL = `update digests set status = 'skipped', error = $2, claimed_at = null, updated_at = now()
 where id = $1 and status = 'sending'`;
@@ -176,9 +188,9 @@ where id = $1 and status = 'sending'`;
 const TRANSIENT_SQL = `update digests set status = 'queued', attempts = greatest(attempts - 1, 0), error = $2, claimed_at = null, updated_at = now()
 where id = $1 and status = 'sending'`;
 
-/** A claim let go unsent (shutdown during the pace wait): back to queued as if never claimed. */
+/** Claims let go unsent (shutdown, a busy server, the pace wait cut short): back to queued as if never claimed. */
 const RELEASE_SQL = `update digests set status = 'queued', attempts = greatest(attempts - 1, 0), claimed_at = null, updated_at = now()
-where id = $1 and status = 'sending'`;
+where id = any($1::bigint[]) and status = 'sending'`;
 
 /** Digests of a batch the caller gives up on (the retry window ran out): still queued → failed. */
 const GIVE_UP_SQL = `update digests set status = 'failed', error = $2, claimed_at = null, updated_at = now()
@@ -217,12 +229,6 @@ function skipReason(c: ClaimRow): string | null {
   if (c.subscriber_status !== "active") return `subscriber ${c.subscriber_status}`;
   if (c.paused) return "subscriber paused";
   return null;
-}
-
-/** A digest the SMTP server accepted, to be marked `sent` by the lane's next statement. */
-interface Accepted {
-  id: number;
-  messageId: string;
 }
 
 export interface DigestSender {
@@ -282,21 +288,22 @@ export function createDigestSender(deps: SendDeps): DigestSender {
   }
 
   /**
-   * Marks an accepted digest sent on its own. While Postgres is away (a restart) it keeps
-   * trying for half the lease: nobody else may claim the digest before its lease runs out,
-   * so a mark written late is still right, and a short outage costs no copy.
+   * Marks a group of accepted digests sent. While Postgres is away (a restart) it keeps
+   * trying for half the lease: nobody else may claim the digests before their lease runs
+   * out, so a mark written late is still right, and a short outage costs no copy.
    */
-  async function markSentPatiently(s: Accepted): Promise<void> {
+  async function markSentPatiently(ids: number[]): Promise<void> {
+    const messageIds = ids.map((id) => messageIdFor(id, settings.mailDomain));
     const deadline = Date.now() + settings.leaseMs / 2;
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
-        await pool.query({ name: "digest_sent", text: SENT_SQL, values: [s.id, s.messageId] });
+        await pool.query({ name: "digest_sent", text: SENT_SQL, values: [ids, messageIds] });
         return;
       } catch (err) {
         if (Date.now() + wait > deadline) {
           logger.error(
-            { digestId: s.id, err: (err as Error).message },
-            "could not mark an accepted digest sent; after its lease it is sent again with the same Message-ID",
+            { digestIds: ids, err: (err as Error).message },
+            "could not mark accepted digests sent; after their lease they are sent again with the same Message-ID",
           );
           throw err;
         }
@@ -334,6 +341,13 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       const unclaimed: number[] = [];
       const interval = settings.ratePerSecond ? 1000 / settings.ratePerSecond : 0;
       const lanes = Math.max(1, Math.min(settings.lanes, ids.length));
+      const groupSize = Math.max(1, settings.groupSize ?? 1);
+      const recorder = createAcceptanceRecorder({
+        group: groupSize,
+        intervalMs: settings.groupIntervalMs ?? 5,
+        limit: groupSize * lanes,
+        write: markSentPatiently,
+      });
       let nextSlot = Date.now();
       let cursor = 0;
       /** Transient failures since the last acceptance; at `lanes` the server is busy for all of them. */
@@ -351,39 +365,16 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         return at > now ? waitUnlessAborted(at - now, signal) : true;
       };
 
-      /** One digest of a lane; `accepted` is the lane's previous digest, sent but not yet marked. */
-      const one = async (id: number, accepted: Accepted | null): Promise<Accepted | null> => {
-        let claim: pg.QueryResult<ClaimRow>;
-        try {
-          claim = accepted
-            ? await pool.query<ClaimRow>({
-                name: "digest_sent_claim",
-                text: SENT_AND_CLAIM_SQL,
-                values: [id, settings.leaseMs, settings.maxAttempts, accepted.id, accepted.messageId],
-              })
-            : await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [id, settings.leaseMs, settings.maxAttempts] });
-        } catch (err) {
-          // The mark rolled back with the claim: record it alone so the accepted digest is not sent again.
-          broken = true;
-          if (accepted) await markSentPatiently(accepted).catch(() => undefined);
-          throw err;
-        }
-        const c = claim.rows[0];
-        if (!c) {
-          unclaimed.push(id);
-          return null;
-        }
+      /** Sends one claimed digest; false when the lane should stop (the digest was released, not sent). */
+      const one = async (c: ClaimRow): Promise<boolean> => {
+        const id = c.id;
         const reason = skipReason(c);
         if (reason) {
           await pool.query({ name: "digest_skip", text: SKIP_SQL, values: [id, reason] });
           result.skipped++;
-          return null;
+          return true;
         }
-        if (!(await pace())) {
-          await pool.query({ name: "digest_release", text: RELEASE_SQL, values: [id] });
-          result.held++;
-          return null;
-        }
+        if (!(await pace())) return false;
         let transmit: () => Promise<unknown>;
         try {
           transmit = compose(c, papers.get(id) ?? [], render);
@@ -392,12 +383,13 @@ export function createDigestSender(deps: SendDeps): DigestSender {
           await pool.query({ name: "digest_unrenderable", text: UNRENDERABLE_SQL, values: [id, `could not build the email: ${describe(err)}`, settings.maxAttempts] });
           result.failed++;
           logger.error({ digestId: id, err: describe(err) }, "digest could not be built; failed");
-          return null;
+          return true;
         }
-        const messageId = messageIdFor(id, settings.mailDomain);
+        await recorder.reserve();
         try {
           await transmit();
         } catch (err) {
+          recorder.release();
           const detail = describe(err);
           if (classifySmtpError(err) === "permanent") {
             const r = await pool.query<{ status: string }>({ name: "digest_bounce", text: BOUNCE_SQL, values: [id, detail, settings.bounceLimit] });
@@ -410,26 +402,76 @@ export function createDigestSender(deps: SendDeps): DigestSender {
             if (++busyInARow >= lanes) result.throttled = true;
             logger.debug({ digestId: id, detail }, "digest deferred: the server is busy or away");
           }
-          return null;
+          return true;
         }
+        recorder.accepted(id);
         busyInARow = 0;
         result.sent++;
         result.sentLagSeconds.push(Math.max(0, (Date.now() - c.created_ms) / 1000));
-        return { id, messageId };
+        return true;
+      };
+
+      /** Claims the lane's next group in one statement, in the batch's order; ids not claimed are noted. */
+      const claim = async (group: number[]): Promise<ClaimRow[]> => {
+        const { rows } = await pool.query<ClaimRow>({ name: "digest_claim", text: CLAIM_SQL, values: [group, settings.leaseMs, settings.maxAttempts] });
+        const byId = new Map(rows.map((r) => [Number(r.id), r]));
+        const claimed: ClaimRow[] = [];
+        for (const id of group) {
+          const row = byId.get(id);
+          if (row) claimed.push(row);
+          else unclaimed.push(id);
+        }
+        return claimed;
+      };
+
+      /** Claimed digests a lane lets go unsent: back to `queued`, counted as held. */
+      const release = async (rows: ClaimRow[]) => {
+        if (rows.length === 0) return;
+        result.held += rows.length;
+        await pool.query({ name: "digest_release", text: RELEASE_SQL, values: [rows.map((r) => r.id)] });
       };
 
       const lane = async () => {
-        let accepted: Accepted | null = null;
         while (cursor < ids.length && !stopClaiming()) {
-          const id = ids[cursor++];
-          if (id !== undefined) accepted = await one(id, accepted);
+          const group = ids.slice(cursor, cursor + groupSize);
+          cursor += group.length;
+          let claimed: ClaimRow[];
+          try {
+            claimed = await claim(group);
+          } catch (err) {
+            broken = true;
+            throw err;
+          }
+          for (let i = 0; i < claimed.length; i++) {
+            // A busy server, a shutdown or another lane's database error: what this lane claimed but did not send goes back.
+            let carryOn = !stopClaiming();
+            try {
+              if (carryOn) carryOn = await one(claimed[i]!);
+            } catch (err) {
+              broken = true;
+              await release(claimed.slice(i)).catch(() => undefined);
+              throw err;
+            }
+            if (!carryOn) {
+              await release(claimed.slice(i)).catch((err: unknown) => {
+                broken = true;
+                throw err;
+              });
+              return;
+            }
+          }
         }
-        if (accepted) await markSentPatiently(accepted);
       };
-      // Settled, not raced: every lane has finished (and marked what it sent) before the batch returns or throws.
+      // Settled, not raced: every lane has finished before the batch records its last group and returns or throws.
       const outcomes = await Promise.allSettled(Array.from({ length: lanes }, lane));
+      // Whatever the server accepted is recorded even when a lane failed, so it is not sent again.
+      const drained = await recorder.drain().then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
       const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
       if (failure) throw failure.reason;
+      if (drained) throw drained;
       result.held += ids.length - cursor;
 
       if (unclaimed.length > 0) {

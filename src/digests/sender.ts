@@ -28,6 +28,8 @@ export function sendSettings(config: Config, overrides: Partial<SendSettings> = 
     leaseMs: config.SEND_LEASE_MS,
     lanes: Math.max(1, Math.ceil(config.SMTP_POOL_SIZE / config.SEND_CONCURRENCY)),
     ratePerSecond: config.SEND_RATE_PER_SECOND,
+    groupSize: config.SEND_GROUP_SIZE,
+    groupIntervalMs: config.SEND_GROUP_INTERVAL_MS,
     ...overrides,
   };
 }

@@ -99,6 +99,9 @@ describe("crash: two workers killed in quick succession while holding the same s
       SEND_BATCH_SIZE: String(DIGESTS),
       SEND_RATE_PER_SECOND: "100000",
       SEND_LEASE_MS: "3000",
+      // Each acceptance recorded before the next email goes out (K × lanes = 1): a kill while
+      // the sink holds a message leaves no accepted digest unrecorded, so any copy is a fault.
+      SEND_GROUP_SIZE: "1",
       CRASH_TEST_LOCK_MS: "1000",
       ...(stallLimit ? { CRASH_TEST_SEND_STALL_LIMIT: stallLimit } : {}),
     };

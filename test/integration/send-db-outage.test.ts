@@ -11,7 +11,15 @@ const DIGESTS = 8;
 const OUTAGE_AT = 3;
 const OUTAGE_MS = 1500;
 
-describe("Postgres away right after the relay accepted a digest, with the worker alive", () => {
+/**
+ * One claim per email (SEND_GROUP_SIZE=1): the next claim meets the outage and ends the
+ * batch. Grouped (16, more than the batch): every digest is claimed before the outage, so
+ * the batch sends them all while the group's mark waits for the database.
+ */
+describe.each([
+  { group: "1", batchEnds: "rejects" },
+  { group: "16", batchEnds: "resolves" },
+])("Postgres away right after the relay accepted a digest, with the worker alive (SEND_GROUP_SIZE=$group)", ({ group, batchEnds }) => {
   let rt: TestRuntime;
   let relay: SMTPServer;
   let url = "";
@@ -57,7 +65,7 @@ describe("Postgres away right after the relay accepted a digest, with the worker
     await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", () => resolve()));
     const address = relay.server.address();
     url = `smtp://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test", SMTP_URL: url, SMTP_POOL_SIZE: "1", SEND_CONCURRENCY: "1", SEND_RATE_PER_SECOND: "100000" });
+    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test", SMTP_URL: url, SMTP_POOL_SIZE: "1", SEND_CONCURRENCY: "1", SEND_RATE_PER_SECOND: "100000", SEND_GROUP_SIZE: group });
   });
   afterAll(async () => {
     await outage;
@@ -70,16 +78,23 @@ describe("Postgres away right after the relay accepted a digest, with the worker
     const ids: number[] = [];
     for (let i = 0; i < DIGESTS; i++) ids.push((await seedOne(rt.pool, { email: `pgaway${i}@example.org`, papers: 1 })).digestId);
     const sender = buildDigestSender(rt, rt.renderer);
-    // The batch ends with the database error (its job would be retried); what was accepted is marked.
-    await expect(sender.sendBatch(ids)).rejects.toThrow();
-    await outage;
+    if (batchEnds === "rejects") {
+      // The batch ends with the database error (its job would be retried); what was accepted is marked.
+      await expect(sender.sendBatch(ids)).rejects.toThrow();
+      await outage;
+      expect(accepted).toHaveLength(OUTAGE_AT);
+    } else {
+      // Nothing left to claim: the batch sends on while Postgres is away and marks its group once it is back.
+      expect((await sender.sendBatch(ids)).sent).toBe(DIGESTS);
+      await outage;
+      expect(accepted).toHaveLength(DIGESTS);
+    }
     const marked = await rt.pool.query<{ message_id: string }>("select message_id from digests where status = 'sent'");
     expect(marked.rows.map((r) => r.message_id).sort()).toEqual([...accepted].sort());
-    expect(accepted).toHaveLength(OUTAGE_AT);
 
     // The job's retry sends the rest; the digest accepted during the outage is not sent again.
     const again = await sender.sendBatch(ids);
-    expect(again.sent).toBe(DIGESTS - OUTAGE_AT);
+    expect(again.sent).toBe(DIGESTS - (batchEnds === "rejects" ? OUTAGE_AT : DIGESTS));
     expect([...accepted].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
     const statuses = await rt.pool.query<{ status: string; n: number }>("select status, count(*)::int as n from digests group by status");
     expect(statuses.rows).toEqual([{ status: "sent", n: DIGESTS }]);

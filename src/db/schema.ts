@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  check,
   boolean,
   customType,
   date,
@@ -196,6 +197,8 @@ export interface DigestMatch {
   words: string[];
   /** Present when the paper is there because it is trending: its upvotes when the digest was planned. */
   trending?: number;
+  /** Present when the subscriber's votes changed the score: the factor it was multiplied by (digests/feedback.ts). */
+  feedback?: number;
 }
 
 export const digests = pgTable(
@@ -271,4 +274,26 @@ export const ingestRuns = pgTable(
     durationMs: integer("duration_ms"),
   },
   (t) => [index("ingest_runs_started_idx").on(t.startedAt)],
+);
+
+/**
+ * A subscriber's "more like this" (+1) / "less like this" (−1) on a paper, from the
+ * links in their digests. One per subscriber and paper: the last vote wins, undo
+ * deletes it. Personal data: in the export, deleted on erasure. The match reads a
+ * subscriber's votes to re-rank their next digest (digests/feedback.ts).
+ */
+export const votes = pgTable(
+  "votes",
+  {
+    subscriberId: bigint("subscriber_id", { mode: "number" })
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    paperId: bigint("paper_id", { mode: "number" })
+      .notNull()
+      .references(() => papers.id, { onDelete: "cascade" }),
+    vote: smallint("vote").notNull(),
+    /** When the current vote was cast (a changed vote counts from its change: profiles decay with age). */
+    votedAt: ts("voted_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriberId, t.paperId] }), check("votes_vote_check", sql`${t.vote} in (-1, 1)`)],
 );

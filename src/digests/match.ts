@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
+import { feedbackFactors } from "./feedback.js";
 import { trendingPicks, type TrendingCandidates } from "./trending.js";
 
 /**
@@ -13,6 +14,8 @@ import { trendingPicks, type TrendingCandidates } from "./trending.js";
  * so community interest reorders papers of similar relevance but never lifts a
  * passing mention in an abstract above a paper whose title is about the topic.
  * Ties: more upvotes first, then the newer paper (published, then first seen).
+ *
+ * A subscriber with votes ranks by that score × their feedback factor (feedback.ts).
  */
 export const UPVOTE_BOOST_PER_LN = 0.1;
 export const UPVOTE_BOOST_MAX_LN = 5;
@@ -137,7 +140,7 @@ export interface MatchSummary {
  * Matches the due subscribers to their papers and inserts their digests, complete, in
  * one statement. `due` is a relation with one row per due subscriber: subscriber_id,
  * period, max_papers, send_when_empty, covers_from (their previous digest's covers_to,
- * null for a first digest), add_trending and topic_ids (sorted); every digest covers up
+ * null for a first digest), add_trending, topic_ids (sorted) and has_votes; every digest covers up
  * to `now`. A subscriber without topics gets the trending digest, one with
  * add_trending their matches and then the top trending papers (trending.ts), when
  * `trending` holds the chunk's trending candidates.
@@ -150,12 +153,14 @@ export interface MatchSummary {
  * and papers are ranked once per *profile*, the things a digest's contents depend on
  * (topic set, papers per digest, window, papers to leave out). Subscribers with the same
  * profile share the computed list, so ranking costs what the distinct profiles cost,
- * not what the subscribers cost. Digests are inserted with ON CONFLICT (subscriber_id,
+ * not what the subscribers cost. A subscriber with votes is a profile of their own (their
+ * votes re-rank their candidates, feedback.ts); `withVotes` false (no due subscriber
+ * has votes) leaves that part out of the statement. Digests are inserted with ON CONFLICT (subscriber_id,
  * period) DO NOTHING: a digest another planner created first is left alone.
  */
 export async function insertMatchedDigests(
   db: Queryable,
-  opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits; trending?: TrendingCandidates | null },
+  opts: MatchOptions,
 ): Promise<MatchSummary> {
   const { rows } = await db.execute(insertMatchedDigestsQuery(opts));
   const row = rows[0] as unknown as
@@ -170,9 +175,20 @@ export async function insertMatchedDigests(
   };
 }
 
+export interface MatchOptions {
+  due: SQL;
+  now: string;
+  latestDay: string | null;
+  hits: TopicHits;
+  trending?: TrendingCandidates | null;
+  /** Some due subscriber has votes (the statement then computes feedback factors). */
+  withVotes?: boolean;
+}
+
 /** The statement behind insertMatchedDigests. */
-function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: string | null; hits: TopicHits; trending?: TrendingCandidates | null }): SQL {
+function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
   const { due, now, hits } = opts;
+  const withVotes = opts.withVotes ?? false;
   const trending = opts.trending ?? null;
   const latestDay = opts.latestDay === null ? sql`null::date` : sql`${opts.latestDay}::date`;
   const candidates = [...new Set([...hits.paperIds, ...(trending?.paperIds ?? [])])];
@@ -189,11 +205,13 @@ function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: str
       group by d.subscriber_id
     ),
     -- What each digest's contents depend on: the subscriber's topics (sorted ids),
-    -- papers per digest, window start, papers to leave out, and "also add trending".
+    -- papers per digest, window start, papers to leave out, "also add trending", and
+    -- for a subscriber with votes, the subscriber (their votes rank their papers).
     keys as materialized (
-      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending) as key
+      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending, k.voter) as key
       from (
         select due.subscriber_id, due.period, due.send_when_empty, due.covers_from, due.max_papers,
+               ${withVotes ? sql`case when due.has_votes then due.subscriber_id end` : sql`null::bigint`} as voter,
                coalesce(due.covers_from, '-infinity') as window_from,
                due.topic_ids, due.add_trending and cardinality(due.topic_ids) > 0 as add_trending,
                coalesce(x.paper_ids, '{}') as excluded
@@ -206,7 +224,7 @@ function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: str
     profiles as materialized (
       select row_number() over () as profile, key,
              min(topic_ids) as topic_ids, min(max_papers) as max_papers, min(window_from) as window_from, min(excluded) as excluded,
-             bool_or(add_trending) as add_trending
+             bool_or(add_trending) as add_trending, min(voter) as voter
       from keys
       group by key
     ),
@@ -230,29 +248,36 @@ function insertMatchedDigestsQuery(opts: { due: SQL; now: string; latestDay: str
         and h.paper_id <> all(pr.excluded)
       group by pr.profile, h.paper_id
     ),
+    ${withVotes ? sql`feedback as materialized (${feedbackFactors(sql`profiles`, sql`per_paper`, candidates, trending?.paperIds ?? [], now)}),` : sql``}
     ranked as (
       select * from (
-        select pp.*, row_number() over (
-                 partition by pp.profile
-                 order by pp.score desc, pp.upvotes desc, pp.published_at desc nulls last, pp.first_seen_at desc, pp.paper_id desc
+        select f.*, row_number() over (
+                 partition by f.profile
+                 order by f.score desc, f.upvotes desc, f.published_at desc nulls last, f.first_seen_at desc, f.paper_id desc
                ) as pos
-        from per_paper pp
+        from (
+          ${withVotes
+            ? sql`select pp.profile, pp.paper_id, pp.max_papers, (pp.score * coalesce(fb.factor, 1))::real as score, fb.factor as feedback,
+                         pp.upvotes, pp.published_at, pp.first_seen_at, pp.topics, pp.words
+                  from per_paper pp left join feedback fb on fb.profile = pp.profile and fb.paper_id = pp.paper_id`
+            : sql`select pp.*, null::real as feedback from per_paper pp`}
+        ) f
       ) r
       where r.pos <= r.max_papers
     ),
     -- Topic matches first, then the trending picks (all of a no-topic digest).
     picks as (
-      select profile, paper_id, pos, jsonb_build_object(
-               'score', score,
+      select profile, paper_id, pos, jsonb_strip_nulls(jsonb_build_object(
+               'score', score, 'feedback', feedback,
                'topics', topics,
                'words', case when cardinality(topics) = 1 then string_to_array(words, ' ')
                              else array(select distinct w from unnest(string_to_array(words, ' ')) as w where w <> '' order by w) end
-             ) as m
+             )) as m
       from ranked
       union all
       select t.profile, t.paper_id, 1000 + t.pos,
-             jsonb_build_object('score', t.upvotes, 'topics', '[]'::jsonb, 'words', '[]'::jsonb, 'trending', t.upvotes)
-      from (${trendingPicks(sql`profiles`, sql`ranked`, trending)}) t
+             jsonb_strip_nulls(jsonb_build_object('score', t.upvotes, 'topics', '[]'::jsonb, 'words', '[]'::jsonb, 'trending', t.upvotes, 'feedback', t.feedback))
+      from (${trendingPicks(sql`profiles`, sql`ranked`, trending, withVotes ? sql`feedback` : null)}) t
     ),
     results as materialized (
       select profile, count(*)::int as n, array_agg(paper_id order by pos) as paper_ids, jsonb_agg(m order by pos) as matches

@@ -167,12 +167,13 @@ function planChunk(
       create temporary table plan_due (
         subscriber_id bigint primary key, period date not null, max_papers smallint not null,
         send_when_empty boolean not null, covers_from timestamptz, add_trending boolean not null,
-        topic_ids bigint[] not null
+        topic_ids bigint[] not null, has_votes boolean not null
       ) on commit drop`);
     await tx.execute(sql`
-      insert into plan_due (subscriber_id, period, max_papers, send_when_empty, covers_from, add_trending, topic_ids)
+      insert into plan_due (subscriber_id, period, max_papers, send_when_empty, covers_from, add_trending, topic_ids, has_votes)
       select l.id, l.t::date, l.max_papers, l.send_when_empty, prev.covers_to, l.add_trending,
-             array(select st.topic_id from subscriber_topics st where st.subscriber_id = l.id order by st.topic_id)
+             array(select st.topic_id from subscriber_topics st where st.subscriber_id = l.id order by st.topic_id),
+             exists (select 1 from votes v where v.subscriber_id = l.id)
       from (
         select s.id, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty, s.add_trending,
                (${now}::timestamptz at time zone s.timezone) as t
@@ -195,6 +196,7 @@ function planChunk(
       latest_day: string | null;
       trending: boolean | null;
       trend_from: string | null;
+      with_votes: boolean | null;
     }>(sql`
       with scanned as (
         select count(*)::int as n, count(*) filter (where s.timezone = any(${sql.param(zones)}::text[]))::int as known
@@ -206,7 +208,8 @@ function planChunk(
              case when bool_or(covers_from is null)
                   then (select to_char(max(p.listing_day), 'YYYY-MM-DD') from papers p where p.first_seen_at <= ${now}::timestamptz) end as latest_day,
              bool_or(add_trending or cardinality(topic_ids) = 0) as trending,
-             to_json(min(covers_from) filter (where add_trending or cardinality(topic_ids) = 0)) #>> '{}' as trend_from
+             to_json(min(covers_from) filter (where add_trending or cardinality(topic_ids) = 0)) #>> '{}' as trend_from,
+             bool_or(has_votes) as with_votes
       from plan_due`);
     const row = rows[0];
     const counts = { scanned: row?.scanned ?? 0, unknownZone: (row?.scanned ?? 0) - (row?.known_zone ?? 0), due: row?.due ?? 0 };
@@ -214,7 +217,7 @@ function planChunk(
     const latestDay = row?.latest_day ?? null;
     const hits = await hitCache.covering(tx, { minFrom: row?.min_from ?? null, maxTo: now, latestDay });
     const trending = row?.trending ? await trendingCandidates(tx, { now, listingTz, minFrom: row.trend_from }) : null;
-    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits, trending });
+    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits, trending, withVotes: row?.with_votes ?? false });
     return { ...counts, match };
   });
 }

@@ -1,5 +1,5 @@
 import { compileListEmail, type CompiledListEmail, type ListFilled } from "../mail/templates.js";
-import { feedUrl, links, linkTemplates, tokenFor, type LinkContext } from "../subscribers/links.js";
+import { feedbackToken, feedUrl, links, linkTemplates, tokenFor, type LinkContext, type LinkSubject } from "../subscribers/links.js";
 
 /**
  * The digest email's view model and its render. The MJML template is compiled once
@@ -79,6 +79,9 @@ export interface PaperView {
   pdfUrl: string;
   codeUrl: string | null;
   projectUrl: string | null;
+  /** The paper's "More like this" / "Less like this" links (signed per subscriber, paper and vote); "" without a paper id. */
+  moreUrl: string;
+  lessUrl: string;
 }
 
 export interface DigestView {
@@ -386,6 +389,8 @@ function paperBase(p: DigestPaper, cache: ViewCache): PaperView {
     pdfUrl: url(p.pdfUrl) ?? arxivUrl,
     codeUrl: p.githubRepo ? cached(cache.urls, `gh:${p.githubRepo}`, () => githubUrl(p.githubRepo)) : null,
     projectUrl: url(p.projectPage),
+    moreUrl: "",
+    lessUrl: "",
   };
 }
 
@@ -407,6 +412,12 @@ export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()):
   return personalView(paperBase(p, cache), p, cache);
 }
 
+/** The paper's view with the recipient's feedback links (none for a paper without an id, e.g. a preview). */
+export function withFeedback(v: PaperView, ctx: LinkContext, who: LinkSubject, paperId: number | undefined): PaperView {
+  if (paperId === undefined) return v;
+  return { ...v, moreUrl: links.feedback(ctx, who, paperId, 1), lessUrl: links.feedback(ctx, who, paperId, -1) };
+}
+
 const whyLine = (email: string, cadence: string) =>
   `You get this ${cadence} email because ${email} subscribed to paperboy and confirmed the subscription. Each paper says why it is here: a topic you follow, or its upvotes among the day's trending papers.`;
 const testWhyLine = (email: string) =>
@@ -425,7 +436,7 @@ export function digestView(ctx: RenderContext, d: DigestInput, cache: ViewCache 
     summary,
     date: periodLabel(d.period, d.recipient.frequency, cache.format),
     listing: listingLine(papers),
-    papers: listed.map((p) => paperView(p, cache)),
+    papers: listed.map((p) => withFeedback(paperView(p, cache), ctx, who, p.id)),
     morePapers: morePapersLabel(papers.length - listed.length),
     links: {
       manage: links.manage(ctx, who),
@@ -471,7 +482,10 @@ export interface RendererOptions {
 
 type DigestEmail = CompiledListEmail<DigestView, "papers">;
 
-/** A paper's filled HTML and text, split where its rank goes (the one per-digest value). */
+/**
+ * A paper's filled HTML and text, split where the per-digest values go: the rank and
+ * the tokens of its two feedback links. Even indexes are text, odd ones name the slot.
+ */
 interface Fragment {
   html: string[];
   text: string[];
@@ -496,8 +510,11 @@ const byRank = (papers: DigestPaper[]) => {
   return papers;
 };
 
-/** Stands in for the rank while a paper is filled; no paper text holds a NUL. */
+/** Stand in for the rank and the feedback tokens while a paper is filled; no paper text holds a NUL. */
 const RANK_SLOT = "\u0000rank\u0000";
+const MORE_SLOT = "\u0000more\u0000";
+const LESS_SLOT = "\u0000less\u0000";
+const SLOTS = new RegExp(`${"\u0000"}(rank|more|less)${"\u0000"}`);
 
 const sameList = (a: string[], b: string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 
@@ -507,34 +524,44 @@ function filledFor(fills: PaperFill[], p: DigestPaper): Fragment | undefined {
 }
 
 /**
- * A fragment with its rank filled in. `+` keeps the fragment's text shared (V8 links
- * the pieces); join() would copy the 2–3 KB of every paper of every digest once more.
+ * A fragment with its rank and feedback tokens filled in. `+` keeps the fragment's text
+ * shared (V8 links the pieces); join() would copy the 2–3 KB of every paper of every
+ * digest once more.
  */
-function slot(parts: string[], rank: string): string {
-  if (parts.length === 1) return parts[0] ?? "";
-  if (parts.length === 2) return (parts[0] ?? "") + rank + (parts[1] ?? "");
-  return parts.join(rank);
+function slot(parts: string[], rank: string, more: string, less: string): string {
+  let out = parts[0] ?? "";
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i];
+    out += (name === "rank" ? rank : name === "more" ? more : less) + (parts[i + 1] ?? "");
+  }
+  return out;
 }
+
 
 /** Compiles the digest template once; every render after that is a fill. */
 export async function createDigestRenderer(ctx: RenderContext, opts: RendererOptions = {}): Promise<DigestRenderer> {
   const email = opts.compiled ?? (await compileListEmail<DigestView, "papers">("digest", "papers", { fill: opts.fastPaths ?? true }));
   const cache = createViewCache();
   const htmlBudget = opts.htmlBudget ?? HTML_BUDGET;
-  const { manageAt, unsubscribeAt, oneClickAt, viewAt } = linkTemplates(ctx);
+  const { manageAt, unsubscribeAt, oneClickAt, viewAt, feedbackAt } = linkTemplates(ctx);
   const labels = new Map<string, string>();
   const subscribe = siteUrl(ctx);
   const cadence = { daily: "daily", weekly: "weekly" } as const;
 
-  function paperFragment(v: PaperView): Fragment {
-    const slotted = { ...v, rank: RANK_SLOT as unknown as number };
-    const html = email.itemHtml(slotted).split(RANK_SLOT);
-    const text = email.itemText(slotted).split(RANK_SLOT);
-    // A NUL from the data would cut the fill in the wrong place: fill it as is then.
-    if (v.titleText.includes("\u0000") || v.summaryText.includes("\u0000") || v.authors.includes("\u0000") || v.reason.includes("\u0000")) {
-      return { html: [email.itemHtml(v)], text: [email.itemText(v)] };
+  /**
+   * The paper's fragment: slots for the per-digest values, shareable among digests; or,
+   * when the fragment cannot have slots, the paper filled for this digest alone (null
+   * `shared`): a NUL in the data would cut it in the wrong place.
+   */
+  function paperFragment(v: PaperView, p: DigestPaper, who: LinkSubject): { fragment: Fragment; shared: boolean } {
+    const nul = v.titleText.includes("\u0000") || v.summaryText.includes("\u0000") || v.authors.includes("\u0000") || v.reason.includes("\u0000");
+    if (nul || (p.id !== undefined && feedbackAt === null)) {
+      const own = withFeedback(v, ctx, who, p.id);
+      return { fragment: { html: [email.itemHtml(own)], text: [email.itemText(own)] }, shared: false };
     }
-    return { html, text };
+    const feedback = p.id !== undefined && feedbackAt ? { moreUrl: feedbackAt[0] + MORE_SLOT + feedbackAt[1], lessUrl: feedbackAt[0] + LESS_SLOT + feedbackAt[1] } : {};
+    const slotted = { ...v, ...feedback, rank: RANK_SLOT as unknown as number };
+    return { fragment: { html: email.itemHtml(slotted).split(SLOTS), text: email.itemText(slotted).split(SLOTS) }, shared: true };
   }
 
   type Filled = ListFilled<DigestView, "papers">;
@@ -570,6 +597,7 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
     // Each paper's filled part, kept in case the whole is over budget (references: no copying).
     const htmlParts: string[] = [];
     const textParts: string[] = [];
+    const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
     for (const p of papers) {
       // Looked up by paper id, then by comparing the (short) lists: no key string to build
       // and hash per paper of every digest. A batch's rows share their lists, so mostly `===`.
@@ -581,22 +609,24 @@ export async function createDigestRenderer(ctx: RenderContext, opts: RendererOpt
           base = paperBase(p, cache);
           if (fragments && p.id !== undefined) fragments.bases.set(p.id, base);
         }
-        f = paperFragment(personalView(base, p, cache));
-        if (fragments && p.id !== undefined) {
+        const made = paperFragment(personalView(base, p, cache), p, who);
+        f = made.fragment;
+        if (fragments && p.id !== undefined && made.shared) {
           const entry = { words: p.matchedWords, topics: p.matchedTopics, trending: p.trending ?? null, fragment: f };
           if (same) same.push(entry);
           else fragments.fills.set(p.id, [entry]);
         }
       }
       const rank = String(p.rank);
-      const h = slot(f.html, rank);
-      const t = slot(f.text, rank);
+      const more = p.id === undefined || f.html.length === 1 ? "" : feedbackToken(ctx, who, p.id, 1);
+      const less = p.id === undefined || f.html.length === 1 ? "" : feedbackToken(ctx, who, p.id, -1);
+      const h = slot(f.html, rank, more, less);
+      const t = slot(f.text, rank, more, less);
       html += h;
       text += t;
       htmlParts.push(h);
       textParts.push(t);
     }
-    const who = { id: d.recipient.subscriberId, tokenVersion: d.recipient.tokenVersion };
     const unsubscribeToken = tokenFor(ctx, who, "unsubscribe");
     const manage = manageAt ? manageAt(tokenFor(ctx, who, "manage")) : links.manage(ctx, who);
     const feedVersion = d.recipient.feedVersion;

@@ -66,18 +66,21 @@ export async function trendingCandidates(
  * add_trending; `topicPicks` has (profile, paper_id) of the topic matches, which a mixed
  * digest does not repeat. No topics: the top max_papers; with add_trending: the top
  * TRENDING_EXTRA. Upvotes are read from papers now, so the freshest count ranks.
+ * `feedback` (profile, paper_id, factor), when given, re-ranks a voter's picks by
+ * (1 + ln(1 + upvotes)) × factor (feedback.ts); without a factor that is the upvote order.
  */
-export function trendingPicks(profiles: SQL, topicPicks: SQL, c: TrendingCandidates | null): SQL {
+export function trendingPicks(profiles: SQL, topicPicks: SQL, c: TrendingCandidates | null, feedback: SQL | null = null): SQL {
   if (c === null || c.paperIds.length === 0) {
-    return sql`select null::bigint as profile, null::bigint as paper_id, null::bigint as pos, null::int as upvotes where false`;
+    return sql`select null::bigint as profile, null::bigint as paper_id, null::bigint as pos, null::int as upvotes, null::real as feedback where false`;
   }
   const latestDay = c.latestDay === null ? sql`null::date` : sql`${c.latestDay}::date`;
   return sql`
-    select r.profile, r.paper_id, r.pos, r.upvotes from (
-      select tp.profile, p.id as paper_id, p.upvotes, tp.n,
+    select r.profile, r.paper_id, r.pos, r.upvotes, r.feedback from (
+      select tp.profile, p.id as paper_id, p.upvotes, tp.n, ${feedback ? sql`fb.factor` : sql`null::real`} as feedback,
              row_number() over (
                partition by tp.profile
-               order by p.upvotes desc, p.published_at desc nulls last, p.first_seen_at desc, p.id desc
+               order by ${feedback ? sql`(1 + ln(1 + greatest(p.upvotes, 0))) * coalesce(fb.factor, 1) desc,` : sql``}
+                        p.upvotes desc, p.published_at desc nulls last, p.first_seen_at desc, p.id desc
              ) as pos
       from (
         select pr.profile, pr.excluded,
@@ -89,6 +92,7 @@ export function trendingPicks(profiles: SQL, topicPicks: SQL, c: TrendingCandida
       ) tp
       join papers p on p.id = any(${sql.param(c.paperIds)}::bigint[])
                    and p.listing_day >= tp.from_day and p.listing_day < ${c.today}::date
+      ${feedback ? sql`left join ${feedback} fb on fb.profile = tp.profile and fb.paper_id = p.id` : sql``}
       where p.id <> all(tp.excluded)
         and not exists (select 1 from ${topicPicks} t where t.profile = tp.profile and t.paper_id = p.id)
     ) r

@@ -21,6 +21,7 @@ import { decorateHtmlReply } from "./reply-html.js";
 import { sendStatusSection } from "./pages/send-status.js";
 import { siteCss } from "./pages/layout.js";
 import { digestRoutes } from "./routes/digests.js";
+import { feedbackRoutes } from "./routes/feedback.js";
 import { healthRoutes } from "./routes/health.js";
 import { metricsRoutes, registerHttpMetrics } from "./routes/metrics.js";
 import { outboxRoutes } from "./routes/outbox.js";
@@ -138,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(adminRoutes, { deps, testDigest: deps.testDigest });
   await app.register(previewRoutes, { deps });
   await app.register(digestRoutes, { deps });
+  await app.register(feedbackRoutes, { deps });
   await app.register(providerWebhookRoutes, { deps });
   await app.register(paperPageRoutes, { deps });
   await app.register(feedRoutes, { deps });

@@ -1,4 +1,4 @@
-import { CONFIRM_TOKEN_TTL_MS, signToken, type TokenPurpose } from "./tokens.js";
+import { CONFIRM_TOKEN_TTL_MS, signFeedbackToken, signToken, type TokenPurpose, type Vote } from "./tokens.js";
 
 /** Everything a link needs: where we live, the secret, and whom it is for. */
 export interface LinkContext {
@@ -36,6 +36,8 @@ export const links = {
   viewDigest: (ctx: LinkContext, s: LinkSubject, digestId: number) => url(ctx, `digests/${digestId}`, tokenFor(ctx, s, "view")),
   /** The subscriber's own Atom feed of their digests; `feedVersion` stands in for the token version. */
   feed: (ctx: LinkContext, s: { id: number; feedVersion: number }) => feedUrl(ctx, tokenFor(ctx, { id: s.id, tokenVersion: s.feedVersion }, "feed")),
+  /** "More like this" (+1) / "Less like this" (−1) under a paper: a page with one button, the POST votes. */
+  feedback: (ctx: LinkContext, s: LinkSubject, paperId: number, vote: Vote) => url(ctx, "feedback", feedbackToken(ctx, s, paperId, vote)),
   /** The manage page's list of past digests. */
   archive: (ctx: LinkContext, s: LinkSubject) => `${url(ctx, "manage", tokenFor(ctx, s, "manage"))}#archive`,
 };
@@ -71,6 +73,12 @@ export function linkTemplates(ctx: LinkContext): {
   unsubscribeAt: LinkTemplate | null;
   oneClickAt: LinkTemplate | null;
   viewAt: LinkTemplate | null;
+  /**
+   * A feedback link is `<head><token><tail>` whatever the paper and vote: a paper's
+   * fragment holds head and tail (escaped by the template like any value) around a slot
+   * for the token. [head, tail], or null.
+   */
+  feedbackAt: [string, string] | null;
 } {
   const probe = { id: 1, tokenVersion: 1 };
   const probeDigest = 987654321;
@@ -79,10 +87,22 @@ export function linkTemplates(ctx: LinkContext): {
     unsubscribeAt: linkTemplate(links.unsubscribe(ctx, probe), tokenFor(ctx, probe, "unsubscribe")),
     oneClickAt: linkTemplate(links.oneClick(ctx, probe), tokenFor(ctx, probe, "unsubscribe")),
     viewAt: linkTemplate(links.viewDigest(ctx, probe, probeDigest), tokenFor(ctx, probe, "view"), `/${probeDigest}`),
+    feedbackAt: around(links.feedback(ctx, probe, probeDigest, 1), feedbackToken(ctx, probe, probeDigest, 1)),
   };
+}
+
+/** `sample` split around its one `token`: [head, tail], or null when it does not split that way. */
+function around(sample: string, token: string): [string, string] | null {
+  const at = sample.indexOf(token);
+  if (at < 0 || sample.indexOf(token, at + 1) !== -1) return null;
+  return [sample.slice(0, at), sample.slice(at + token.length)];
 }
 
 /** The token is the file name (feed readers dislike query strings); it needs no encoding. */
 export function feedUrl(ctx: LinkContext, token: string): string {
   return new URL(`feed/${token}.atom`, ctx.publicUrl.endsWith("/") ? ctx.publicUrl : `${ctx.publicUrl}/`).toString();
+}
+
+export function feedbackToken(ctx: LinkContext, s: LinkSubject, paperId: number, vote: Vote): string {
+  return signFeedbackToken(ctx.secret, { subscriberId: s.id, version: s.tokenVersion, paperId, vote });
 }

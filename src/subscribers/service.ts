@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Config } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
-import { digests, emailEvents, pendingSignups, subscribers, subscriberTopics } from "../db/schema.js";
+import { digests, emailEvents, pendingSignups, subscribers, subscriberTopics, votes } from "../db/schema.js";
 import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { links, tokenFor, type LinkContext } from "./links.js";
@@ -9,6 +9,7 @@ import type { SubscriberMailQueue } from "./mail.js";
 import { applyPendingSignup, pendingSignup, recordSignup, renewPendingSignup, type SqlClient } from "./pending-signups.js";
 import { assertTimezoneKnown, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
+import { votesOf } from "./votes.js";
 import { assertTopicsSearchable, setSubscriberTopics, subscriberTopicLabels } from "./topics.js";
 
 export type Subscriber = typeof subscribers.$inferSelect;
@@ -50,6 +51,8 @@ export interface SubscriberExport {
   unsubscribedAt: string | null;
   digests: { period: string; status: string; paperCount: number; sentAt: string | null }[];
   events: { type: string; source: string; at: string }[];
+  /** Every "more/less like this" vote, newest first. */
+  votes: { arxivId: string; title: string; vote: "more" | "less"; at: string }[];
 }
 
 export type PreferenceField = keyof PreferencesPatch;
@@ -267,7 +270,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     },
 
     async exportData(s: Subscriber): Promise<SubscriberExport> {
-      const [prefs, sent, events] = await Promise.all([
+      const [prefs, sent, events, voted] = await Promise.all([
         preferencesOf(db, s),
         db
           .select({ period: digests.period, status: digests.status, paperCount: digests.paperCount, sentAt: digests.sentAt })
@@ -279,6 +282,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
           .from(emailEvents)
           .where(eq(emailEvents.subscriberId, s.id))
           .orderBy(emailEvents.id),
+        votesOf(db, s.id, null),
       ]);
       return {
         preferences: prefs,
@@ -287,6 +291,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         unsubscribedAt: iso(s.unsubscribedAt),
         digests: sent.map((d) => ({ period: d.period, status: d.status, paperCount: d.paperCount, sentAt: iso(d.sentAt) })),
         events: events.map((e) => ({ type: e.type, source: e.source, at: e.at.toISOString() })),
+        votes: voted.map((v) => ({ arxivId: v.paper.arxivId, title: v.paper.title, vote: v.vote > 0 ? ("more" as const) : ("less" as const), at: v.votedAt.toISOString() })),
       };
     },
 
@@ -300,6 +305,8 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         if (s.status === "pending" || s.status === "active") await recordUnsubscribe(tx, s.id, "api");
         await tx.delete(subscriberTopics).where(eq(subscriberTopics.subscriberId, s.id));
         await tx.delete(pendingSignups).where(eq(pendingSignups.subscriberId, s.id));
+        // Votes say what a person reads: personal data, gone with the address.
+        await tx.delete(votes).where(eq(votes.subscriberId, s.id));
         await tx
           .update(subscribers)
           .set({

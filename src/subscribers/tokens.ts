@@ -78,3 +78,41 @@ export function verifyToken(secret: string, token: string, purpose: TokenPurpose
   }
   return { subscriberId: Number(id), purpose, version: Number(version), expiresAt };
 }
+
+/** A vote a feedback link casts: +1 "more like this", −1 "less like this". */
+export type Vote = 1 | -1;
+
+export interface FeedbackClaims {
+  subscriberId: number;
+  version: number;
+  paperId: number;
+  vote: Vote;
+}
+
+/**
+ * Feedback links ("more/less like this" under each paper) name the paper and the vote
+ * too, so their token has two more fields under the same MAC:
+ * `<subscriberId>.b.<version>.0.<paperId>.<m|l>.<base64url mac>`. They never expire on
+ * their own; the subscriber's token_version revokes them like every other link.
+ */
+export function signFeedbackToken(secret: string, c: FeedbackClaims): string {
+  const body = `${c.subscriberId}.b.${c.version}.0.${c.paperId}.${c.vote > 0 ? "m" : "l"}`;
+  return `${body}.${mac(secret, body).toString("base64url")}`;
+}
+
+export function verifyFeedbackToken(secret: string, token: string): FeedbackClaims {
+  const parts = token.split(".");
+  const invalid = () => new AppError("INVALID_TOKEN");
+  if (parts.length !== 7) throw invalid();
+  const [id, letter, version, exp, paper, vote, sig] = parts as [string, string, string, string, string, string, string];
+  if (letter !== "b" || exp !== "0" || (vote !== "m" && vote !== "l")) throw invalid();
+  if (!/^[1-9][0-9]{0,15}$/.test(id) || !/^[0-9]{1,9}$/.test(version) || !/^[1-9][0-9]{0,15}$/.test(paper)) throw invalid();
+  const expected = mac(secret, `${id}.${letter}.${version}.${exp}.${paper}.${vote}`);
+  const given = Buffer.from(sig, "base64url");
+  if (given.toString("base64url") !== sig) throw invalid();
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+  const subscriberId = Number(id);
+  const paperId = Number(paper);
+  if (!Number.isSafeInteger(subscriberId) || !Number.isSafeInteger(paperId)) throw invalid();
+  return { subscriberId, version: Number(version), paperId, vote: vote === "m" ? 1 : -1 };
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildDigestSender } from "../../src/digests/sender.js";
 import type { DigestSender } from "../../src/digests/send.js";
-import { verifyToken } from "../../src/subscribers/tokens.js";
+import { verifyFeedbackToken, verifyToken } from "../../src/subscribers/tokens.js";
 import { digestRow, seedDigest, seedOne, seedPapers } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
@@ -70,6 +70,10 @@ describe("send pipeline", () => {
       const feed = /^\/feed\/(.+)\.atom$/.exec(u.pathname);
       if (feed) {
         expect(verifyToken(rt.config.TOKEN_SECRET, feed[1]!, "feed").subscriberId).toBe(subscriberId);
+        continue;
+      }
+      if (u.pathname === "/feedback") {
+        expect(verifyFeedbackToken(rt.config.TOKEN_SECRET, u.searchParams.get("token") ?? "").subscriberId).toBe(subscriberId);
         continue;
       }
       const purpose = purposes[u.pathname];

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDigestRenderer, excerpt, highlight, squeeze, subjectLine, summaryLine, wrapText, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
-import { verifyToken } from "../../src/subscribers/tokens.js";
+import { verifyFeedbackToken, verifyToken } from "../../src/subscribers/tokens.js";
 import { ctx, digest, paper } from "./render-fixtures.js";
 
 /** What a mail client does to an attribute value before following the link. */
@@ -57,6 +57,28 @@ describe("digest render", () => {
       expect(fast.html).not.toContain("<b>diffusion");
     }
     expect(render(cases[1]!).html).toContain('<b class="hl">models</b>');
+  });
+
+  it("every paper carries its own signed More/Less like this links in HTML and text, per reader, also from a batch", () => {
+    const withIds = (id: number) => digest(id, 0, { papers: [1, 2, 3].map((i) => paper(i, { id: 100 + i })) });
+    const render = renderer.batch();
+    for (const d of [withIds(21), withIds(22)]) {
+      const { html, text } = render(d);
+      const hrefs = [...html.matchAll(/href="([^"]*\/feedback\?token[^"]*)"[^>]*>(More|Less) like this</g)].map((m) => ({ url: decodeEntities(m[1]!), kind: m[2] }));
+      const lines = [...text.matchAll(/(More|Less) like this:\s+(\S+)/g)].map((m) => ({ url: m[2]!, kind: m[1] }));
+      for (const found of [hrefs, lines]) {
+        expect(found).toHaveLength(6);
+        const claims = found.map((f) => ({ kind: f.kind, ...verifyFeedbackToken(ctx.secret, new URL(f.url).searchParams.get("token")!) }));
+        expect(claims).toEqual(
+          [101, 102, 103].flatMap((paperId) => [
+            { kind: "More", subscriberId: d.recipient.subscriberId, version: 1, paperId, vote: 1 },
+            { kind: "Less", subscriberId: d.recipient.subscriberId, version: 1, paperId, vote: -1 },
+          ]),
+        );
+      }
+    }
+    // A paper without an id (a preview of made-up papers) has nothing to vote on.
+    expect(renderer.render(digest(23, 2)).text).not.toContain("like this");
   });
 
   it("escapes a title holding markup and still highlights inside it", () => {

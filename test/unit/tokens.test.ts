@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { links } from "../../src/subscribers/links.js";
-import { CONFIRM_TOKEN_TTL_MS, signToken, verifyToken, type TokenPurpose } from "../../src/subscribers/tokens.js";
+import { CONFIRM_TOKEN_TTL_MS, signFeedbackToken, signToken, verifyFeedbackToken, verifyToken, type TokenPurpose } from "../../src/subscribers/tokens.js";
 
 const secret = "unit-secret-unit-secret-unit-secret-42";
 const claims = { subscriberId: 42, purpose: "manage" as TokenPurpose, version: 3 };
@@ -69,5 +69,23 @@ describe("signed tokens", () => {
     const old = verifyToken(secret, signToken(secret, claims), "manage");
     const fresh = verifyToken(secret, signToken(secret, { ...claims, version: 4 }), "manage");
     expect(old.version).not.toBe(fresh.version);
+  });
+
+  it("a feedback token names subscriber, paper and vote; any change, another purpose or another secret is refused", () => {
+    const fb = { subscriberId: 42, version: 3, paperId: 9001, vote: -1 as const };
+    const token = signFeedbackToken(secret, fb);
+    expect(verifyFeedbackToken(secret, token)).toEqual(fb);
+    expect(verifyFeedbackToken(secret, signFeedbackToken(secret, { ...fb, vote: 1 })).vote).toBe(1);
+    for (let i = 0; i < token.length; i++) {
+      const c = token[i] === "A" ? "B" : "A";
+      expect(refusal(() => verifyFeedbackToken(secret, token.slice(0, i) + c + token.slice(i + 1))), `char ${i}`).toBe("INVALID_TOKEN");
+    }
+    expect(refusal(() => verifyFeedbackToken("another-secret-another-secret-another-1", token))).toBe("INVALID_TOKEN");
+    // Neither way round does a token of one kind pass for the other.
+    expect(refusal(() => verifyToken(secret, token, "manage"))).toBe("INVALID_TOKEN");
+    expect(refusal(() => verifyFeedbackToken(secret, signToken(secret, claims)))).toBe("INVALID_TOKEN");
+    for (const junk of ["", ".", "1.b.1.0.1.m.", "1.b.1.0.0.m.x", "1.b.1.5.1.m.x", `${"9".repeat(20)}.b.1.0.1.m.x`, "1.b.1.0.1.m.x.y"]) {
+      expect(refusal(() => verifyFeedbackToken(secret, junk)), junk).toBe("INVALID_TOKEN");
+    }
   });
 });

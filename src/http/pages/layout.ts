@@ -13,7 +13,7 @@ button.secondary{background:transparent;color:var(--accent);border:1px solid var
 .hint{color:var(--muted);font-size:.9rem;margin:.2rem 0}.error{color:var(--err);font-size:.9rem;margin:.25rem 0}.row{display:flex;gap:1rem;flex-wrap:wrap}.row>*{flex:1 1 10rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 pre{white-space:pre-wrap;word-break:break-word;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.75rem;font-size:.85rem}
-.muted{color:var(--muted)}ul.topics{padding-left:1.2rem}
+.muted{color:var(--muted)}ul.topics{padding-left:1.2rem}ul.votes{padding-left:1.2rem}ul.votes li{margin:.5rem 0}ul.votes form{display:inline;margin-left:.4rem}ul.votes button{padding:.2rem .6rem;font-size:.85rem}
 dl.status{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem}dl.status dt{font-weight:600}dl.status dd{margin:0}
 table.wrap th,table.wrap td{overflow-wrap:anywhere}iframe{max-width:100%}
 form:has(#frequency option[value="daily"]:checked) [data-weekday]{display:none}

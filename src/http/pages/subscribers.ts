@@ -223,6 +223,8 @@ export interface ManagePageOptions {
    * manage page (last digest, next send time, last ingest run). Left for the lead to fill.
    */
   status?: SafeHtml;
+  /** Recent votes with undo and suggested topics (pages/feedback.ts). */
+  votes?: SafeHtml;
   /** Past digests and the personal feed (pages/archive.ts). */
   archive?: SafeHtml;
 }
@@ -259,6 +261,7 @@ ${(o.errors ?? []).length > 0 ? html`<p class="error" role="alert">Nothing was s
 ${preferenceFields(values, e)}
 <p><button type="submit">Save changes</button></p>
 </form>
+${o.votes}
 ${o.archive}
 <div class="card">
 <h2>Pause, leave or take your data</h2>

@@ -20,6 +20,9 @@ import { tokenQuery } from "../schemas.js";
 import { revokeFeed, sentDigests } from "../../subscribers/feed.js";
 import { links, type LinkContext } from "../../subscribers/links.js";
 import { archiveSection } from "../pages/archive.js";
+import { votesSection } from "../pages/feedback.js";
+import { canAddTopic, removeVote, suggestedTopics, votesOf } from "../../subscribers/votes.js";
+import { normalizeTopic } from "../../subscribers/topics.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {
@@ -159,7 +162,9 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       feedUrl: links.feed(linkCtx, s),
       items: sent.map((d) => ({ ...d, viewUrl: links.viewDigest(linkCtx, s, d.id) })),
     });
-    return managePage({ token, preferences, archive, ...(status ? { status } : {}), ...extra });
+    const [recent, suggestions] = await Promise.all([votesOf(opts.deps.db, s.id), suggestedTopics(opts.deps.db, s.id)]);
+    const votes = votesSection({ token, votes: recent, suggestions, canAddTopic: canAddTopic(preferences.topics.length) });
+    return managePage({ token, preferences, archive, votes, ...(status ? { status } : {}), ...extra });
   }
 
   // The full form. `/` is the Daily Papers page, whose one-field box posts here too;
@@ -280,6 +285,41 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const feedVersion = await revokeFeed(opts.deps.db, s.id);
     const notice = "Your old feed link no longer works. The new one is under “Your Atom feed” below.";
     return reply.type("text/html; charset=utf-8").send(await renderManage(token, { ...s, feedVersion }, { notice }));
+  });
+
+  // A suggested topic's one-click "Follow": the current topics plus this one, checked like the form.
+  app.post("/manage/topics/add", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(one(req.body, "token"));
+    const s = await service.check(token, "manage");
+    const topic = (one(req.body, "topic") ?? "").trim();
+    const before = (await service.preferences(s)).topics;
+    if (before.some((t) => normalizeTopic(t) === normalizeTopic(topic))) {
+      return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `You already follow “${topic}”.` }));
+    }
+    const parsed = preferencesPatchSchema.safeParse({ topics: [...before, topic] });
+    let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
+    if (parsed.success) {
+      try {
+        const { subscriber, changed } = await service.update(token, parsed.data);
+        const notice =
+          before.length === 0
+            ? `You now follow “${topic}”: your digest brings its matches instead of the trending papers (tick “also add the top trending papers” below to keep some).`
+            : `You now follow “${topic}”.`;
+        return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { changed, notice }));
+      } catch (err) {
+        errors = asFieldErrors(err);
+      }
+    }
+    const message = errors.map((e) => e.message).join(" ");
+    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `“${topic.slice(0, 100)}” was not added: ${message}` }));
+  });
+
+  app.post("/manage/votes/undo", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
+    const token = requireToken(one(req.body, "token"));
+    const s = await service.check(token, "manage");
+    const paper = one(req.body, "paper") ?? "";
+    const removed = /^[1-9][0-9]{0,15}$/.test(paper) && Number.isSafeInteger(Number(paper)) ? await removeVote(opts.deps.db, s.id, Number(paper)) : false;
+    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
   });
 
   app.get("/manage/data", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {

@@ -43,6 +43,7 @@ const exportBody = z.object({
   unsubscribedAt: z.string().nullable(),
   digests: z.array(z.object({ period: z.string(), status: z.string(), paperCount: z.number().int(), sentAt: z.string().nullable() })),
   events: z.array(z.object({ type: z.string(), source: z.string(), at: z.string() })),
+  votes: z.array(z.object({ arxivId: z.string(), title: z.string(), vote: z.enum(["more", "less"]), at: z.string() })),
 });
 
 const security = [{ manageToken: [] }];

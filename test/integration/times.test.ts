@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subscribers } from "../../src/db/schema.js";
+import { pendingSignups, subscribers } from "../../src/db/schema.js";
 import { localTime } from "../../src/digests/schedule.js";
 import type { App } from "../../src/http/app.js";
 import { tokenFor } from "../../src/subscribers/links.js";
@@ -27,6 +27,13 @@ describe("times a subscriber reads agree with when digests are planned", () => {
       .values({ email, status, timezone: TZ, sendHour, confirmedAt: status === "active" ? new Date() : null })
       .returning();
     await setSubscriberTopics(rt.db, row!.id, ["diffusion"]);
+    // A confirmation link names the signup it confirms: hold one, as a real signup does.
+    if (status === "pending") {
+      await rt.db.insert(pendingSignups).values({
+        subscriberId: row!.id, version: row!.signupVersion, topics: ["diffusion"], timezone: TZ, sendHour,
+        frequency: "daily", weekday: 1, maxPapers: 10, sendWhenEmpty: false, addTrending: false, consentAt: new Date(),
+      });
+    }
     return row!;
   }
   const ctx = () => ({ publicUrl: "http://paperboy.test", secret: rt.config.TOKEN_SECRET });

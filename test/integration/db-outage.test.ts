@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPool } from "../../src/db/client.js";
 import { createQueues } from "../../src/jobs/queues.js";
 import { tokenFor } from "../../src/subscribers/links.js";
 import { freePort, startPrivatePostgres, type PrivatePostgres } from "../helpers/private-postgres.js";
@@ -127,6 +128,7 @@ describe("a Postgres restart", () => {
       connection.disconnect();
     }
     const check = new pg.Client({ connectionString: postgres.url });
+    check.on("error", () => undefined);
     await check.connect();
     const { rows } = await check.query<{ subscribers: number; pending: number }>(
       "select (select count(*)::int from subscribers where lower(email) = lower($1)) as subscribers, (select count(*)::int from pending_signups p join subscribers s on s.id = p.subscriber_id where lower(s.email) = lower($1)) as pending",
@@ -220,8 +222,8 @@ describe("while Postgres is down", () => {
 
 describe("a worker in the middle of a plan job", () => {
   it("survives a Postgres restart: the job fails, is retried, and plans the digest once Postgres is back", async () => {
-    const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
-    db.on("error", () => undefined);
+    // The app's pool: every client, idle or checked out, hears its connection drop at the restart.
+    const db = createPool(postgres.url, { max: 2 });
     const { rows } = await db.query<{ id: number }>(
       "insert into subscribers (email, status, confirmed_at, send_hour, timezone) values ($1, 'active', now(), 0, 'UTC') returning id",
       [`planned-${randomBytes(3).toString("hex")}@example.org`],

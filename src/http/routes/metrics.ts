@@ -10,9 +10,10 @@ import type { AppDeps } from "../deps.js";
  * series per token or id). Registered on the root instance so it sees every route.
  */
 export function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.http.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 }
 

@@ -59,8 +59,9 @@ function manageToken(req: { headers: FastifyRequest["headers"]; query: { token?:
 
 const subscriptionApiRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, { service, guardAddress, signupRateLimit }) => {
   // Answers about one subscriber, reached with their token: no cache may keep them.
-  app.addHook("onRequest", async (req, reply) => {
+  app.addHook("onRequest", (req, reply, done) => {
     if ((req.routeOptions.url ?? "").startsWith("/api/subscriptions/me")) reply.header("cache-control", "no-store");
+    done();
   });
 
   app.post(

@@ -124,7 +124,9 @@ export async function openRuntime(
     }
     closers.push({ name: "redis-server", fn: () => localRedis.stop() });
     const redisOutage = createOutageLog(logger, "redis");
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    // Auto-pipelining: the rate-limit and per-address commands of requests handled in the
+    // same turn of the event loop leave in one write (a syscall each saved, in ioredis and Redis).
+    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     redis.on("error", (err) => redisOutage.error(err));
     redis.on("ready", () => redisOutage.recovered());
     closers.push({ name: "redis", fn: () => redis.quit() });

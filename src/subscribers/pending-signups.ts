@@ -60,8 +60,8 @@ const RECORD_SIGNUP = `
 
 /**
  * Records one signup in one statement (one round trip, one commit), whatever the
- * address's state: checks that every topic is searchable (else nothing is written and
- * the first bad topic is refused, naming its field); creates the subscriber, or counts
+ * address's state: checks that every topic is searchable, unless `searchable` already
+ * knows it is (else nothing is written and the first bad topic is refused, naming its field); creates the subscriber, or counts
  * one more signup of an existing one and lets an unsubscribed address await
  * confirmation again; and holds the requested choices as a pending signup when the
  * address can be confirmed. Active and suppressed subscribers keep their record as it
@@ -69,12 +69,19 @@ const RECORD_SIGNUP = `
  * A named (prepared) statement: Postgres plans it once per connection, which halves
  * its cost on the signup path.
  */
-export async function recordSignup(client: SqlClient, input: SignupInput, consent: SignupConsent): Promise<RecordedSignup> {
+export async function recordSignup(
+  client: SqlClient,
+  input: SignupInput,
+  consent: SignupConsent,
+  searchable: SearchableTopics = createSearchableTopics(),
+): Promise<RecordedSignup> {
+  // Only topics not yet seen to be searchable are checked (each check is a websearch_to_tsquery).
+  const unchecked = input.topics.map((t, i) => ({ query: normalizeTopic(t), i })).filter((t) => !searchable.has(t.query));
   const { rows } = await client.query<{ bad: number | null; id: number | null; status: RecordedSignup["status"] | null; version: number | null }>({
     name: "paperboy-record-signup",
     text: RECORD_SIGNUP,
     values: [
-      input.topics.map(normalizeTopic),
+      unchecked.map((t) => t.query),
       input.email,
       input.timezone,
       input.sendHour,
@@ -90,9 +97,33 @@ export async function recordSignup(client: SqlClient, input: SignupInput, consen
     ],
   });
   const row = rows[0];
-  if (row?.bad != null) throw unsearchableTopic(input.topics, row.bad - 1);
+  if (row?.bad != null) throw unsearchableTopic(input.topics, unchecked[row.bad - 1]?.i ?? 0);
   if (row?.id == null || !row.status || row.version == null) throw new Error("signup recorded no subscriber");
+  for (const t of unchecked) searchable.add(t.query);
   return { subscriberId: Number(row.id), status: row.status, version: Number(row.version) };
+}
+
+/**
+ * Normalized topics Postgres has found searchable, so that the next signup naming them
+ * does not ask again: whether websearch_to_tsquery reduces a query to nothing depends
+ * only on the query and the (fixed) English configuration. Bounded: emptied when full.
+ * A hit tells a caller's timing no more than that someone named that topic since the
+ * process started; nothing about any address.
+ */
+export interface SearchableTopics {
+  has(query: string): boolean;
+  add(query: string): void;
+}
+
+export function createSearchableTopics(max = 10_000): SearchableTopics {
+  const known = new Set<string>();
+  return {
+    has: (query) => known.has(query),
+    add(query) {
+      if (known.size >= max) known.clear();
+      known.add(query);
+    },
+  };
 }
 
 export async function pendingSignup(db: Queryable, subscriberId: number, version: number): Promise<PendingSignup | undefined> {

@@ -96,6 +96,16 @@ describe("POST /api/subscriptions validation", () => {
     await rt.db.delete(subscribers);
   });
 
+  it("names the first unsearchable topic when the others were accepted before, and stores nothing for it", async () => {
+    expect((await signup({ email: "first@example.org", topics: ["Diffusion models", "mamba"] })).statusCode).toBe(202);
+    const res = await signup({ email: "second@example.org", topics: ["mamba", "diffusion  MODELS", "the and of", "of the"] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: "VALIDATION", field: "topics.2" } });
+    const rows = await rt.db.select({ email: subscribers.email }).from(subscribers);
+    expect(rows.map((r) => r.email)).toEqual(["first@example.org"]);
+    await rt.db.delete(subscribers);
+  });
+
   it("accepts a time zone alias Postgres knows", async () => {
     const res = await signup({ email: "alias@example.org", topics: ["speech"], timezone: "Asia/Calcutta" });
     expect(res.statusCode).toBe(202);

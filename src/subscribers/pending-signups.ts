@@ -2,7 +2,7 @@ import { and, eq, lt, sql } from "drizzle-orm";
 import type { QueryResultRow } from "pg";
 import type { Queryable } from "../db/client.js";
 import { pendingSignups, subscribers } from "../db/schema.js";
-import type { SignupInput } from "./preferences.js";
+import { emailKey, type SignupInput } from "./preferences.js";
 import { CONFIRM_TOKEN_TTL_MS } from "./tokens.js";
 import { normalizeTopic, setSubscriberTopics, unsearchableTopic } from "./topics.js";
 
@@ -35,73 +35,157 @@ export interface SqlClient {
   query<R extends QueryResultRow>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
 
-const RECORD_SIGNUP = `
-  with bad as (
-    select min(i)::int as i from unnest($1::text[]) with ordinality as t(q, i)
-    where websearch_to_tsquery('english', q)::text = ''
+/**
+ * The signups of one batch as a JSON array, one object per signup (`n` its position;
+ * `check` the normalized topics still to be checked; `topics` as typed). Every address in
+ * a batch is distinct (lower case), so no row is inserted or updated twice.
+ */
+const RECORD_SIGNUPS = `
+  -- paperboy: record signups (subscribers, pending_signups). Named first: pg_stat_activity keeps only the statement's first 1 kB.
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as t(n int, email text, timezone text, send_hour smallint, frequency frequency,
+      weekday smallint, max_papers smallint, send_when_empty boolean, add_trending boolean, at timestamptz, ip text, ua text,
+      topics text[], "check" text[])
+  ), checked as (
+    select input.*, (select min(i)::int from unnest(input."check") with ordinality as c(q, i)
+                     where websearch_to_tsquery('english', q)::text = '') as bad
+    from input
   ), s as (
     insert into subscribers (email, status, timezone, send_hour, frequency, weekday, max_papers, send_when_empty, add_trending,
                              consent_at, consent_ip, consent_user_agent, signup_version, created_at, updated_at)
-    select $2::text, 'pending', $3::text, $4::smallint, $5::frequency, $6::smallint, $7::smallint, $8::boolean, $13::boolean,
-           $9::timestamptz, $10::text, $11::text, 1, $9::timestamptz, $9::timestamptz
-    where (select i from bad) is null
+    select email, 'pending', timezone, send_hour, frequency, weekday, max_papers, send_when_empty, add_trending,
+           at, ip, ua, 1, at, at
+    from checked where bad is null order by n
     on conflict ((lower(email))) do update set
       signup_version = subscribers.signup_version + 1,
       status = case when subscribers.status = 'unsubscribed' then 'pending'::subscriber_status else subscribers.status end,
       updated_at = excluded.updated_at
-    returning id, status, signup_version
+    returning id, lower(email) as key, status, signup_version
   ), p as (
     insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
                                  send_when_empty, add_trending, consent_at, consent_ip, consent_user_agent, created_at)
-    select s.id, s.signup_version, $12::text[], $3, $4, $5, $6, $7, $8, $13, $9, $10, $11, $9
-    from s where s.status = 'pending'
+    select s.id, s.signup_version, c.topics, c.timezone, c.send_hour, c.frequency, c.weekday, c.max_papers,
+           c.send_when_empty, c.add_trending, c.at, c.ip, c.ua, c.at
+    from s join checked c on lower(c.email) = s.key where s.status = 'pending'
   )
-  select (select i from bad) as bad, s.id, s.status, s.signup_version as version from (select 1) as one left join s on true`;
+  select c.n, c.bad, s.id, s.status, s.signup_version as version from checked c left join s on s.key = lower(c.email) order by c.n`;
+
+interface SignupRow {
+  n: number;
+  bad: number | null;
+  id: number | string | null;
+  status: RecordedSignup["status"] | null;
+  version: number | null;
+}
+
+interface SignupRequest {
+  input: SignupInput;
+  consent: SignupConsent;
+  resolve: (r: RecordedSignup) => void;
+  reject: (err: unknown) => void;
+}
 
 /**
- * Records one signup in one statement (one round trip, one commit), whatever the
- * address's state: checks that every topic is searchable, unless `searchable` already
- * knows it is (else nothing is written and the first bad topic is refused, naming its field); creates the subscriber, or counts
+ * Records signups, whatever each address's state: checks that every topic is searchable,
+ * unless `searchable` already knows it is (else nothing is written for that signup and
+ * its first bad topic is refused, naming its field); creates the subscriber, or counts
  * one more signup of an existing one and lets an unsubscribed address await
  * confirmation again; and holds the requested choices as a pending signup when the
  * address can be confirmed. Active and suppressed subscribers keep their record as it
  * is. The unique index on lower(email) serialises concurrent signups of one address.
- * A named (prepared) statement: Postgres plans it once per connection, which halves
- * its cost on the signup path.
+ *
+ * Signups asked for in the same turn of the event loop (concurrent requests) share one
+ * prepared statement: one round trip and one commit for all of them, as the mail jobs
+ * share one addBulk. Each caller's promise settles with its own signup; if the
+ * statement fails, every signup of the batch fails and none is stored. Two signups of
+ * one address never share a statement (the second goes in the next).
  */
-export async function recordSignup(
-  client: SqlClient,
-  input: SignupInput,
-  consent: SignupConsent,
-  searchable: SearchableTopics = createSearchableTopics(),
-): Promise<RecordedSignup> {
-  // Only topics not yet seen to be searchable are checked (each check is a websearch_to_tsquery).
-  const unchecked = input.topics.map((t, i) => ({ query: normalizeTopic(t), i })).filter((t) => !searchable.has(t.query));
-  const { rows } = await client.query<{ bad: number | null; id: number | null; status: RecordedSignup["status"] | null; version: number | null }>({
-    name: "paperboy-record-signup",
-    text: RECORD_SIGNUP,
-    values: [
-      unchecked.map((t) => t.query),
-      input.email,
-      input.timezone,
-      input.sendHour,
-      input.frequency,
-      input.weekday,
-      input.maxPapers,
-      input.sendWhenEmpty,
-      consent.at.toISOString(),
-      consent.ip,
-      consent.userAgent,
-      input.topics,
-      input.addTrending,
-    ],
-  });
-  const row = rows[0];
-  if (row?.bad != null) throw unsearchableTopic(input.topics, unchecked[row.bad - 1]?.i ?? 0);
-  if (row?.id == null || !row.status || row.version == null) throw new Error("signup recorded no subscriber");
-  for (const t of unchecked) searchable.add(t.query);
-  return { subscriberId: Number(row.id), status: row.status, version: Number(row.version) };
+export function createSignupRecorder(client: SqlClient, searchable: SearchableTopics = createSearchableTopics()) {
+  let waiting: SignupRequest[] = [];
+  let scheduled = false;
+
+  async function run(batch: SignupRequest[]): Promise<void> {
+    const signups = batch.map(({ input, consent }, n) => {
+      const check = input.topics.map((t, i) => ({ query: normalizeTopic(t), i })).filter((t) => !searchable.has(t.query));
+      return { n, input, consent, check };
+    });
+    let rows: SignupRow[];
+    try {
+      ({ rows } = await client.query<SignupRow>({
+        name: "paperboy-record-signups",
+        text: RECORD_SIGNUPS,
+        values: [
+          JSON.stringify(
+            signups.map(({ n, input, consent, check }) => ({
+              n,
+              email: input.email,
+              timezone: input.timezone,
+              send_hour: input.sendHour,
+              frequency: input.frequency,
+              weekday: input.weekday,
+              max_papers: input.maxPapers,
+              send_when_empty: input.sendWhenEmpty,
+              add_trending: input.addTrending,
+              at: consent.at.toISOString(),
+              ip: consent.ip,
+              ua: consent.userAgent,
+              topics: input.topics,
+              check: check.map((t) => t.query),
+            })),
+          ),
+        ],
+      }));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (const { n, input, check } of signups) {
+      const w = batch[n]!;
+      const row = rows.find((r) => r.n === n);
+      if (row?.bad != null) {
+        w.reject(unsearchableTopic(input.topics, check[row.bad - 1]?.i ?? 0));
+      } else if (row?.id == null || !row.status || row.version == null) {
+        w.reject(new Error("signup recorded no subscriber"));
+      } else {
+        for (const t of check) searchable.add(t.query);
+        w.resolve({ subscriberId: Number(row.id), status: row.status, version: Number(row.version) });
+      }
+    }
+  }
+
+  function flush(): void {
+    scheduled = false;
+    let rest = waiting;
+    waiting = [];
+    while (rest.length > 0) {
+      const keys = new Set<string>();
+      const batch: SignupRequest[] = [];
+      const later: SignupRequest[] = [];
+      for (const w of rest) {
+        const key = emailKey(w.input.email);
+        if (keys.has(key)) later.push(w);
+        else {
+          keys.add(key);
+          batch.push(w);
+        }
+      }
+      void run(batch);
+      rest = later;
+    }
+  }
+
+  return function recordSignup(input: SignupInput, consent: SignupConsent): Promise<RecordedSignup> {
+    return new Promise<RecordedSignup>((resolve, reject) => {
+      waiting.push({ input, consent, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
 }
+
+export type SignupRecorder = ReturnType<typeof createSignupRecorder>;
 
 /**
  * Normalized topics Postgres has found searchable, so that the next signup naming them

@@ -6,7 +6,7 @@ import { AppError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { links, tokenFor, type LinkContext } from "./links.js";
 import type { SubscriberMailQueue } from "./mail.js";
-import { applyPendingSignup, pendingSignup, recordSignup, renewPendingSignup, createSearchableTopics, type SqlClient } from "./pending-signups.js";
+import { applyPendingSignup, createSignupRecorder, pendingSignup, renewPendingSignup, type SqlClient } from "./pending-signups.js";
 import { assertTimezoneKnown, type PreferencesPatch, type SignupInput } from "./preferences.js";
 import { verifyToken, type TokenPurpose } from "./tokens.js";
 import { votesOf } from "./votes.js";
@@ -67,7 +67,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export function createSubscriberService(deps: SubscriberServiceDeps) {
   const { db } = deps;
   const linkCtx: LinkContext = { publicUrl: deps.config.PUBLIC_URL, secret: deps.config.TOKEN_SECRET };
-  const searchableTopics = createSearchableTopics();
+  const recordSignup = createSignupRecorder(deps.pool);
 
   async function preferencesOf(q: Queryable, s: Subscriber): Promise<Preferences> {
     return {
@@ -146,7 +146,7 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
     async signup(input: SignupInput, consent: ConsentRecord, now = new Date()): Promise<void> {
       // Topics are checked by the statement itself; the time zone needs Postgres only for rare aliases.
       await assertTimezoneKnown(db, input.timezone);
-      const recorded = await recordSignup(deps.pool, input, { at: now, ip: consent.ip, userAgent: consent.userAgent?.slice(0, 512) ?? null }, searchableTopics);
+      const recorded = await recordSignup(input, { at: now, ip: consent.ip, userAgent: consent.userAgent?.slice(0, 512) ?? null });
       // Suppressed addresses get a confirm job too (the worker finds no pending signup and skips it).
       await deps.mail.enqueueSubscriberMail([
         { kind: recorded.status === "active" ? "already-subscribed" : "confirm", subscriberId: recorded.subscriberId, version: recorded.version },

@@ -4,6 +4,8 @@ import { subscribers } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
 import type { Workers } from "../../src/jobs/workers.js";
 import { tokenFor } from "../../src/subscribers/links.js";
+import { createSignupRecorder } from "../../src/subscribers/pending-signups.js";
+import { signupSchema } from "../../src/subscribers/preferences.js";
 import { signToken } from "../../src/subscribers/tokens.js";
 import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
@@ -103,6 +105,40 @@ describe("POST /api/subscriptions validation", () => {
     expect(res.json()).toMatchObject({ error: { code: "VALIDATION", field: "topics.2" } });
     const rows = await rt.db.select({ email: subscribers.email }).from(subscribers);
     expect(rows.map((r) => r.email)).toEqual(["first@example.org"]);
+    await rt.db.delete(subscribers);
+  });
+
+  it("records signups that arrive together each for itself: a bad topic refuses only its own, a repeated address counts twice", async () => {
+    const record = createSignupRecorder(rt.pool);
+    const input = (email: string, topics: string[]) => signupSchema.parse({ email, topics });
+    const consent = { at: new Date(), ip: "10.9.9.9", userAgent: null };
+    const results = await Promise.allSettled([
+      record(input("one@example.org", ["diffusion models"]), consent),
+      record(input("two@example.org", ["mamba", "the and of"]), consent),
+      record(input("One@Example.org", ["speech"]), consent),
+      record(input("three@example.org", []), consent),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: "VALIDATION", field: "topics.1" });
+    const [one, , again, three] = results.map((r) => (r.status === "fulfilled" ? r.value : undefined));
+    // The repeated address is one subscriber counted twice (which of the two came first is not defined).
+    expect(again?.subscriberId).toBe(one?.subscriberId);
+    expect([one?.version, again?.version].sort()).toEqual([1, 2]);
+    const rows = await rt.db.select({ email: subscribers.email, version: subscribers.signupVersion }).from(subscribers).orderBy(subscribers.id);
+    expect(rows.map((r) => ({ ...r, email: r.email?.toLowerCase() }))).toEqual([
+      { email: "one@example.org", version: 2 },
+      { email: "three@example.org", version: 1 },
+    ]);
+    const { rows: pending } = await rt.pool.query<{ subscriber_id: string; version: number; topics: string[] }>(
+      "select subscriber_id, version, topics from pending_signups",
+    );
+    expect(new Set(pending.map((p) => `${p.subscriber_id} v${p.version} ${JSON.stringify(p.topics)}`))).toEqual(
+      new Set([
+        `${one?.subscriberId} v${one?.version} ["diffusion models"]`,
+        `${one?.subscriberId} v${again?.version} ["speech"]`,
+        `${three?.subscriberId} v1 []`,
+      ]),
+    );
     await rt.db.delete(subscribers);
   });
 

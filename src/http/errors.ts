@@ -8,6 +8,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Errors on this route render as a friendly HTML page instead of JSON. */
     page?: boolean;
+    /** The path itself is a credential (a feed token in the file name): logs name the route pattern instead. */
+    secretPath?: boolean;
   }
 }
 

@@ -16,7 +16,7 @@ import type { Config } from "../config.js";
 import type { AppDeps } from "./deps.js";
 import { adminRoutes } from "./admin/routes.js";
 import { subscriberSendStatus } from "../digests/status.js";
-import { registerErrorHandling } from "./errors.js";
+import { registerErrorHandling, unroutable } from "./errors.js";
 import { decorateHtmlReply } from "./reply-html.js";
 import { sendStatusSection } from "./pages/send-status.js";
 import { siteCss } from "./pages/layout.js";
@@ -72,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestIdHeader: "x-request-id",
     // Fastify's own two lines per request become the one below.
     disableRequestLogging: true,
+    frameworkErrors: unroutable,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

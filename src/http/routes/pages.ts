@@ -123,7 +123,9 @@ export interface SubscriberRouteOptions {
 const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, { service }) => {
   // Mail providers post `List-Unsubscribe=One-Click` as a form or as multipart/form-data.
   // The token alone authorises, so any other body is read (up to a limit) and ignored,
-  // never parsed: a truncated or malformed multipart body cannot fail the unsubscribe.
+  // never parsed: a truncated or malformed body cannot fail the unsubscribe. That holds
+  // for the types the app parses elsewhere too (JSON, forms): their parsers are dropped here.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
 
   app.post(

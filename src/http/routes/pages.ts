@@ -35,9 +35,15 @@ const tokenForm = z.object({ token: z.string().max(512).optional() });
 /** After a save, pause or resume the browser is redirected back here, saying what happened. */
 const manageQuery = tokenQuery.extend({
   saved: z.string().max(300).optional(),
-  done: z.enum(["paused", "resumed"]).optional(),
+  done: z.enum(["paused", "resumed", "feed"]).optional(),
 });
 const PREFERENCE_FIELDS = new Set<string>(Object.keys(preferencesPatchSchema.shape));
+/** What the manage page says after a pause, a resume or a new feed link redirected back to it. */
+const DONE_NOTICES = {
+  paused: "Paused: no digests until you resume.",
+  resumed: "Resumed: your next digest is shown below.",
+  feed: "Your old feed link no longer works. The new one is under “Your Atom feed” below.",
+} as const;
 /**
  * When the first digest comes, by the rule the planner follows: at the first hourly plan
  * once the send hour has come on a day that starts a period, so today within the hour
@@ -251,7 +257,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const { saved, done } = req.query;
     const extra: Partial<Parameters<typeof managePage>[0]> = {};
     if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
-    if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: your next digest is shown below.";
+    if (done) extra.notice = DONE_NOTICES[done];
     return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, extra));
   });
 
@@ -281,12 +287,12 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     });
   }
 
+  // Redirected like a save: a refresh of the page shown after it must not replace the new link again.
   app.post("/manage/feed/revoke", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const token = requireToken(req.body.token);
     const s = await service.check(token, "manage");
-    const feedVersion = await revokeFeed(opts.deps.db, s.id);
-    const notice = "Your old feed link no longer works. The new one is under “Your Atom feed” below.";
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, { ...s, feedVersion }, { notice }));
+    await revokeFeed(opts.deps.db, s.id);
+    return reply.redirect(manageUrl(token, { done: "feed" }), 303);
   });
 
   // A suggested topic's one-click "Follow": the current topics plus this one, checked like the form.

@@ -49,13 +49,15 @@ const DONE_NOTICES = {
  * once the send hour has come on a day that starts a period, so today within the hour
  * if that hour has already passed. Said in the subscriber's own time.
  */
-function firstDigestWords(s: Subscriber, now: Date): string {
+function firstDigestWords(s: Subscriber, topics: readonly string[], now: Date): string {
   const schedule = { timezone: s.timezone, sendHour: s.sendHour, frequency: s.frequency, weekday: s.weekday };
   const first = nextSend(schedule, now, () => false);
   const rhythm =
     s.frequency === "daily" ? `every day at ${hourOfDay(s.sendHour)}` : `every ${WEEKDAY_NAMES[s.weekday - 1] ?? "week"} at ${hourOfDay(s.sendHour)}`;
   const when = first.dueNow ? `within the hour (your send time today, ${hourOfDay(s.sendHour)}, has passed)` : atInZone(first.at, s.timezone);
-  const quiet = s.sendWhenEmpty ? "" : " When nothing new matches your topics, no email is sent that day.";
+  // A trending subscriber follows no topics; a weekly one is skipped for a week, not a day.
+  const nothing = topics.length === 0 ? "there are no new trending papers" : "nothing new matches your topics";
+  const quiet = s.sendWhenEmpty ? "" : ` When ${nothing}, no email is sent that ${s.frequency === "weekly" ? "week" : "day"}.`;
   return `Your first digest comes ${when}, then ${rhythm}, your time (${s.timezone}).${quiet}`;
 }
 const WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -244,7 +246,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     return reply.type("text/html; charset=utf-8").send(
       welcomePage({
         title: "You're subscribed",
-        intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, new Date())}`,
+        intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, topics, new Date())}`,
         topics,
         manageUrl: service.links.manage(subscriber),
       }),

@@ -5,7 +5,7 @@ import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -70,8 +70,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // TRUST_PROXY names the proxies whose X-Forwarded-For we believe.
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     requestIdHeader: "x-request-id",
-    // Fastify's own two lines per request become the one below.
-    disableRequestLogging: true,
+    // Fastify's own two lines per request become the one below (the top-level
+    // disableRequestLogging option is deprecated: it printed a warning at every start).
+    logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: unroutable,
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -59,6 +59,10 @@ function toAppError(err: FastifyError | Error): AppError {
       return new AppError("VALIDATION", fe.message, "body");
   }
   if (fe.statusCode === 429) return new AppError("RATE_LIMITED");
+  // @fastify/static's refusals: a path it will not serve (a NUL byte, a segment leaving its
+  // root) names no file, and a Range past a file's end is a 416, not a bad request body.
+  if (fe.statusCode === 403) return new AppError("NOT_FOUND");
+  if (fe.statusCode === 416) return new AppError("RANGE_NOT_SATISFIABLE");
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     // e.g. malformed JSON (400 from the body parser) or 404 from a plugin.
     const code: ErrorCode = fe.statusCode === 404 ? "NOT_FOUND" : "VALIDATION";
@@ -110,7 +114,12 @@ export function unroutable(_err: FastifyError, request: FastifyRequest, reply: F
 }
 
 export function registerErrorHandling(app: FastifyInstance) {
-  app.setErrorHandler((err: FastifyError, request, reply) => sendError(request, reply, toAppError(err)));
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A 416 says how long the file is (RFC 9110 §15.5.17); @fastify/static puts that on the error.
+    const range = (err as { headers?: Record<string, string> }).headers?.["Content-Range"];
+    if (err.statusCode === 416 && range) reply.header("content-range", range);
+    return sendError(request, reply, toAppError(err));
+  });
   app.setNotFoundHandler((request, reply) => notFound(request, reply, request.url.split("?")[0] ?? ""));
   // Any route can answer 503 while Postgres is away (toAppError): that answer belongs to
   // every JSON route's contract, and so to /docs. Must run before routes are added.

@@ -45,3 +45,23 @@ describe("a path no route can read", () => {
     });
   }
 });
+
+describe("the static assets' refusals", () => {
+  it("a path the assets will not serve (a NUL byte, an escape from their folder) is not found, not a bad body", async () => {
+    for (const url of ["/assets/signup.js%00", "/assets/.%00/x", "/assets//etc/passwd"]) {
+      const res = await app.inject({ method: "GET", url });
+      expect({ url, status: res.statusCode }).toEqual({ url, status: 404 });
+      expect(res.json<{ error: { code: string; field?: string } }>().error).toEqual(expect.objectContaining({ code: "NOT_FOUND" }));
+    }
+  });
+
+  it("a Range past the end of an asset is a 416 that gives the asset's length", async () => {
+    const whole = await app.inject({ method: "GET", url: "/assets/signup.js" });
+    const res = await app.inject({ method: "GET", url: "/assets/signup.js", headers: { range: "bytes=99999999-" } });
+    expect(res.statusCode).toBe(416);
+    expect(res.headers["content-range"]).toBe(`bytes */${whole.rawPayload.length}`);
+    const part = await app.inject({ method: "GET", url: "/assets/signup.js", headers: { range: "bytes=0-9" } });
+    expect(part.statusCode).toBe(206);
+    expect(part.body).toBe(whole.body.slice(0, 10));
+  });
+});

@@ -256,6 +256,18 @@ describe("unsubscribe page", () => {
     expect((await row(s.id)).status).toBe("active");
   });
 
+  it("a subscriber who paused, left and came back is told the digests are still paused", async () => {
+    const s = await activeSubscriber("paused-leaver@example.org");
+    await rt.db.update(subscribers).set({ pausedAt: new Date() }).where(eq(subscribers.id, s.id));
+    const token = tokenFor(ctx(), s, "unsubscribe");
+    await app.inject({ method: "POST", url: "/unsubscribe", headers: urlencoded, payload: form({ token }) });
+    const back = await app.inject({ method: "POST", url: "/resubscribe", headers: urlencoded, payload: form({ token }) });
+    expect(back.statusCode).toBe(200);
+    expect(back.body).toContain("Welcome back");
+    expect(back.body).toContain("still paused");
+    expect((await row(s.id)).pausedAt).not.toBeNull();
+  });
+
   it("unsubscribes from the manage page", async () => {
     const s = await activeSubscriber("manage-leaver@example.org");
     const res = await app.inject({ method: "POST", url: "/manage/unsubscribe", headers: urlencoded, payload: form({ token: tokenFor(ctx(), s, "manage") }) });

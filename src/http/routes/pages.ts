@@ -361,7 +361,13 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     return reply.type("text/html; charset=utf-8").send(
       welcomePage({
         title: "Welcome back",
-        intro: subscriber.status === "active" ? "You are subscribed again, with the same topics and schedule as before." : "Your subscription cannot be restarted from here.",
+        intro:
+          subscriber.status !== "active"
+            ? "Your subscription cannot be restarted from here."
+            : subscriber.pausedAt
+              ? // Resubscribing does not resume: without this, "subscribed again" promises digests that never come.
+                "You are subscribed again, with the same topics and schedule as before. Your digests are still paused, as you left them: resume them from the manage page."
+              : "You are subscribed again, with the same topics and schedule as before.",
         topics,
         manageUrl: service.links.manage(subscriber),
       }),

@@ -73,49 +73,47 @@ export async function feedbackFactors(db: Queryable, input: FeedbackInput): Prom
     await db.execute(sql`create temporary table ${sql.identifier(name)} on commit drop as ${query}`);
     await db.execute(sql`analyze ${sql.identifier(name)}`);
   };
-  await table(
-    "plan_votes",
-    sql`select v.subscriber_id, v.paper_id,
-               v.vote * power(0.5::float8, greatest(extract(epoch from (${input.now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS}) as w
-        from ${input.due} d
-        join votes v on v.subscriber_id = d.subscriber_id
-        where d.has_votes`,
-  );
-  await table(
-    "plan_pairs",
-    sql`select d.subscriber_id, h.paper_id
-        from ${input.due} d
-        cross join unnest(d.topic_ids) as t(topic_id)
-        join unnest(${sql.param(input.topicIds)}::bigint[], ${sql.param(input.paperIds)}::bigint[]) as h(topic_id, paper_id) on h.topic_id = t.topic_id
-        where d.has_votes
-        union
-        select d.subscriber_id, c.id
-        from ${input.due} d
-        cross join unnest(${sql.param(input.trendingIds)}::bigint[]) as c(id)
-        where d.has_votes and (cardinality(d.topic_ids) = 0 or d.add_trending)`,
-  );
-  // A paper's stems are read from its search vector once, for the voted papers and the candidates.
+  const votes = sql`
+    select v.subscriber_id, v.paper_id,
+           v.vote * power(0.5::float8, greatest(extract(epoch from (${input.now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS}) as w
+    from ${input.due} d
+    join votes v on v.subscriber_id = d.subscriber_id
+    where d.has_votes`;
+  const pairs = sql`
+    select d.subscriber_id, h.paper_id
+    from ${input.due} d
+    cross join unnest(d.topic_ids) as t(topic_id)
+    join unnest(${sql.param(input.topicIds)}::bigint[], ${sql.param(input.paperIds)}::bigint[]) as h(topic_id, paper_id) on h.topic_id = t.topic_id
+    where d.has_votes
+    union
+    select d.subscriber_id, c.id
+    from ${input.due} d
+    cross join unnest(${sql.param(input.trendingIds)}::bigint[]) as c(id)
+    where d.has_votes and (cardinality(d.topic_ids) = 0 or d.add_trending)`;
+  const candidates = [...new Set([...input.paperIds, ...input.trendingIds])];
+  const span = Math.max(0, ...candidates) + 1;
   await table(
     "plan_shared",
-    sql`with terms as (
+    sql`with voted as (select distinct v.paper_id from ${input.due} d join votes v on v.subscriber_id = d.subscriber_id where d.has_votes),
+        terms as (
           select p.id as paper_id, u.term, 1.0 / sqrt(greatest(cardinality(t.terms), 1)) as norm
           from papers p
           cross join lateral (select ${paperTerms(sql`p.search`)} as terms) t
           cross join unnest(t.terms) as u(term)
-          where p.id in (select paper_id from plan_pairs union select paper_id from plan_votes)
+          where p.id = any(${sql.param(candidates)}::bigint[]) or p.id in (select paper_id from voted)
         )
-        select q.paper_id as voted_id, c.paper_id, count(*) * min(c.norm) as weight
+        select q.paper_id * ${span}::bigint + c.paper_id as pair, count(*) * min(c.norm) as weight
         from terms q
         join terms c on c.term = q.term
-        where q.paper_id in (select paper_id from plan_votes) and c.paper_id in (select paper_id from plan_pairs)
+        where q.paper_id in (select paper_id from voted) and c.paper_id = any(${sql.param(candidates)}::bigint[])
         group by q.paper_id, c.paper_id`,
   );
   await table(
     "plan_feedback",
     sql`select pa.subscriber_id, pa.paper_id, power(${FEEDBACK_RANGE}::float8, tanh(sum(v.w * s.weight)))::real as factor
-        from plan_pairs pa
-        join plan_votes v on v.subscriber_id = pa.subscriber_id
-        join plan_shared s on s.voted_id = v.paper_id and s.paper_id = pa.paper_id
+        from (${pairs}) pa
+        join (${votes}) v on v.subscriber_id = pa.subscriber_id
+        join plan_shared s on s.pair = v.paper_id * ${span}::bigint + pa.paper_id
         group by pa.subscriber_id, pa.paper_id`,
   );
   return sql`plan_feedback`;

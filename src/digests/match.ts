@@ -212,19 +212,16 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
     -- base key: which papers, and their topic scores); for a subscriber with votes, also
     -- the subscriber (their votes reorder those papers).
     keys as materialized (
-      select b.*, concat_ws('|', b.base_key, b.voter) as key
+      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending) as base_key
       from (
-        select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending) as base_key
-        from (
-          select due.subscriber_id, due.period, due.send_when_empty, due.covers_from, due.max_papers,
-                 ${withVotes ? sql`case when due.has_votes then due.subscriber_id end` : sql`null::bigint`} as voter,
-                 coalesce(due.covers_from, '-infinity') as window_from,
-                 due.topic_ids, due.add_trending and cardinality(due.topic_ids) > 0 as add_trending,
-                 coalesce(x.paper_ids, '{}') as excluded
-          from due
-          left join sent x on x.subscriber_id = due.subscriber_id
-        ) k
-      ) b
+        select due.subscriber_id, due.period, due.send_when_empty, due.covers_from, due.max_papers,
+               ${withVotes ? sql`case when due.has_votes then due.subscriber_id end` : sql`null::bigint`} as voter,
+               coalesce(due.covers_from, '-infinity') as window_from,
+               due.topic_ids, due.add_trending and cardinality(due.topic_ids) > 0 as add_trending,
+               coalesce(x.paper_ids, '{}') as excluded
+        from due
+        left join sent x on x.subscriber_id = due.subscriber_id
+      ) k
     ),
     -- One row per distinct base key, joined back on that one text key, which the planner
     -- hashes (on four columns, two of them arrays, it sorts and merges instead). Topic
@@ -236,14 +233,21 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
       from keys
       group by base_key
     ),
-    -- One row per digest ranking: a base for the subscribers without votes, a voter each.
+    -- Each due subscriber's ranking: their base's, or for a voter their own, numbered
+    -- minus their subscriber id (bases count up from 1).
+    members as materialized (
+      select k.subscriber_id, k.period, k.send_when_empty, k.covers_from, k.voter, b.base,
+             case when k.voter is null then b.base else -k.voter end as profile
+      from keys k join bases b on b.base_key = k.base_key
+    ),
+    -- One row per ranking: a base shared by the subscribers without votes, a voter each.
     profiles as materialized (
-      select b.base as profile, b.base_key as key, b.*, null::bigint as voter from bases b ${withVotes ? sql`where b.shared_by_plain` : sql``}
+      select b.base as profile, b.*, null::bigint as voter from bases b ${withVotes ? sql`where b.shared_by_plain` : sql``}
       ${withVotes
         ? sql`union all
-              select (select count(*) from bases) + row_number() over (), k.key, b.*, k.voter
-              from keys k join bases b on b.base_key = k.base_key
-              where k.voter is not null`
+              select m.profile, b.*, m.voter
+              from members m join bases b on b.base = m.base
+              where m.voter is not null`
         : sql``}
     ),
     topic_hits as materialized (
@@ -310,9 +314,8 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
       select k.subscriber_id, k.period,
              case when coalesce(r.n, 0) = 0 and not k.send_when_empty then 'empty'::digest_status else 'queued'::digest_status end,
              k.covers_from, ${now}::timestamptz, coalesce(r.n, 0), coalesce(r.paper_ids, '{}'), coalesce(r.matches, '[]')
-      from keys k
-      join profiles pr on pr.key = k.key
-      left join results r on r.profile = pr.profile
+      from members k
+      left join results r on r.profile = k.profile
       order by k.subscriber_id
       on conflict (subscriber_id, period) do nothing
       returning id, status, paper_count

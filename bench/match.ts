@@ -216,7 +216,9 @@ async function postgresCpuDuring<T>(pool: pg.Pool, db: string, work: () => Promi
       }
       const leader = /parallel worker for PID (\d+)/.exec(cmd)?.[1];
       known = cmd.includes(` ${db} `) || (leader !== undefined && isOurs(Number(leader)));
-      ours.set(pid, known);
+      // A process just forked still shows the postmaster's command line until it has
+      // read its startup packet and set its title: decide once it has one.
+      if (known || cmd.startsWith("postgres: ")) ours.set(pid, known);
     }
     return known;
   };

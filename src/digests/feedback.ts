@@ -51,24 +51,29 @@ export interface FeedbackInput {
 /**
  * Works out the feedback factor of each due voter for each paper their digest may rank,
  * into a temporary table of the chunk's transaction, and returns it as a relation of
- * rows (subscriber_id, paper_id, factor); a missing pair means ×1.
+ * rows (subscriber_id, paper_id, factor); a missing pair means ×1. Two statements, and
+ * none when no due subscriber has votes (plan.ts asks only then).
  *
  * Σ w(term of paper) is computed as Σ over the voter's votes of vote × decay × (stems
- * the voted paper and the candidate share), the same sum regrouped: the shared-stem
- * counts (already over √(candidate's stems)) are counted once per chunk, for each
- * (voted paper, candidate) pair that shares a stem, reading each paper's stems from its
- * search vector once. Then each voter's candidates (the papers of their topics' matches,
- * and the trending papers for a voter who wants them) meet that voter's votes, and each
- * such row is one hash probe into the shared counts: about 10 votes × 11 candidates per
- * voter. (The other way round, each vote meeting every candidate its paper shares a stem
- * with, is every candidate of the day instead of the voter's own: a few times the rows.)
- * The votes are a table of their own, analysed, so the planner knows how many rows each
- * voter brings. Set-based: no loop per subscriber.
+ * the voted paper and the candidate share), the same sum regrouped:
+ *
+ * 1. plan_shared: for each (voted paper, candidate) pair that shares a stem, the count
+ *    of shared stems over √(candidate's stems); each paper's stems are read from its
+ *    search vector once per chunk, for the chunk's voted papers and the run's candidates
+ *    only, never per voter.
+ * 2. plan_feedback: each voter's candidates (the papers their topics matched, and the
+ *    trending papers for a voter who wants them) meet that voter's votes, and each such
+ *    row is one hash probe into plan_shared: about 10 votes × 11 candidates per voter.
+ *    (The other way round, each vote meeting every candidate its paper shares a stem
+ *    with, is every candidate of the day instead of the voter's own: several times the
+ *    rows, the 4 M-row sort the first version spent seconds on.)
+ *
+ * Set-based: no loop per subscriber.
  */
 export async function feedbackFactors(db: Queryable, input: FeedbackInput): Promise<SQL> {
-  // Each step is a table of the transaction, analysed, so the planner joins them knowing
-  // their sizes (a CTE or unnest() it would guess at, and guess a hundred times too
-  // many rows: it then sorts millions of rows to disk to merge them).
+  // Tables of the transaction, analysed: the factor statement's planner then knows what
+  // it joins (on a CTE or unnest() it guesses, a hundred times too many rows, and sorts
+  // millions of rows to disk to merge them).
   const table = async (name: string, query: SQL) => {
     await db.execute(sql`create temporary table ${sql.identifier(name)} on commit drop as ${query}`);
     await db.execute(sql`analyze ${sql.identifier(name)}`);
@@ -91,7 +96,10 @@ export async function feedbackFactors(db: Queryable, input: FeedbackInput): Prom
     cross join unnest(${sql.param(input.trendingIds)}::bigint[]) as c(id)
     where d.has_votes and (cardinality(d.topic_ids) = 0 or d.add_trending)`;
   const candidates = [...new Set([...input.paperIds, ...input.trendingIds])];
-  const span = Math.max(0, ...candidates) + 1;
+  // One number per (voted paper, candidate): voted × span + candidate. The planner sizes
+  // a hash on one key by that key's distinct values, but on two keys by the likelier of
+  // the two alone (a few hundred voted papers), which has it hash the million-row side.
+  const span = candidates.reduce((m, id) => Math.max(m, id), 0) + 1;
   await table(
     "plan_shared",
     sql`with voted as (select distinct v.paper_id from ${input.due} d join votes v on v.subscriber_id = d.subscriber_id where d.has_votes),

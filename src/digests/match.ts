@@ -152,10 +152,12 @@ export interface MatchSummary {
  * and papers are ranked once per *profile*, the things a digest's contents depend on
  * (topic set, papers per digest, window, papers to leave out). Subscribers with the same
  * profile share the computed list, so ranking costs what the distinct profiles cost,
- * not what the subscribers cost. A subscriber with votes is a profile of their own (their
- * votes re-rank their candidates, feedback.ts); `withVotes` false (no due subscriber
- * has votes) leaves that part out of the statement. Digests are inserted with ON CONFLICT (subscriber_id,
- * period) DO NOTHING: a digest another planner created first is left alone.
+ * not what the subscribers cost. A subscriber with votes shares their profile's
+ * candidates and topic scores (computed once per profile) but gets a ranking of their
+ * own, those scores × their feedback factors (`feedback`, worked out before this
+ * statement by feedback.ts); without `feedback` that part is left out of the statement.
+ * Digests are inserted with ON CONFLICT (subscriber_id, period) DO NOTHING: a digest
+ * another planner created first is left alone.
  */
 export async function insertMatchedDigests(
   db: Queryable,

@@ -44,6 +44,16 @@ describe("request logs", () => {
     expect(JSON.stringify(lines)).not.toContain("wrong-token-but-secret");
   });
 
+  it("keep a forwarded request id only when it looks like one", async () => {
+    const app = await rt.app();
+    const kept = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": "3f2c9a7e-1b4d-4c8e-9f60-0a1b2c3d4e5f" } });
+    expect(kept.headers["x-request-id"]).toBe("3f2c9a7e-1b4d-4c8e-9f60-0a1b2c3d4e5f");
+    for (const bad of ["A".repeat(6000), 'req-1", "statusCode":200, "x":"', "two words", ""]) {
+      const res = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": bad } });
+      expect(res.headers["x-request-id"]).toMatch(/^req-[0-9a-z]+$/);
+    }
+  });
+
   it("log the path of a link from an email without its token", async () => {
     const lines: Record<string, unknown>[] = [];
     const stream = new Writable({
@@ -55,13 +65,16 @@ describe("request logs", () => {
     const app = await buildApp({ ...rt, logger: pino(loggerOptions({ LOG_LEVEL: "info", NODE_ENV: "production" }), stream) });
     try {
       await app.inject({ method: "GET", url: "/manage?token=1.m.1.0.secret-part-of-token" });
+      // A personal feed's token is its file name: the line names the route, not the token.
+      await app.inject({ method: "GET", url: "/feed/1.f.1.0.secret-feed-token.atom" });
       const icon = await app.inject({ method: "GET", url: "/favicon.ico" });
       expect(icon.statusCode).toBe(200);
       expect(icon.headers["content-type"]).toContain("image/svg+xml");
     } finally {
       await app.close();
     }
-    expect(lines.filter((l) => l.msg === "request").map((l) => l.path)).toEqual(["/manage", "/favicon.ico"]);
+    expect(lines.filter((l) => l.msg === "request").map((l) => l.path)).toEqual(["/manage", "/feed/:file", "/favicon.ico"]);
     expect(JSON.stringify(lines)).not.toContain("secret-part-of-token");
+    expect(JSON.stringify(lines)).not.toContain("secret-feed-token");
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { recordEmailEvent } from "../../digests/email-events.js";
+import { recordEmailEvent, type EventSettings } from "../../digests/email-events.js";
 import type { Logger } from "../../logger.js";
 import type { ProviderEvent } from "./common.js";
 
@@ -21,7 +21,7 @@ export interface SeenDeliveries {
 }
 
 /** Remembered for a week: longer than any provider retries (SNS, SendGrid and Mailgun give up within days). */
-const SEEN_TTL_SECONDS = 7 * 86_400;
+export const SEEN_TTL_SECONDS = 7 * 86_400;
 
 export function redisSeenDeliveries(redis: Redis, prefix: string): SeenDeliveries {
   return {
@@ -37,7 +37,7 @@ export const deliveryKey = (source: string, raw: Buffer) => `${source}:${createH
 
 export interface RecordDeps {
   pool: pg.Pool;
-  mailDomain: string;
+  events: EventSettings;
   seen: SeenDeliveries;
   logger: Logger;
 }
@@ -50,8 +50,19 @@ export interface RecordDeps {
  * (recording a matched event twice only repeats the same suppression). The memory is
  * best-effort: without Redis, a retry is recorded again rather than lost.
  */
-export async function recordProviderEvents(deps: RecordDeps, source: string, raw: Buffer, events: ProviderEvent[]): Promise<WebhookOutcome> {
-  const key = deliveryKey(source, raw);
+export async function recordProviderEvents(
+  deps: RecordDeps,
+  source: string,
+  raw: Buffer,
+  events: ProviderEvent[],
+  /**
+   * What names the delivery when the provider's signature does not cover the bytes
+   * (Mailgun: its token). Remembered even when no event counted, so the signature
+   * cannot be used again for a body of someone else's choosing.
+   */
+  signedDelivery?: string,
+): Promise<WebhookOutcome> {
+  const key = signedDelivery ? `${source}:signature:${signedDelivery}` : deliveryKey(source, raw);
   const seen = await deps.seen.has(key).catch((err: unknown) => {
     deps.logger.warn({ err, provider: source }, "webhook: cannot check for a repeated delivery");
     return false;
@@ -59,10 +70,10 @@ export async function recordProviderEvents(deps: RecordDeps, source: string, raw
   if (seen) return { events: events.length, matched: 0, duplicate: true };
   let matched = 0;
   for (const ev of events) {
-    const outcome = await recordEmailEvent(deps.pool, deps.mailDomain, { ...ev, source });
+    const outcome = await recordEmailEvent(deps.pool, deps.events, { ...ev, source });
     if (outcome.matched) matched++;
   }
-  if (events.length > 0) {
+  if (events.length > 0 || signedDelivery) {
     await deps.seen.add(key).catch((err: unknown) => deps.logger.warn({ err, provider: source }, "webhook: cannot remember the delivery"));
   }
   return { events: events.length, matched };

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type pg from "pg";
 import { recordEmailEvent, type EventSettings } from "../../digests/email-events.js";
 import type { Logger } from "../../logger.js";
-import type { ProviderEvent } from "./common.js";
+import { SEEN_TTL_SECONDS, type ProviderEvent } from "./common.js";
 
 export interface WebhookOutcome {
   /** Bounces and complaints in the payload (other event kinds are ignored). */
@@ -20,8 +20,6 @@ export interface SeenDeliveries {
   add(key: string): Promise<void>;
 }
 
-/** Remembered for a week: longer than any provider retries (SNS, SendGrid and Mailgun give up within days). */
-export const SEEN_TTL_SECONDS = 7 * 86_400;
 
 export function redisSeenDeliveries(redis: Redis, prefix: string): SeenDeliveries {
   return {

@@ -1,7 +1,7 @@
 import { X509Certificate, verify } from "node:crypto";
 import { z } from "zod";
 import { AppError, validationError } from "../../errors.js";
-import { badSignature, detail, type ProviderEvent } from "./common.js";
+import { badSignature, detail, refuseStale, type ProviderEvent } from "./common.js";
 
 /**
  * Amazon SES bounce and complaint notifications, delivered by an SNS topic's HTTPS
@@ -148,6 +148,8 @@ export function createSnsVerifier(opts: { fetch: SnsFetch; topicArns: readonly s
         }
       })();
       if (!ok) throw badSignature("SNS's message signature");
+      // SNS retries for about an hour at most: an older message is a replay.
+      refuseStale(Date.parse(m.Timestamp), new Date(now), "SNS's message Timestamp");
     },
     async confirm(m) {
       const url = m.SubscribeURL ? snsUrl(m.SubscribeURL) : null;

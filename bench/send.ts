@@ -17,7 +17,9 @@
  *   node --expose-gc --max-old-space-size=128 --import tsx bench/send.ts   (the worker's heap cap; `npm run bench -- send` passes it)
  *     BENCH_DIGESTS=20000 BENCH_POOL=8 BENCH_BATCH=250 BENCH_CONCURRENCY=2 BENCH_PAPERS=13 (per digest), BENCH_BASELINE=0 skips the baseline,
  *     BENCH_GROUP=16 BENCH_GROUP_INTERVAL_MS=10 (SEND_GROUP_SIZE, SEND_GROUP_INTERVAL_MS), BENCH_PER_EMAIL=1 adds the K=1 run,
- *     MAIL_FAST_PATHS=false runs the main figures on the plain path (Handlebars, nodemailer composing, nodemailer's data stream)
+ *     MAIL_FAST_PATHS=false runs the main figures on the plain path (Handlebars, nodemailer composing, nodemailer's data stream),
+ *     BENCH_SQL="…" runs after seeding (another shape of the digests table, e.g. without an index, to compare Postgres µs per message)
+ *   The memory goal's long run: BENCH_DIGESTS=200000 BENCH_BASELINE=0 npm run bench -- send (~15 min on the 2-core machine).
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -277,6 +279,10 @@ async function main() {
     await runMigrations(pool);
     process.stdout.write(`seeding ${N} digests × ${PAPERS_PER_DIGEST} papers (${PAPERS_PER_DAY} papers in the day)…\n`);
     await seed(pool, N);
+    if (process.env.BENCH_SQL) {
+      process.stdout.write(`BENCH_SQL: ${process.env.BENCH_SQL}\n`);
+      await pool.query(process.env.BENCH_SQL);
+    }
     const ids = (await pool.query<{ id: number }>("select id from digests order by id")).rows.map((r) => r.id);
 
     const logger = createLogger({ LOG_LEVEL: "silent", NODE_ENV: "production" });

@@ -86,17 +86,26 @@ function sharedJson(): { getTypeParser: (oid: number, format?: "text" | "binary"
 export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promise<Map<number, DigestPaper[]>> {
   const { rows } = await pool.query<PaperRow>({ name: "digest_batch_papers", text: PAPERS_SQL, values: [digestIds], types: sharedJson() });
   const subscriberIds = [...new Set(rows.map((r) => Number(r.subscriber_id)))];
-  const labels = new Map<string, string>();
+  // By subscriber, then topic: numbers as keys, no "subscriber:topic" string built and hashed per paper of every digest.
+  const labels = new Map<number, Map<number, string>>();
   if (subscriberIds.length > 0) {
     const found = await pool.query<{ subscriber_id: number; topic_id: number; label: string }>({
       name: "digest_batch_labels",
       text: LABELS_SQL,
       values: [subscriberIds],
     });
-    for (const l of found.rows) labels.set(`${l.subscriber_id}:${l.topic_id}`, l.label);
+    for (const l of found.rows) {
+      const sub = Number(l.subscriber_id);
+      let own = labels.get(sub);
+      if (!own) labels.set(sub, (own = new Map<number, string>()));
+      own.set(Number(l.topic_id), l.label);
+    }
   }
   const unfollowed = new Set<number>();
-  for (const r of rows) for (const t of r.m.topics ?? []) if (!labels.has(`${r.subscriber_id}:${t}`)) unfollowed.add(t);
+  for (const r of rows) {
+    const own = labels.get(Number(r.subscriber_id));
+    for (const t of r.m.topics ?? []) if (!own?.has(t)) unfollowed.add(t);
+  }
   const queries = new Map<number, string>();
   if (unfollowed.size > 0) {
     const found = await pool.query<{ id: number; query: string }>({ name: "digest_batch_topics", text: TOPICS_SQL, values: [[...unfollowed]] });
@@ -121,17 +130,27 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
     });
   }
   const byDigest = new Map<number, DigestPaper[]>();
+  const noWords: string[] = [];
+  let digestId = NaN;
+  let list: DigestPaper[] = [];
   for (const r of rows) {
     const paperId = Number(r.paper_id);
     const body = bodies.get(paperId);
     if (!body) continue;
-    const digestId = Number(r.digest_id);
-    let list = byDigest.get(digestId);
-    if (!list) byDigest.set(digestId, (list = []));
-    const matchedTopics = (r.m.topics ?? [])
-      .map((t) => labels.get(`${r.subscriber_id}:${t}`) ?? queries.get(t))
-      .filter((l): l is string => l !== undefined);
-    list.push({ ...body, id: paperId, rank: r.rank, matchedTopics, matchedWords: r.m.words ?? [], trending: r.m.trending ?? null });
+    // Rows come by digest: one map lookup per digest, not per paper.
+    const id = Number(r.digest_id);
+    if (id !== digestId) {
+      digestId = id;
+      list = byDigest.get(id) ?? [];
+      byDigest.set(id, list);
+    }
+    const own = labels.get(Number(r.subscriber_id));
+    const matchedTopics: string[] = [];
+    for (const t of r.m.topics ?? []) {
+      const label = own?.get(t) ?? queries.get(t);
+      if (label !== undefined) matchedTopics.push(label);
+    }
+    list.push({ ...body, id: paperId, rank: r.rank, matchedTopics, matchedWords: r.m.words ?? noWords, trending: r.m.trending ?? null });
   }
   return byDigest;
 }

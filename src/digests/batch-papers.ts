@@ -37,7 +37,12 @@ interface Match {
   trending?: number;
 }
 
-type PaperBody = Omit<DigestPaper, "rank" | "matchedTopics" | "matchedWords" | "id" | "trending">;
+/**
+ * A paper as every digest of the batch has it, with the per-digest keys already there:
+ * spreading it and only replacing keys is V8's fast object clone, while a spread that adds
+ * keys took ~10 µs per paper row.
+ */
+type PaperBody = DigestPaper & { id: number };
 
 /** A paper shared by many digests of the batch is transferred once: its columns are only filled on its first row. */
 const PAPERS_SQL = `
@@ -115,7 +120,10 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
   const bodies = new Map<number, PaperBody>();
   for (const r of rows) {
     if (!r.first) continue;
-    bodies.set(Number(r.paper_id), {
+    const id = Number(r.paper_id);
+    bodies.set(id, {
+      id,
+      rank: 0,
       title: r.title ?? "",
       abstract: r.abstract ?? "",
       authors: r.authors ?? [],
@@ -126,6 +134,9 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
       githubRepo: r.github_repo,
       projectPage: r.project_page,
       aiSummary: r.ai_summary,
+      matchedTopics: [],
+      matchedWords: [],
+      trending: null,
       ...(r.listing_day ? { listingDay: r.listing_day } : {}),
     });
   }
@@ -150,7 +161,7 @@ export async function loadBatchPapers(pool: pg.Pool, digestIds: number[]): Promi
       const label = own?.get(t) ?? queries.get(t);
       if (label !== undefined) matchedTopics.push(label);
     }
-    list.push({ ...body, id: paperId, rank: r.rank, matchedTopics, matchedWords: r.m.words ?? noWords, trending: r.m.trending ?? null });
+    list.push({ ...body, rank: r.rank, matchedTopics, matchedWords: r.m.words ?? noWords, trending: r.m.trending ?? null });
   }
   return byDigest;
 }

@@ -157,6 +157,17 @@ async function run(label: string, pool: pg.Pool, sender: DigestSender, ids: numb
   for (let i = 0; i < ids.length; i += BATCH) batches.push(ids.slice(i, i + BATCH));
   const sinkBefore = await sink.ask<Stats>("stats");
   const pgBefore = await backendCpu(pool);
+  // Read every second too: a backend whose connection the pool closed during the run takes its CPU
+  // with it (/proc has no entry to read at the end); the 200k run showed 23 µs per email for that reason.
+  const pgSeen = new Map(pgBefore);
+  const pgSampler = setInterval(() => {
+    backendCpu(pool).then(
+      (m) => {
+        for (const [pid, cpu] of m) pgSeen.set(pid, Math.max(cpu, pgSeen.get(pid) ?? 0));
+      },
+      () => undefined,
+    );
+  }, 1000);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let next = 0;
@@ -174,7 +185,9 @@ async function run(label: string, pool: pg.Pool, sender: DigestSender, ids: numb
   const secs = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const sinkAfter = await sink.ask<Stats>("stats");
-  const pgCpu = cpuSpent(pgBefore, await backendCpu(pool)) / sent;
+  clearInterval(pgSampler);
+  for (const [pid, cpu] of await backendCpu(pool)) pgSeen.set(pid, Math.max(cpu, pgSeen.get(pid) ?? 0));
+  const pgCpu = cpuSpent(pgBefore, pgSeen) / sent;
   const senderCpu = (cpu.user + cpu.system) / sent;
   const sinkCpu = (sinkAfter.cpuMicros - sinkBefore.cpuMicros) / sent;
   clearInterval(sampler);

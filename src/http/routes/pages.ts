@@ -311,14 +311,18 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       }
     }
     const message = errors.map((e) => e.message).join(" ");
-    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `“${topic.slice(0, 100)}” was not added: ${message}` }));
+    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `The topic “${topic.slice(0, 100)}” was not added: ${message}` }));
   });
 
   app.post("/manage/votes/undo", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
     const token = requireToken(one(req.body, "token"));
     const s = await service.check(token, "manage");
     const paper = one(req.body, "paper") ?? "";
-    const removed = /^[1-9][0-9]{0,15}$/.test(paper) && Number.isSafeInteger(Number(paper)) ? await removeVote(opts.deps.db, s.id, Number(paper)) : false;
+    // The list's Undo buttons name a paper by its id; anything else is a broken form, not "no vote".
+    if (!/^[1-9][0-9]{0,15}$/.test(paper) || !Number.isSafeInteger(Number(paper))) {
+      return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: "No vote was removed: the form did not name a paper." }));
+    }
+    const removed = await removeVote(opts.deps.db, s.id, Number(paper));
     return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
   });
 

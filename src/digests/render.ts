@@ -319,8 +319,30 @@ export function wrapText(text: string, width = 78): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
+/**
+ * One long line, cut at the last space that fits: slices of the line, no word list
+ * built and joined (this ran for every title, summary and link of every email).
+ */
 function wrapLine(line: string, width: number): string {
-  const indent = /^ */.exec(line)?.[0] ?? "";
+  let at = 0;
+  while (line.charCodeAt(at) === 32) at++;
+  const indent = line.slice(0, at);
+  // Runs of spaces, or spaces at the end, are squeezed by the word-by-word wrap: our templates make neither.
+  if (line.includes("  ", at) || line.endsWith(" ")) return wrapWords(line, indent, width);
+  const room = width - at;
+  let out = "";
+  for (;;) {
+    if (line.length - at <= room) return out + indent + line.slice(at);
+    const space = line.lastIndexOf(" ", at + room);
+    // No space that fits: the word is longer than the line and stands alone.
+    const cut = space > at ? space : line.indexOf(" ", at);
+    if (cut < 0) return out + indent + line.slice(at);
+    out += `${indent}${line.slice(at, cut)}\n`;
+    at = cut + 1;
+  }
+}
+
+function wrapWords(line: string, indent: string, width: number): string {
   const out: string[] = [];
   let cur = "";
   for (const word of line.slice(indent.length).split(" ")) {

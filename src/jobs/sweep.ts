@@ -1,5 +1,6 @@
 import type pg from "pg";
-import { requeueRetryableFailed, staleDigestIds } from "../digests/sweep.js";
+import { claimableDigestIds } from "../digests/send.js";
+import { requeueRetryableFailed } from "../digests/sweep.js";
 import { enqueueSendBatches } from "./producer.js";
 import type { Queues } from "./queues.js";
 
@@ -14,7 +15,7 @@ export interface SweepOptions {
 }
 
 /**
- * Enqueues the digests no send job will send any more (see staleDigestIds), so none is
+ * Enqueues the digests no send job will send any more, so none is
  * lost to a job that failed for good, and gives digests failed after a long mail-server
  * outage another try within their period (see requeueRetryableFailed). The job ids carry the hour, so this hour's sweep
  * is not mistaken for an earlier job of the same digests; a digest enqueued twice is
@@ -27,7 +28,10 @@ export async function sweepStaleDigests(pool: pg.Pool, queues: Queues, opts: Swe
   let last = 0;
   let swept = retried.length;
   for (;;) {
-    const ids = await staleDigestIds(pool, last, opts.batchSize, opts);
+    // Still queued though nothing touched them for staleMs (their send job failed for good:
+    // a database outage longer than its retries, a job an operator removed), or left
+    // `sending` by a dead worker past the lease.
+    const ids = await claimableDigestIds(pool, { afterId: last, limit: opts.batchSize, leaseMs: opts.leaseMs, queuedIdleMs: opts.staleMs });
     if (ids.length === 0) return swept;
     await enqueueSendBatches(queues, ids, opts.batchSize, `sweep-${hour}`);
     swept += ids.length;

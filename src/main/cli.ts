@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadEnvFile } from "../config.js";
 import { runOps, statsCommand, statsUsage, subscribersCommand, subscribersUsage } from "./cli/ops.js";
 import { planDigests } from "../digests/plan.js";
-import { pendingDigestIds, type BatchResult } from "../digests/send.js";
+import { claimableDigestIds, type BatchResult } from "../digests/send.js";
 import { demoUsage, runDemoCommand } from "./cli/demo.js";
 import { ingestUsage, runIngestCommand } from "./cli/ingest.js";
 import { withRuntime } from "./cli/runtime.js";
@@ -29,7 +29,7 @@ const commands: Record<string, Command> = {
         const started = Date.now();
         let last = 0;
         for (;;) {
-          const ids = await pendingDigestIds(rt.pool, last, config.SEND_BATCH_SIZE, config.SEND_LEASE_MS);
+          const ids = await claimableDigestIds(rt.pool, { afterId: last, limit: config.SEND_BATCH_SIZE, leaseMs: config.SEND_LEASE_MS });
           if (ids.length === 0) break;
           last = ids.at(-1) ?? last;
           const r = await sender.sendBatch(ids);

@@ -67,7 +67,7 @@ export function emailAddress(invalid: string) {
         code: "custom",
         message:
           r.problem === "local-part"
-            ? "The part before the @ must be plain ASCII (letters, digits and . _ + -): we cannot yet deliver to addresses with other characters there."
+            ? "The part before the @ must be plain ASCII (letters, digits and . _ + -): we cannot yet send to addresses with other characters there."
             : invalid,
       });
       return z.NEVER;

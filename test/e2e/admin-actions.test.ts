@@ -77,7 +77,7 @@ describe("admin actions clicked in Chromium", () => {
     expect(Math.abs(Date.parse(String(jobs[0]?.data.at)) - Date.now())).toBeLessThan(60_000);
   });
 
-  it("send a test digest delivers it to the address typed", async () => {
+  it("send a test digest sends it to the address typed", async () => {
     await page.goto(`${base}/admin`);
     const form = page.locator('form[action="/admin/actions/test-digest"]');
     await form.locator("#test-email").fill("editor@bücher.example");

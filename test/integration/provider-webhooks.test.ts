@@ -218,7 +218,7 @@ describe("provider webhooks", () => {
       expect(await subscriber(soft.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
     });
 
-    it("a retried delivery (the same bytes again) is recorded once", async () => {
+    it("a retried post (the same bytes again) is recorded once", async () => {
       const r = await reader();
       const body = fixture("postmark-soft-bounce.json", r.vars);
       expect((await post(body, { authorization: basic("postmark", POSTMARK_PASSWORD) })).json()).toEqual({ events: 1, matched: 1 });

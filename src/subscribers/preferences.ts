@@ -129,12 +129,6 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
   return out;
 }
 
-/** A textarea's topics: one per line, blank lines dropped (the form, the preview, the admin test digest). */
-export function topicLines(text: string | readonly string[] | undefined): string[] {
-  const parts = text === undefined ? [] : typeof text === "string" ? [text] : text;
-  return parts.flatMap((s) => s.split(/\r\n|\r|\n/)).map((l) => l.trim()).filter((l) => l.length > 0);
-}
-
 /** Normalized email for lookups and counters (the unique index is on lower(email)). */
 export function emailKey(email: string): string {
   return email.trim().toLowerCase();

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import { fieldErrors, preferencesPatchSchema, signupSchema, topicLines, type FieldError } from "../../subscribers/preferences.js";
+import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
 import type { PreferenceField, Subscriber, SubscriberService } from "../../subscribers/service.js";
 import { nextSend } from "../../digests/schedule.js";
 import type { SafeHtml } from "../html.js";
@@ -22,7 +22,7 @@ import { links, type LinkContext } from "../../subscribers/links.js";
 import { archiveSection } from "../pages/archive.js";
 import { votesSection } from "../pages/feedback.js";
 import { canAddTopic, removeVote, suggestedTopics, votesOf } from "../../subscribers/votes.js";
-import { normalizeTopic } from "../../subscribers/topics.js";
+import { normalizeTopic, parseTopicList } from "../../subscribers/topics.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {
@@ -89,7 +89,7 @@ const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? und
 /** The form's fields in the API's shape, so both are checked by the same schema. */
 function preferenceInput(v: FormValues) {
   return {
-    topics: topicLines(v.topics),
+    topics: parseTopicList(v.topics),
     frequency: v.frequency,
     weekday: num(v.weekday),
     sendHour: num(v.sendHour),

@@ -174,7 +174,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const values: FormValues = {};
     if (req.query.topics !== undefined) values.topics = req.query.topics;
     if (req.query.email !== undefined) values.email = req.query.email;
-    return reply.type("text/html; charset=utf-8").send(signupPage(values));
+    return reply.html(signupPage(values));
   });
 
   // POST / is where the form posted before the Daily Papers page took `/`: old pages keep working.
@@ -194,14 +194,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
             errors = asFieldErrors(err);
           }
         }
-        if (errors.length > 0) return reply.code(400).type("text/html; charset=utf-8").send(signupPage(values, errors));
-        return reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
+        if (errors.length > 0) return reply.code(400).html(signupPage(values, errors));
+        return reply.html(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
       },
     );
   }
 
   app.get("/check-inbox", { schema: { hide: true }, config: htmlPage }, (_req, reply) =>
-    reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
+    reply.html(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
   );
 
   // Every page reached with a token carries it (in its URL or its forms): never kept by a
@@ -223,17 +223,16 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       const token = requireToken(req.query.token);
       const s = await service.check(token, page.purpose);
       if (page.purpose === "unsubscribe" && s.status !== "active" && s.status !== "pending") {
-        return reply.type("text/html; charset=utf-8").send(unsubscribedPage({ token, alreadyWasUnsubscribed: true }));
+        return reply.html(unsubscribedPage({ token, alreadyWasUnsubscribed: true }));
       }
       return reply
-        .type("text/html; charset=utf-8")
-        .send(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
+        .html(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
     });
   }
 
   app.post("/confirm", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const { subscriber, topics } = await service.confirm(requireToken(req.body.token), req.ip);
-    return reply.type("text/html; charset=utf-8").send(
+    return reply.html(
       welcomePage({
         title: "You're subscribed",
         intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, new Date())}`,
@@ -250,7 +249,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const extra: Partial<Parameters<typeof managePage>[0]> = {};
     if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
     if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: your next digest is shown below.";
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, extra));
+    return reply.html(await renderManage(token, s, extra));
   });
 
   app.post("/manage", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
@@ -268,7 +267,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
         errors = asFieldErrors(err);
       }
     }
-    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { values, errors }));
+    return reply.code(400).html(await renderManage(token, s, { values, errors }));
   });
 
   for (const [path, paused] of [["/manage/pause", true], ["/manage/resume", false]] as const) {
@@ -284,7 +283,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const s = await service.check(token, "manage");
     const feedVersion = await revokeFeed(opts.deps.db, s.id);
     const notice = "Your old feed link no longer works. The new one is under “Your Atom feed” below.";
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, { ...s, feedVersion }, { notice }));
+    return reply.html(await renderManage(token, { ...s, feedVersion }, { notice }));
   });
 
   // A suggested topic's one-click "Follow": the current topics plus this one, checked like the form.
@@ -294,7 +293,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const topic = (one(req.body, "topic") ?? "").trim();
     const before = (await service.preferences(s)).topics;
     if (before.some((t) => normalizeTopic(t) === normalizeTopic(topic))) {
-      return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `You already follow “${topic}”.` }));
+      return reply.html(await renderManage(token, s, { notice: `You already follow “${topic}”.` }));
     }
     const parsed = preferencesPatchSchema.safeParse({ topics: [...before, topic] });
     let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
@@ -305,13 +304,13 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
           before.length === 0
             ? `You now follow “${topic}”: your digest brings its matches instead of the trending papers (tick “also add the top trending papers” below to keep some).`
             : `You now follow “${topic}”.`;
-        return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { changed, notice }));
+        return reply.html(await renderManage(token, subscriber, { changed, notice }));
       } catch (err) {
         errors = asFieldErrors(err);
       }
     }
     const message = errors.map((e) => e.message).join(" ");
-    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `“${topic.slice(0, 100)}” was not added: ${message}` }));
+    return reply.code(400).html(await renderManage(token, s, { notice: `“${topic.slice(0, 100)}” was not added: ${message}` }));
   });
 
   app.post("/manage/votes/undo", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
@@ -319,7 +318,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const s = await service.check(token, "manage");
     const paper = one(req.body, "paper") ?? "";
     const removed = /^[1-9][0-9]{0,15}$/.test(paper) && Number.isSafeInteger(Number(paper)) ? await removeVote(opts.deps.db, s.id, Number(paper)) : false;
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
+    return reply.html(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
   });
 
   app.get("/manage/data", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
@@ -340,15 +339,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       const before = await service.check(token, purpose);
       const s = await service.unsubscribe(token, purpose, "link");
       return reply
-        .type("text/html; charset=utf-8")
-        .send(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
+        .html(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
     });
   }
 
   app.post("/resubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const { subscriber, topics, needsConfirmation } = await service.resubscribe(requireToken(req.body.token));
-    if (needsConfirmation) return reply.type("text/html; charset=utf-8").send(checkInboxPage("Welcome back! Confirm your address with the link we just emailed you."));
-    return reply.type("text/html; charset=utf-8").send(
+    if (needsConfirmation) return reply.html(checkInboxPage("Welcome back! Confirm your address with the link we just emailed you."));
+    return reply.html(
       welcomePage({
         title: "Welcome back",
         intro: subscriber.status === "active" ? "You are subscribed again, with the same topics and schedule as before." : "Your subscription cannot be restarted from here.",

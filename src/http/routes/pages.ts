@@ -225,8 +225,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       if (page.purpose === "unsubscribe" && s.status !== "active" && s.status !== "pending") {
         return reply.html(unsubscribedPage({ token, alreadyWasUnsubscribed: true }));
       }
-      return reply
-        .html(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
+      return reply.html(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
     });
   }
 
@@ -338,8 +337,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       const token = requireToken(req.body.token);
       const before = await service.check(token, purpose);
       const s = await service.unsubscribe(token, purpose, "link");
-      return reply
-        .html(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
+      return reply.html(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
     });
   }
 

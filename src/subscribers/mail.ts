@@ -121,5 +121,3 @@ export function createSubscriberMailSender(deps: SubscriberMailDeps) {
     return { sent: true };
   };
 }
-
-export type SubscriberMailSender = ReturnType<typeof createSubscriberMailSender>;

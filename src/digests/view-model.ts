@@ -75,7 +75,7 @@ export const createViewCache = (): ViewCache => ({ format: dateFormat(), pattern
 
 export const CACHE_LIMIT = 5000;
 
-export function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
   const hit = map.get(key);
   if (hit !== undefined || map.has(key)) return hit as V;
   if (map.size >= CACHE_LIMIT) map.clear();
@@ -120,7 +120,7 @@ export function personalView(base: PaperView, p: DigestPaper, cache: ViewCache):
   return { ...base, rank: p.rank, title: highlight(base.titleText, re), summary: highlight(base.summaryText, re), topics, reason: reasonLine(p) };
 }
 
-export function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
+function paperView(p: DigestPaper, cache: ViewCache = createViewCache()): PaperView {
   return personalView(paperBase(p, cache), p, cache);
 }
 

@@ -31,7 +31,7 @@ const collator = new Intl.Collator();
  * A topic as a person reads it, without the search syntax: `"test-time compute"` →
  * test-time compute, `mamba or ssm` → mamba/ssm, `reasoning -survey` → reasoning.
  */
-export function readableTopic(topic: string): string {
+function readableTopic(topic: string): string {
   const out: string[] = [];
   let joinNext = false;
   for (const w of topic.replace(/["\u201c\u201d]/g, " ").split(/\s+/)) {

@@ -25,13 +25,13 @@ export async function enqueueSendBatches(queues: Queues, digestIds: number[], ba
  * job's (without an earlier hand-back suffix) plus the hand-back count, so handing the
  * same job back twice adds one job.
  */
-export async function enqueueHandback(queues: Queues, failedJobId: string, digestIds: number[], handbacks: number): Promise<void> {
+async function enqueueHandback(queues: Queues, failedJobId: string, digestIds: number[], handbacks: number): Promise<void> {
   const base = failedJobId.replace(/-handback\d+$/, "");
   await queues.send.add("send", { digestIds, handbacks }, { jobId: `${base}-handback${handbacks}` });
 }
 
 /** The UTC hour as YYYYMMDDHH, for job ids that may repeat once an hour and no more. */
-export const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
+const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
 
 export interface BootIngest {
   jobId: string;
@@ -63,7 +63,7 @@ export interface Enqueued {
 }
 
 /** The job id of a subscriber email: one per kind, subscriber and signup version (BullMQ ignores a second add). */
-export function subscriberMailJobId(job: SubscriberMailJob): string {
+function subscriberMailJobId(job: SubscriberMailJob): string {
   return `${job.kind}-${job.subscriberId}-v${job.version}`;
 }
 

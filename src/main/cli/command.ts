@@ -35,7 +35,7 @@ export interface Io {
 }
 
 /** The process's own: stdout for data, stderr for the rest, progress bars when stderr is a terminal. */
-export const stdio = (): Io => ({ out: process.stdout, err: (line) => process.stderr.write(line + "\n"), progress: process.stderr.isTTY });
+const stdio = (): Io => ({ out: process.stdout, err: (line) => process.stderr.write(line + "\n"), progress: process.stderr.isTTY });
 
 /** A command's work against an open runtime (tests run it against theirs); a number is the exit code. */
 export type RuntimeCommand = (rt: Runtime, args: string[], io: Io) => Promise<number | void>;

@@ -1,9 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
+import { launchBrowser } from "../helpers/browser.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 const TOKEN = "admin-token-actions-0123456789";
@@ -23,7 +24,7 @@ describe("admin actions clicked in Chromium", () => {
     rt = await createTestRuntime({ ADMIN_TOKEN: TOKEN, PAPERS_SOURCES: "huggingface,arxiv" });
     app = await rt.app();
     base = await app.listen({ host: "127.0.0.1", port: 0 });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await launchBrowser();
     // Basic credentials the browser replays on its own, as after a login prompt.
     context = await browser.newContext({ httpCredentials: { username: "admin", password: TOKEN } });
     page = await context.newPage();

@@ -1,24 +1,12 @@
-import { createServer } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planDigests } from "../../src/digests/plan.js";
 import { buildDigestSender } from "../../src/digests/sender.js";
 import type { Workers } from "../../src/jobs/workers.js";
+import { freePort, launchBrowser } from "../helpers/browser.js";
 import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 import { addPaper } from "../integration/match-fixtures.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const DAY = "2026-11-27";
 const NEXT_MORNING = new Date("2026-11-28T09:00:00Z");
@@ -43,10 +31,7 @@ describe("the Daily Papers page in a real browser", () => {
     for (const votes of UPVOTES) {
       await addPaper(rt.db, { title: titleFor(votes), abstract: "supercalifragilisticexpialidocious".repeat(12), upvotes: votes, listingDay: DAY, firstSeenAt: `${DAY}T06:00:00Z` });
     }
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,22 +1,10 @@
-import { createServer } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
 import type { Workers } from "../../src/jobs/workers.js";
+import { freePort, launchBrowser } from "../helpers/browser.js";
 import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("signup in a real browser", () => {
   let rt: TestRuntime;
@@ -33,10 +21,7 @@ describe("signup in a real browser", () => {
     app = await rt.app();
     mailWorker = await startMailWorker(rt);
     await app.listen({ port, host: "127.0.0.1" });
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();

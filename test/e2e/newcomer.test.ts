@@ -5,7 +5,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp, type App } from "../../src/http/app.js";
 import { startOutbox, type Outbox } from "../../src/local/outbox.js";
-import { freePort, launchBrowser } from "../helpers/browser.js";
+import { launchBrowser } from "../helpers/browser.js";
+import { freePort } from "../helpers/free-port.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 

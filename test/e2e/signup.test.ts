@@ -2,7 +2,8 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
 import type { Workers } from "../../src/jobs/workers.js";
-import { freePort, launchBrowser } from "../helpers/browser.js";
+import { launchBrowser } from "../helpers/browser.js";
+import { freePort } from "../helpers/free-port.js";
 import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 

@@ -2,11 +2,8 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planDigests } from "../../src/digests/plan.js";
 import { buildDigestSender } from "../../src/digests/sender.js";
-import type { Workers } from "../../src/jobs/workers.js";
-import { launchBrowser } from "../helpers/browser.js";
-import { freePort } from "../helpers/free-port.js";
-import { startMailWorker } from "../helpers/mail-worker.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { serveForBrowser, type ServedApp } from "../helpers/browser.js";
+import type { TestRuntime } from "../helpers/runtime.js";
 import { addPaper } from "../integration/match-fixtures.js";
 
 const DAY = "2026-11-27";
@@ -16,28 +13,21 @@ const UPVOTES = [15, 212, 3, 88, 47, 130, 9, 61, 2, 34, 170, 5];
 const titleFor = (votes: number) => `Paper with ${votes} upvotes: an unusually long title about scaling test-time compute for verifier-guided reasoning`;
 
 describe("the Daily Papers page in a real browser", () => {
+  let served: ServedApp;
   let rt: TestRuntime;
-  let mailWorker: Workers;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    rt = await createTestRuntime({ PUBLIC_URL: base });
-    const app = await rt.app();
-    mailWorker = await startMailWorker(rt);
-    await app.listen({ port, host: "127.0.0.1" });
+    served = await serveForBrowser();
+    ({ rt, browser, base } = served);
     await addPaper(rt.db, { title: "Yesterday's star", upvotes: 999, listingDay: "2026-11-26", firstSeenAt: "2026-11-26T06:00:00Z" });
     for (const votes of UPVOTES) {
       await addPaper(rt.db, { title: titleFor(votes), abstract: "supercalifragilisticexpialidocious".repeat(12), upvotes: votes, listingDay: DAY, firstSeenAt: `${DAY}T06:00:00Z` });
     }
-    browser = await launchBrowser();
   });
   afterAll(async () => {
-    await browser?.close();
-    await mailWorker?.close();
-    await rt?.close();
+    await served?.close();
   });
 
   it("lands on /, subscribes from the header box, confirms, and the next day's digest holds that day's top 10 by upvotes, saying why", async () => {

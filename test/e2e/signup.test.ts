@@ -1,33 +1,21 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { App } from "../../src/http/app.js";
-import type { Workers } from "../../src/jobs/workers.js";
-import { launchBrowser } from "../helpers/browser.js";
-import { freePort } from "../helpers/free-port.js";
-import { startMailWorker } from "../helpers/mail-worker.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { serveForBrowser, type ServedApp } from "../helpers/browser.js";
+import type { TestRuntime } from "../helpers/runtime.js";
 
 describe("signup in a real browser", () => {
+  let served: ServedApp;
   let rt: TestRuntime;
-  let app: App;
-  let mailWorker: Workers;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
     // Links in emails must point at this server, so PUBLIC_URL is the listening address.
-    rt = await createTestRuntime({ PUBLIC_URL: base });
-    app = await rt.app();
-    mailWorker = await startMailWorker(rt);
-    await app.listen({ port, host: "127.0.0.1" });
-    browser = await launchBrowser();
+    served = await serveForBrowser();
+    ({ rt, browser, base } = served);
   });
   afterAll(async () => {
-    await browser?.close();
-    await mailWorker?.close();
-    await rt?.close();
+    await served?.close();
   });
 
   it("fills the form, sees the inbox page, confirms from the emailed link and sees the topics", async () => {

@@ -144,6 +144,7 @@ export const configSchema = z
 
     SMTP_URL: url(["smtp:", "smtps:"]).optional(),
     SMTP_POOL_SIZE: int(1, 100).default(5),
+    SMTP_TIMEOUT_MS: int(1000, 600_000).default(30_000),
     OUTBOX_SMTP_PORT: int(0, 65535).default(2525),
     MAIL_FROM: z.string().min(3).default("paperboy <digest@paperboy.localhost>"),
     MAIL_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name").default("paperboy.localhost"),

@@ -114,6 +114,13 @@ export const pendingSignups = pgTable(
     consentAt: ts("consent_at").notNull(),
     consentIp: text("consent_ip"),
     consentUserAgent: text("consent_user_agent"),
+    /** Which email confirms it: the form's confirmation, or an import's (which names its topics). */
+    mailKind: text("mail_kind", { enum: ["confirm", "import-confirm"] }).notNull().default("confirm"),
+    /**
+     * When its confirmation email was sent (or given up: a 5xx, the hourly cap). While
+     * null the email is owed, and the hourly plan enqueues it again if Redis lost its job.
+     */
+    mailedAt: ts("mailed_at"),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.subscriberId, t.version] }), index("pending_signups_created_idx").on(t.createdAt)],

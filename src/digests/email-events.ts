@@ -30,16 +30,23 @@ export interface EventOutcome {
   subscriberStatus?: string;
 }
 
+/** Where an event is matched and how many permanent bounces suppress an address (BOUNCE_LIMIT, as at send time). */
+export interface EventSettings {
+  mailDomain: string;
+  bounceLimit: number;
+}
+
 /**
  * Records the event and suppresses the subscriber: a complaint stops all mail
- * (complained); a permanent bounce marks the address bounced. A temporary bounce is
- * only recorded. One transaction, so an event is never half-applied.
+ * (complained); the `bounceLimit`-th permanent bounce marks the address bounced, the
+ * same rule as a 5xx at send time. A temporary bounce is only recorded. One
+ * transaction, so an event is never half-applied.
  *
  * Matched by our Message-ID first (the digest's subscriber), unless the event also
  * names a recipient that is not that subscriber: then the address decides, since it is
  * what bounced. Events that match no subscriber change nothing.
  */
-export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: ReportedEvent): Promise<EventOutcome> {
+export async function recordEmailEvent(pool: pg.Pool, settings: EventSettings, ev: ReportedEvent): Promise<EventOutcome> {
   const client = await pool.connect();
   let released = false;
   try {
@@ -49,7 +56,7 @@ export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: Re
     const email = usable(ev.email, 320);
     const messageId = usable(ev.messageId, 998);
     if (messageId) {
-      digestId = digestIdFromMessageId(messageId, mailDomain);
+      digestId = digestIdFromMessageId(messageId, settings.mailDomain);
       if (digestId !== null) {
         const r = await client.query<{ subscriber_id: number; email: string | null }>(
           "select d.subscriber_id, s.email from digests d join subscribers s on s.id = d.subscriber_id where d.id = $1",
@@ -76,12 +83,12 @@ export async function recordEmailEvent(pool: pg.Pool, mailDomain: string, ev: Re
       `update subscribers set
          status = case
            when $2 = 'complaint' then 'complained'::subscriber_status
-           when $2 = 'bounce' and $3 and status <> 'complained' then 'bounced'::subscriber_status
+           when $2 = 'bounce' and $3 and status <> 'complained' and bounce_count + 1 >= $4::int then 'bounced'::subscriber_status
            else status end,
          bounce_count = bounce_count + case when $2 = 'bounce' and $3 then 1 else 0 end,
          updated_at = now()
        where id = $1 returning status`,
-      [subscriberId, ev.type, ev.permanent],
+      [subscriberId, ev.type, ev.permanent, settings.bounceLimit],
     );
     await client.query("commit");
     return { matched: true, subscriberStatus: rows[0]?.status ?? "unknown" };

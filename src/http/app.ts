@@ -83,9 +83,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
-  // One line per request. The path only: query strings carry the tokens of emailed links.
+  // One line per request. The path only: query strings carry the tokens of emailed links,
+  // and a route whose path is itself a token logs its pattern.
   app.addHook("onResponse", async (request, reply) => {
-    const path = request.url.split("?", 1)[0];
+    const path = request.routeOptions.config.secretPath ? request.routeOptions.url : request.url.split("?", 1)[0];
     request.log.info({ method: request.method, path, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
   });
 

@@ -3,11 +3,14 @@ import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { databaseUnavailable, isDatabaseUnavailable } from "../db/errors.js";
 import { AppError, errorCatalog, type ErrorCode } from "../errors.js";
 import { messagePage } from "./pages/layout.js";
+import { errorBody } from "./schemas.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
     /** Errors on this route render as a friendly HTML page instead of JSON. */
     page?: boolean;
+    /** The path itself is a credential (a feed token in the file name): logs name the route pattern instead. */
+    secretPath?: boolean;
   }
 }
 
@@ -93,5 +96,11 @@ export function registerErrorHandling(app: FastifyInstance) {
       return reply.code(404).html(messagePage("Not found", "There is no page at this address."));
     }
     return sendError(request, reply, new AppError("NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0] ?? ""}`));
+  });
+  // Any route can answer 503 while Postgres is away (toAppError): that answer belongs to
+  // every JSON route's contract, and so to /docs. Must run before routes are added.
+  app.addHook("onRoute", (route) => {
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (response && !("503" in response)) response["503"] = errorBody;
   });
 }

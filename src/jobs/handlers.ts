@@ -9,8 +9,8 @@ import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Metrics } from "../metrics.js";
 import { createRedisWindowCounter } from "../subscribers/counter.js";
-import { createSubscriberMailSender } from "../subscribers/mail.js";
-import { deleteExpiredPendingSignups } from "../subscribers/pending-signups.js";
+import { createSubscriberMailSender, subscriberMailDone } from "../subscribers/mail.js";
+import { deleteExpiredPendingSignups, owedConfirmations } from "../subscribers/pending-signups.js";
 import { createIngestHandler } from "./ingest.js";
 import type { JobsProducer } from "./producer.js";
 import { sweepStaleDigests } from "./sweep.js";
@@ -66,8 +66,11 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
         now,
       });
       const expiredSignups = await deleteExpiredPendingSignups(deps.db, now);
+      // Confirmation emails whose jobs Redis lost (a restart without AOF) go out after all.
+      const owed = await owedConfirmations(deps.db, now);
+      if (owed.length > 0) await deps.jobs.enqueueSubscriberMail(owed);
       const { queuedDigestIds, ...counts } = summary;
-      deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length, swept, expiredSignups }, "plan finished");
+      deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length, swept, expiredSignups, owedConfirmations: owed.length }, "plan finished");
       return { ...counts, queued: queuedDigestIds.length, swept };
     },
     // One subscriber email. SMTP 4xx and dropped connections throw, so BullMQ retries with
@@ -80,7 +83,10 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       try {
         return await sendSubscriberMail(job.data, { firstAttempt: job.attemptsMade === 0 });
       } catch (err) {
-        if (classifySmtpError(err) === "permanent") throw new UnrecoverableError(`mail job ${job.id}: ${(err as Error).message}`);
+        if (classifySmtpError(err) === "permanent") {
+          await subscriberMailDone(deps.db, job.data);
+          throw new UnrecoverableError(`mail job ${job.id}: ${(err as Error).message}`);
+        }
         throw err;
       }
     },

@@ -67,6 +67,13 @@ function subscriberMailJobId(job: SubscriberMailJob): string {
   return `${job.kind}-${job.subscriberId}-v${job.version}`;
 }
 
+/** Subscriber emails, by ids, under their job ids: one add, or one addBulk (one MULTI) for several. */
+async function enqueueSubscriberMail(queues: Queues, jobs: SubscriberMailJob[]): Promise<void> {
+  const items = jobs.map((data) => ({ name: data.kind, data: { kind: data.kind, subscriberId: data.subscriberId, version: data.version }, opts: { jobId: subscriberMailJobId(data) } }));
+  if (items.length === 1) await queues.mail.add(items[0]!.name, items[0]!.data, items[0]!.opts);
+  else if (items.length > 1) await queues.mail.addBulk(items);
+}
+
 interface WaitingMail {
   jobs: SubscriberMailJob[];
   resolve: () => void;
@@ -85,12 +92,8 @@ function subscriberMailEnqueuer(queues: Queues): SubscriberMailQueue["enqueueSub
     scheduled = false;
     const batch = waiting;
     waiting = [];
-    const items = batch.flatMap((w) =>
-      w.jobs.map((data) => ({ name: data.kind, data: { kind: data.kind, subscriberId: data.subscriberId, version: data.version }, opts: { jobId: subscriberMailJobId(data) } })),
-    );
     try {
-      if (items.length === 1) await queues.mail.add(items[0]!.name, items[0]!.data, items[0]!.opts);
-      else await queues.mail.addBulk(items);
+      await enqueueSubscriberMail(queues, batch.flatMap((w) => w.jobs));
       for (const w of batch) w.resolve();
     } catch (err) {
       for (const w of batch) w.reject(err);

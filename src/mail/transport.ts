@@ -7,6 +7,8 @@ export interface TransportOptions {
   url: string;
   from: string;
   poolSize: number;
+  /** Longest wait for any one reply of the server; connecting and its greeting get at most 10 s of it. */
+  timeoutMs: number;
   dkim?: { domainName: string; keySelector: string; privateKey: string } | undefined;
 }
 
@@ -31,9 +33,10 @@ export function createSmtpMailer(opts: TransportOptions): Mailer {
     // Local sinks and mailpit speak plain SMTP; real servers are offered STARTTLS.
     ignoreTLS: ["localhost", "127.0.0.1", "::1"].includes(url.hostname),
     tls: { rejectUnauthorized: url.searchParams.get("tls_reject_unauthorized") !== "false" },
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    // A server that stops answering is "away" (a transient failure), not a hung lane.
+    connectionTimeout: Math.min(10_000, opts.timeoutMs),
+    greetingTimeout: Math.min(10_000, opts.timeoutMs),
+    socketTimeout: opts.timeoutMs,
     ...(opts.dkim ? { dkim: { ...opts.dkim, headerFieldNames: DKIM_HEADER_FIELDS } } : {}),
   };
   const transport = nodemailer.createTransport(transportOptions);

@@ -157,6 +157,7 @@ export async function openRuntime(
       url: smtpUrl,
       from: config.MAIL_FROM,
       poolSize: config.SMTP_POOL_SIZE,
+      timeoutMs: config.SMTP_TIMEOUT_MS,
       dkim:
         config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
           ? { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, "\n") }

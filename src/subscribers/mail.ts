@@ -8,6 +8,7 @@ import type { Mailer } from "../mail/mailer.js";
 import { compileEmail, type CompiledEmail } from "../mail/templates.js";
 import type { WindowCounter } from "./counter.js";
 import { links, type LinkContext } from "./links.js";
+import { markConfirmationMailed } from "./pending-signups.js";
 import { emailKey } from "./preferences.js";
 
 /**
@@ -96,6 +97,7 @@ export function createSubscriberMailSender(deps: SubscriberMailDeps) {
 
     // Retries of a job that passed the cap do not count again.
     if (opts.firstAttempt && (await deps.counter.hit(confirmMailKey(email), CONFIRM_MAIL_WINDOW_MS)) > config.CONFIRM_EMAILS_PER_HOUR) {
+      await subscriberMailDone(db, job);
       return skip("hourly cap reached");
     }
 
@@ -116,8 +118,17 @@ export function createSubscriberMailSender(deps: SubscriberMailDeps) {
         ...(job.kind === "import-confirm" ? { topicList: pendingTopics.join(", ") } : {}),
       };
       await deps.mailer.send({ to: email, subject: "Confirm your paperboy subscription", html: t.html(data), text: t.text(data), messageId });
+      await subscriberMailDone(db, job);
     }
     logger.info({ subscriberId: s.id, kind: job.kind, version: job.version, to: maskEmail(email) }, "subscriber email sent");
     return { sent: true };
   };
+}
+
+/**
+ * This email is no longer owed (sent, or given up: a 5xx, the hourly cap), so the hourly
+ * plan does not enqueue it again (see owedConfirmations). Only confirmations are tracked.
+ */
+export async function subscriberMailDone(db: Db, job: SubscriberMailJob): Promise<void> {
+  if (job.kind !== "already-subscribed") await markConfirmationMailed(db, job.subscriberId, job.version, new Date());
 }

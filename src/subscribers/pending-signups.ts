@@ -147,7 +147,7 @@ export async function renewPendingSignup(tx: Queryable, s: typeof subscribers.$i
     .where(eq(subscribers.id, s.id))
     .returning();
   if (!updated) throw new Error(`subscriber ${s.id} vanished while locked`);
-  await insertPendingFromStored(tx, [s.id]);
+  await insertPendingFromStored(tx, [s.id], "confirm");
   return { subscriber: updated, version: updated.signupVersion };
 }
 
@@ -155,15 +155,15 @@ export async function renewPendingSignup(tx: Queryable, s: typeof subscribers.$i
  * Pending signups at each subscriber's current signup_version, holding what is stored
  * for them now (an import's rows, a renewed confirmation). One statement.
  */
-export async function insertPendingFromStored(tx: Queryable, subscriberIds: number[]): Promise<void> {
+export async function insertPendingFromStored(tx: Queryable, subscriberIds: number[], mailKind: PendingSignup["mailKind"]): Promise<void> {
   if (subscriberIds.length === 0) return;
   await tx.execute(sql`
     insert into pending_signups (subscriber_id, version, topics, timezone, send_hour, frequency, weekday, max_papers,
-                                 send_when_empty, add_trending, consent_at, consent_ip, consent_user_agent)
+                                 send_when_empty, add_trending, consent_at, consent_ip, consent_user_agent, mail_kind)
     select s.id, s.signup_version,
            array(select st.label from subscriber_topics st where st.subscriber_id = s.id order by st.position, st.created_at, st.topic_id),
            s.timezone, s.send_hour, s.frequency, s.weekday, s.max_papers, s.send_when_empty, s.add_trending,
-           coalesce(s.consent_at, now()), s.consent_ip, s.consent_user_agent
+           coalesce(s.consent_at, now()), s.consent_ip, s.consent_user_agent, ${mailKind}
     from subscribers s where s.id = any(${sql.param(subscriberIds)}::bigint[])
     on conflict (subscriber_id, version) do nothing`);
 }
@@ -176,4 +176,30 @@ export async function deleteExpiredPendingSignups(db: Queryable, now: Date): Pro
   const cutoff = new Date(now.getTime() - CONFIRM_TOKEN_TTL_MS - 24 * 60 * 60 * 1000);
   const deleted = await db.delete(pendingSignups).where(lt(pendingSignups.createdAt, cutoff)).returning({ id: pendingSignups.subscriberId });
   return deleted.length;
+}
+
+/** How long a confirmation email may sit in the queue before the hourly plan counts it lost. */
+export const OWED_MAIL_GRACE_MS = 15 * 60 * 1000;
+
+/**
+ * The confirmation emails still owed: each pending subscriber's newest pending signup
+ * whose email was neither sent nor given up, made more than OWED_MAIL_GRACE_MS ago and
+ * while its link is still valid. Their jobs are in Redis unless Redis lost them;
+ * enqueueing them again under the same job id is harmless either way.
+ */
+export async function owedConfirmations(db: Queryable, now: Date, limit = 10_000): Promise<{ kind: PendingSignup["mailKind"]; subscriberId: number; version: number }[]> {
+  const rows = await db.execute<{ kind: PendingSignup["mailKind"]; subscriber_id: string | number; version: number }>(sql`
+    select distinct on (p.subscriber_id) p.mail_kind as kind, p.subscriber_id, p.version
+    from pending_signups p join subscribers s on s.id = p.subscriber_id
+    where p.mailed_at is null and s.status = 'pending' and s.email is not null
+      and p.created_at > ${new Date(now.getTime() - CONFIRM_TOKEN_TTL_MS).toISOString()}::timestamptz
+      and p.created_at < ${new Date(now.getTime() - OWED_MAIL_GRACE_MS).toISOString()}::timestamptz
+    order by p.subscriber_id, p.version desc
+    limit ${limit}`);
+  return rows.rows.map((r) => ({ kind: r.kind, subscriberId: Number(r.subscriber_id), version: r.version }));
+}
+
+/** The confirmation email of this signup was sent or given up: it is no longer owed. */
+export async function markConfirmationMailed(db: Queryable, subscriberId: number, version: number, at: Date): Promise<void> {
+  await db.update(pendingSignups).set({ mailedAt: at }).where(and(eq(pendingSignups.subscriberId, subscriberId), eq(pendingSignups.version, version)));
 }

@@ -407,7 +407,7 @@ export async function importSubscribers(db: Db, rows: ImportRow[], opts: ImportO
     // --confirmed writes to nobody; a pending row it restores stays as it was.
     const toConfirm = created.filter((c) => !opts.confirmed && c.status === "pending");
     // Their confirmation links name a pending signup holding what the import stored.
-    for (let i = 0; i < toConfirm.length; i += 5000) await insertPendingFromStored(tx, toConfirm.slice(i, i + 5000).map((c) => c.id));
+    for (let i = 0; i < toConfirm.length; i += 5000) await insertPendingFromStored(tx, toConfirm.slice(i, i + 5000).map((c) => c.id), "import-confirm");
     return {
       created: created.length,
       existing: rows.filter((r) => existingSet.has(r.email.toLowerCase())).map((r) => r.email),

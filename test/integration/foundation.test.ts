@@ -42,7 +42,10 @@ describe("foundation", () => {
     const app = await rt.app();
     const res = await app.inject({ method: "GET", url: "/docs/json" });
     expect(res.statusCode).toBe(200);
-    expect(res.json<{ paths: Record<string, unknown> }>().paths).toHaveProperty("/readyz");
+    const paths = res.json<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>().paths;
+    expect(paths).toHaveProperty("/readyz");
+    // A database outage answers 503 with Retry-After on any route: the contract says so.
+    expect(Object.keys(paths["/api/subscriptions"]?.post?.responses ?? {})).toEqual(expect.arrayContaining(["202", "400", "429", "503"]));
   });
 
   it("sends mail through the configured SMTP server", async () => {

@@ -55,13 +55,16 @@ describe("request logs", () => {
     const app = await buildApp({ ...rt, logger: pino(loggerOptions({ LOG_LEVEL: "info", NODE_ENV: "production" }), stream) });
     try {
       await app.inject({ method: "GET", url: "/manage?token=1.m.1.0.secret-part-of-token" });
+      // A personal feed's token is its file name: the line names the route, not the token.
+      await app.inject({ method: "GET", url: "/feed/1.f.1.0.secret-feed-token.atom" });
       const icon = await app.inject({ method: "GET", url: "/favicon.ico" });
       expect(icon.statusCode).toBe(200);
       expect(icon.headers["content-type"]).toContain("image/svg+xml");
     } finally {
       await app.close();
     }
-    expect(lines.filter((l) => l.msg === "request").map((l) => l.path)).toEqual(["/manage", "/favicon.ico"]);
+    expect(lines.filter((l) => l.msg === "request").map((l) => l.path)).toEqual(["/manage", "/feed/:file", "/favicon.ico"]);
     expect(JSON.stringify(lines)).not.toContain("secret-part-of-token");
+    expect(JSON.stringify(lines)).not.toContain("secret-feed-token");
   });
 });

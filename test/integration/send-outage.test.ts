@@ -32,12 +32,19 @@ function relayOn(port: number) {
   let server: SMTPServer | undefined;
   let busyUntil = 0;
   let busyReplies = 0;
+  let silentUntil = 0;
+  let silences = 0;
   return {
     accepted,
     busyReplies: () => busyReplies,
     /** Answers 450 to every message until `ms` from now. */
     busyFor(ms: number) {
       busyUntil = Date.now() + ms;
+    },
+    silences: () => silences,
+    /** Takes each whole message and then never answers it until `ms` from now (a stalled provider). */
+    silentFor(ms: number) {
+      silentUntil = Date.now() + ms;
     },
     async up() {
       server = new SMTPServer({
@@ -49,6 +56,10 @@ function relayOn(port: number) {
           const chunks: Buffer[] = [];
           stream.on("data", (c: Buffer) => chunks.push(c));
           stream.on("end", () => {
+            if (Date.now() < silentUntil) {
+              silences++;
+              return;
+            }
             if (Date.now() < busyUntil) {
               busyReplies++;
               callback(Object.assign(new Error("4.7.1 Rate limited, try again later"), { responseCode: 450 }));
@@ -171,6 +182,30 @@ describe("send through a mail server outage", () => {
     await until(async () => relay.accepted.length >= DIGESTS, 30_000);
     await new Promise((r) => setTimeout(r, 500));
     await expectEachSentOnce(ids);
+  });
+
+  it("a server that takes each message and then stops answering costs nothing: the lane times out and the digest is sent later", { timeout: 60_000 }, async () => {
+    const ids = await seed(10);
+    // Its own worker with a short SMTP_TIMEOUT_MS, on the same database and relay.
+    const quickRt = await createTestRuntime({ ...SCALED, SMTP_URL: rt.config.SMTP_URL!, SMTP_TIMEOUT_MS: "2000" });
+    try {
+      const handlers = createJobHandlers({ ...quickRt, pool: rt.pool, db: rt.db, sender: buildDigestSender({ ...quickRt, pool: rt.pool }, quickRt.renderer) });
+      relay.silentFor(OUTAGE_MS);
+      const before = relay.silences();
+      workers = startWorkers(handlers, { connection: quickRt.bullConnection, prefix: quickRt.prefix, logger: quickRt.logger, sendConcurrency: 2, sendLimiter: sendLimiter(100_000, 10) });
+      await enqueueSendBatches(quickRt.queues, ids, 10);
+      // While silent nothing is accepted, and the unanswered digests go back to the queue.
+      await until(async () => (await rt.pool.query("select 1 from digests where status = 'queued' and error ~* 'timeout'")).rows.length > 0, 20_000);
+      expect(relay.accepted).toEqual([]);
+      await until(async () => relay.accepted.length >= ids.length, 45_000);
+      await new Promise((r) => setTimeout(r, 500));
+      await expectEachSentOnce(ids);
+      expect(relay.silences() - before).toBeGreaterThan(0);
+    } finally {
+      await workers?.close();
+      workers = undefined;
+      await quickRt.close();
+    }
   });
 
   it("after the retry window the digests are failed, and the sweep sends them again within their period", { timeout: 60_000 }, async () => {

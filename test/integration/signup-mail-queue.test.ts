@@ -3,6 +3,9 @@ import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
+import type { Job } from "bullmq";
+import { createJobHandlers } from "../../src/jobs/handlers.js";
+import type { PlanJob } from "../../src/jobs/queues.js";
 import type { Workers } from "../../src/jobs/workers.js";
 import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
@@ -157,6 +160,40 @@ describe("signup mail goes through the queue", () => {
     await app.inject({ method: "POST", url: "/api/subscriptions", payload: { email: "gone@example.org", topics: ["speech"] } });
     const [mail] = await rt.sink.waitFor(1);
     expect(mail?.envelope.to).toEqual(["gone@example.org"]);
+  }, 60_000);
+
+  it("Redis losing its data loses no confirmation: the hourly plan enqueues the ones still owed, once", async () => {
+    rt = await createTestRuntime(env);
+    const app = await rt.app();
+    const signedUpAt = Date.now();
+    for (const email of ["lost@example.org", "bounced@example.org"]) {
+      expect((await app.inject({ method: "POST", url: "/api/subscriptions", payload: { email, topics: ["speech"] } })).statusCode).toBe(202);
+    }
+    // Redis restarted without its data (no AOF): the queued confirmations are gone.
+    await rt.queues.mail.obliterate({ force: true });
+    const { plan } = createJobHandlers(rt);
+    const planAt = async (minutes: number) => {
+      await plan!({ data: { at: new Date(signedUpAt + minutes * 60_000).toISOString() } } as Job<PlanJob>);
+      return (await rt!.queues.mail.getJobs(["waiting"])).map((j) => j.id).sort();
+    };
+    // Within a few minutes a job may still be on its way: nothing is owed yet.
+    expect(await planAt(5)).toEqual([]);
+    const owed = await planAt(20);
+    expect(owed).toHaveLength(2);
+    expect(owed.every((id) => /^confirm-\d+-v1$/.test(id!))).toBe(true);
+
+    rt.sink.respond((m) => (m.to.includes("bounced@example.org") ? { code: 550, message: "5.1.1 mailbox unavailable" } : undefined));
+    worker = await startMailWorker(rt);
+    const [mail] = await rt.sink.waitFor(1);
+    expect(mail?.envelope.to).toEqual(["lost@example.org"]);
+    expect(mail?.parsed.subject).toBe("Confirm your paperboy subscription");
+    await until(async () => (await rt!.queues.mail.getJobCounts("completed", "failed")), (c) => c.completed === 1 && c.failed === 1);
+    // Sent (or refused for good) is no longer owed, even after Redis forgets the jobs again.
+    await worker.close();
+    worker = undefined;
+    await rt.queues.mail.obliterate({ force: true });
+    expect(await planAt(80)).toEqual([]);
+    expect(rt.sink.messages).toHaveLength(1);
   }, 60_000);
 });
 

@@ -63,6 +63,32 @@ describe("POST /webhooks/email-events", () => {
   });
 });
 
+describe("webhook with BOUNCE_LIMIT=2", () => {
+  let rt: TestRuntime;
+  beforeAll(async () => {
+    rt = await createTestRuntime({ WEBHOOK_TOKEN: TOKEN, BOUNCE_LIMIT: "2" });
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it("suppresses an address at its second reported hard bounce, as a 5xx at send time would", async () => {
+    const { subscriberId } = await seedOne(rt.pool, { email: "twice@example.org" });
+    const app = await rt.app();
+    const bounce = () =>
+      app.inject({
+        method: "POST",
+        url: "/webhooks/email-events",
+        payload: { email: "twice@example.org", type: "bounce", permanent: true },
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+    expect((await bounce()).json()).toEqual({ matched: true, subscriberStatus: "active" });
+    expect((await bounce()).json()).toEqual({ matched: true, subscriberStatus: "bounced" });
+    const row = await rt.pool.query("select status, bounce_count from subscribers where id = $1", [subscriberId]);
+    expect(row.rows[0]).toEqual({ status: "bounced", bounce_count: 2 });
+  });
+});
+
 describe("webhook without WEBHOOK_TOKEN", () => {
   let rt: TestRuntime;
   beforeAll(async () => {

@@ -77,7 +77,7 @@ export const digestRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app
     },
     async (req) => {
       const body = req.body;
-      const outcome = await recordEmailEvent(deps.pool, deps.config.MAIL_DOMAIN, {
+      const outcome = await recordEmailEvent(deps.pool, { mailDomain: deps.config.MAIL_DOMAIN, bounceLimit: deps.config.BOUNCE_LIMIT }, {
         messageId: body.messageId,
         email: body.email,
         type: body.type,

@@ -78,7 +78,7 @@ export const feedRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (app, 
 
   app.get(
     "/feed/:file",
-    { schema: { hide: true, params: z.object({ file: z.string().max(300) }) }, config: { page: true } },
+    { schema: { hide: true, params: z.object({ file: z.string().max(300) }) }, config: { page: true, secretPath: true } },
     async (req, reply) => {
       const m = /^(.+)\.atom$/.exec(req.params.file);
       if (!m?.[1]) throw new AppError("NOT_FOUND", "There is no feed at this address.");

@@ -56,7 +56,7 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
     if (value === undefined) throw new AppError("WEBHOOK_DISABLED", `The ${provider} webhook is off: set ${variable} to turn it on.`);
   };
   const raw = (req: FastifyRequest) => req.rawBody ?? Buffer.alloc(0);
-  const recordDeps = { pool: deps.pool, mailDomain: config.MAIL_DOMAIN, seen: redisSeenWebhookPosts(deps.redis, config.QUEUE_PREFIX), logger: deps.logger };
+  const recordDeps = { pool: deps.pool, events: { mailDomain: config.MAIL_DOMAIN, bounceLimit: config.BOUNCE_LIMIT }, seen: redisSeenWebhookPosts(deps.redis, config.QUEUE_PREFIX), logger: deps.logger };
   const record = async (req: FastifyRequest, source: string, events: ProviderEvent[]) => {
     const result = await recordProviderEvents(recordDeps, source, raw(req), events);
     req.log.info({ provider: source, ...result }, "provider webhook");

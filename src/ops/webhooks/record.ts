@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type pg from "pg";
-import { recordEmailEvent } from "../../digests/email-events.js";
+import { recordEmailEvent, type EventSettings } from "../../digests/email-events.js";
 import type { Logger } from "../../logger.js";
 import type { ProviderEvent } from "./common.js";
 
@@ -37,7 +37,7 @@ export const webhookPostKey = (source: string, raw: Buffer) => `${source}:${crea
 
 export interface RecordDeps {
   pool: pg.Pool;
-  mailDomain: string;
+  events: EventSettings;
   seen: SeenWebhookPosts;
   logger: Logger;
 }
@@ -59,7 +59,7 @@ export async function recordProviderEvents(deps: RecordDeps, source: string, raw
   if (seen) return { events: events.length, matched: 0, duplicate: true };
   let matched = 0;
   for (const ev of events) {
-    const outcome = await recordEmailEvent(deps.pool, deps.mailDomain, { ...ev, source });
+    const outcome = await recordEmailEvent(deps.pool, deps.events, { ...ev, source });
     if (outcome.matched) matched++;
   }
   if (events.length > 0) {

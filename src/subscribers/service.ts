@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import type { Config } from "../config.js";
+import type { RuntimeConfig } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
 import { digests, emailEvents, pendingSignups, subscribers, subscriberTopics, votes } from "../db/schema.js";
 import { AppError } from "../errors.js";
@@ -21,7 +21,7 @@ export interface SubscriberServiceDeps {
   pool: SqlClient;
   /** Confirmation and "already subscribed" emails go on this queue; a worker sends them. */
   mail: SubscriberMailQueue;
-  config: Pick<Config, "PUBLIC_URL"> & { TOKEN_SECRET: string };
+  config: Pick<RuntimeConfig, "PUBLIC_URL" | "TOKEN_SECRET">;
   logger: Logger;
 }
 

@@ -16,7 +16,7 @@ import {
   type FormValues,
 } from "../pages/subscribers.js";
 import type { AppDeps } from "../deps.js";
-import { tokenQuery } from "../schemas.js";
+import { errorBody, tokenQuery } from "../schemas.js";
 import { revokeFeed, sentDigests } from "../../subscribers/feed.js";
 import { links, type LinkContext } from "../../subscribers/links.js";
 import { archiveSection } from "../pages/archive.js";
@@ -136,7 +136,7 @@ const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app
         body: z.unknown(),
         response: {
           200: z.object({ status: z.literal("unsubscribed") }),
-          403: z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) }),
+          403: errorBody,
         },
       },
     },

@@ -180,23 +180,77 @@ function naivePlan(papers: NaivePaper[], subscriberTopics: Map<number, string[]>
   return total;
 }
 
-/**
- * CPU seconds used so far by the Postgres backends serving this database (from /proc;
- * the server runs on this machine). Wall time moves with whatever else the machine is
- * doing; CPU time is the work itself.
- */
-async function backendCpuSeconds(pool: pg.Pool, db: string): Promise<number> {
-  const { rows } = await pool.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [db]);
-  let ticks = 0;
-  for (const { pid } of rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // Not readable (another machine, or the backend just exited): count nothing.
-    }
+/** A process's CPU time so far (user + system) in clock ticks, and its parent; null once it has exited. */
+function procStat(pid: number): { ticks: number; ppid: number } | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return { ticks: Number(fields[11]) + Number(fields[12]), ppid: Number(fields[1]) };
+  } catch {
+    return null;
   }
-  return ticks / 100;
+}
+
+/**
+ * The CPU seconds the Postgres processes serving database `db` spend while `work` runs
+ * (the server runs on this machine; wall time moves with whatever else the machine is
+ * doing, CPU time is the work itself). The postmaster's children are sampled every
+ * 20 ms: backends connected to `db`, and the parallel workers of those backends, which
+ * live only for one query. Each process counts from its first sample (or from zero when
+ * it started during the run) to its last, so a backend the pool closes or opens mid-run
+ * neither goes negative nor is lost; only the last <20 ms of a process that exits
+ * between two samples go uncounted.
+ */
+async function postgresCpuDuring<T>(pool: pg.Pool, db: string, work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
+  const { rows } = await pool.query<{ pid: number }>("select pg_backend_pid() as pid");
+  const postmaster = procStat(rows[0]!.pid)?.ppid;
+  if (postmaster === undefined) return { result: await work(), seconds: Number.NaN };
+  const ours = new Map<number, boolean>();
+  const isOurs = (pid: number): boolean => {
+    let known = ours.get(pid);
+    if (known === undefined) {
+      let cmd = "";
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+      } catch {
+        // Exited already.
+      }
+      const leader = /parallel worker for PID (\d+)/.exec(cmd)?.[1];
+      known = cmd.includes(` ${db} `) || (leader !== undefined && isOurs(Number(leader)));
+      // A process just forked still shows the postmaster's command line until it has
+      // read its startup packet and set its title: decide once it has one.
+      if (known || cmd.startsWith("postgres: ")) ours.set(pid, known);
+    }
+    return known;
+  };
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  const sample = (atStart: boolean) => {
+    let children: string[];
+    try {
+      children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, "utf8").trim().split(/\s+/);
+    } catch {
+      return;
+    }
+    for (const c of children) {
+      const pid = Number(c);
+      if (!pid || !isOurs(pid)) continue;
+      const st = procStat(pid);
+      if (!st) continue;
+      if (!first.has(pid)) first.set(pid, atStart ? st.ticks : 0);
+      last.set(pid, st.ticks);
+    }
+  };
+  sample(true);
+  const timer = setInterval(() => sample(false), 20);
+  try {
+    const result = await work();
+    sample(false);
+    let ticks = 0;
+    for (const [pid, t] of last) ticks += t - (first.get(pid) ?? 0);
+    return { result, seconds: ticks / 100 };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export async function main(): Promise<void> {
@@ -222,15 +276,11 @@ export async function main(): Promise<void> {
       await db.execute(sql`truncate digests cascade`);
       await db.execute(sql`update subscribers set status = case when id <= ${n} then 'active'::subscriber_status else 'pending'::subscriber_status end`);
       await db.execute(sql`vacuum analyze subscribers`);
-      // Open every pool connection first, so the CPU count sees all the backends the plan uses.
-      await Promise.all(Array.from({ length: 4 }, () => pool.query("select 1")));
-      const pgCpuBefore = await backendCpuSeconds(pool, name);
       const nodeCpuBefore = process.cpuUsage();
       const start = performance.now();
-      const summary = await planDigests(db, { now: NOW });
+      const { result: summary, seconds: pgCpu } = await postgresCpuDuring(pool, name, () => planDigests(db, { now: NOW }));
       const seconds = (performance.now() - start) / 1000;
       const nodeCpu = process.cpuUsage(nodeCpuBefore);
-      const pgCpu = (await backendCpuSeconds(pool, name)) - pgCpuBefore;
       if (summary.created !== n) throw new Error(`expected ${n} digests, planned ${summary.created}`);
       process.stdout.write(
         `plan+match ${String(n).padStart(7)} subscribers${label}: ${seconds.toFixed(2)} s  ` +

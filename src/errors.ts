@@ -12,6 +12,7 @@ export const errorCatalog = {
   CONFLICT: { status: 409, message: "The request conflicts with the current state." },
   GONE: { status: 410, message: "This subscription no longer exists." },
   PAYLOAD_TOO_LARGE: { status: 413, message: "The request body is too large." },
+  RANGE_NOT_SATISFIABLE: { status: 416, message: "The requested range is past the end of the file." },
   RATE_LIMITED: { status: 429, message: "Too many requests. Please wait a little and try again." },
   ADMIN_DISABLED: { status: 404, message: "Admin is off: set ADMIN_TOKEN to turn it on." },
   WEBHOOK_DISABLED: { status: 404, message: "The email-events webhook is off: set WEBHOOK_TOKEN to turn it on." },

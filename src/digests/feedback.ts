@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import type { Queryable } from "../db/client.js";
 
 /**
  * How votes ("more like this" / "less like this") change a subscriber's next digest
@@ -31,51 +32,97 @@ export const FEEDBACK_RANGE = 4;
 /** The terms a paper is about, as SQL: stems of its title (A) and AI keywords (B). */
 export const paperTerms = (search: SQL) => sql`tsvector_to_array(ts_filter(${search}, '{a,b}'))`;
 
+/** What a plan chunk's feedback is computed from. */
+export interface FeedbackInput {
+  /**
+   * The chunk's due subscribers (plan.ts's plan_due): subscriber_id, topic_ids,
+   * add_trending and has_votes.
+   */
+  due: SQL;
+  /** The run's topic × paper matches, column-wise (match.ts's TopicHits). */
+  topicIds: number[];
+  paperIds: number[];
+  /** The papers a trending digest of the chunk may hold. */
+  trendingIds: number[];
+  /** The plan's instant (ISO): votes age from when they were cast to now. */
+  now: string;
+}
+
 /**
- * The feedback factor of each voting profile for each of its candidate papers, as rows
- * (profile, paper_id, factor): `profiles` has profile, voter (the subscriber id of a
- * profile whose subscriber has votes, else null), topic_ids and add_trending;
- * `topicCandidates` has (profile, paper_id) of the topic matches; `trendingIds` are the
- * papers a trending profile ranks. A missing pair means ×1.
+ * Works out the feedback factor of each due voter for each paper their digest may rank,
+ * into a temporary table of the chunk's transaction, and returns it as a relation of
+ * rows (subscriber_id, paper_id, factor); a missing pair means ×1. Two statements, and
+ * none when no due subscriber has votes (plan.ts asks only then).
  *
- * Σ w(term of paper) is computed as Σ over the voter's votes of vote × decay × (stems the
- * voted paper and the candidate share), the same sum regrouped: the shared-stem counts
- * are worked out once per run for the few (voted paper, candidate) pairs that share a
- * stem, so each voter costs a hash probe per (vote, candidate), not a row per term.
+ * Σ w(term of paper) is computed as Σ over the voter's votes of vote × decay × (stems
+ * the voted paper and the candidate share), the same sum regrouped:
+ *
+ * 1. plan_shared: for each (voted paper, candidate) pair that shares a stem, the count
+ *    of shared stems over √(candidate's stems); each paper's stems are read from its
+ *    search vector once per chunk, for the chunk's voted papers and the run's candidates
+ *    only, never per voter.
+ * 2. plan_feedback: each voter's candidates (the papers their topics matched, and the
+ *    trending papers for a voter who wants them) meet that voter's votes, and each such
+ *    row is one hash probe into plan_shared: about 10 votes × 11 candidates per voter.
+ *    (The other way round, each vote meeting every candidate its paper shares a stem
+ *    with, is every candidate of the day instead of the voter's own: several times the
+ *    rows, the 4 M-row sort the first version spent seconds on.)
+ *
  * Set-based: no loop per subscriber.
  */
-export function feedbackFactors(profiles: SQL, topicCandidates: SQL, candidates: number[], trendingIds: number[], now: string): SQL {
-  return sql`
-    with voted as materialized (
-      select pr.profile, v.paper_id,
-             v.vote * power(0.5::float8, greatest(extract(epoch from (${now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS}) as w
-      from ${profiles} pr
-      join votes v on v.subscriber_id = pr.voter
-      where pr.voter is not null
-    ),
-    candidate_terms as materialized (
-      select p.id as paper_id, t.term, 1.0 / sqrt(greatest(cardinality(${paperTerms(sql`p.search`)}), 1)) as norm
-      from papers p
-      cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
-      where p.id = any(${sql.param(candidates)}::bigint[])
-    ),
-    shared as materialized (
-      select q.paper_id as voted_id, c.paper_id, count(*) * min(c.norm) as weight
-      from (select p.id as paper_id, t.term from papers p cross join unnest(${paperTerms(sql`p.search`)}) as t(term)
-            where p.id in (select distinct paper_id from voted)) q
-      join candidate_terms c on c.term = q.term
-      group by q.paper_id, c.paper_id
-    ),
-    pairs as (
-      select tc.profile, tc.paper_id from ${topicCandidates} tc
-      where tc.profile in (select profile from ${profiles} where voter is not null)
-      union
-      select pr.profile, c.id from ${profiles} pr cross join unnest(${sql.param(trendingIds)}::bigint[]) as c(id)
-      where pr.voter is not null and (cardinality(pr.topic_ids) = 0 or pr.add_trending)
-    )
-    select pa.profile, pa.paper_id, power(${FEEDBACK_RANGE}::float8, tanh(sum(v.w * s.weight)))::real as factor
-    from pairs pa
-    join voted v on v.profile = pa.profile
-    join shared s on s.voted_id = v.paper_id and s.paper_id = pa.paper_id
-    group by pa.profile, pa.paper_id`;
+export async function feedbackFactors(db: Queryable, input: FeedbackInput): Promise<SQL> {
+  // Tables of the transaction, analysed: the factor statement's planner then knows what
+  // it joins (on a CTE or unnest() it guesses, a hundred times too many rows, and sorts
+  // millions of rows to disk to merge them).
+  const table = async (name: string, query: SQL) => {
+    await db.execute(sql`create temporary table ${sql.identifier(name)} on commit drop as ${query}`);
+    await db.execute(sql`analyze ${sql.identifier(name)}`);
+  };
+  const votes = sql`
+    select v.subscriber_id, v.paper_id,
+           v.vote * power(0.5::float8, greatest(extract(epoch from (${input.now}::timestamptz - v.voted_at)), 0) / 86400.0 / ${FEEDBACK_HALF_LIFE_DAYS}) as w
+    from ${input.due} d
+    join votes v on v.subscriber_id = d.subscriber_id
+    where d.has_votes`;
+  const pairs = sql`
+    select d.subscriber_id, h.paper_id
+    from ${input.due} d
+    cross join unnest(d.topic_ids) as t(topic_id)
+    join unnest(${sql.param(input.topicIds)}::bigint[], ${sql.param(input.paperIds)}::bigint[]) as h(topic_id, paper_id) on h.topic_id = t.topic_id
+    where d.has_votes
+    union
+    select d.subscriber_id, c.id
+    from ${input.due} d
+    cross join unnest(${sql.param(input.trendingIds)}::bigint[]) as c(id)
+    where d.has_votes and (cardinality(d.topic_ids) = 0 or d.add_trending)`;
+  const candidates = [...new Set([...input.paperIds, ...input.trendingIds])];
+  // One number per (voted paper, candidate): voted × span + candidate. The planner sizes
+  // a hash on one key by that key's distinct values, but on two keys by the likelier of
+  // the two alone (a few hundred voted papers), which has it hash the million-row side.
+  const span = candidates.reduce((m, id) => Math.max(m, id), 0) + 1;
+  await table(
+    "plan_shared",
+    sql`with voted as (select distinct v.paper_id from ${input.due} d join votes v on v.subscriber_id = d.subscriber_id where d.has_votes),
+        terms as (
+          select p.id as paper_id, u.term, 1.0 / sqrt(greatest(cardinality(t.terms), 1)) as norm
+          from papers p
+          cross join lateral (select ${paperTerms(sql`p.search`)} as terms) t
+          cross join unnest(t.terms) as u(term)
+          where p.id = any(${sql.param(candidates)}::bigint[]) or p.id in (select paper_id from voted)
+        )
+        select q.paper_id * ${span}::bigint + c.paper_id as pair, count(*) * min(c.norm) as weight
+        from terms q
+        join terms c on c.term = q.term
+        where q.paper_id in (select paper_id from voted) and c.paper_id = any(${sql.param(candidates)}::bigint[])
+        group by q.paper_id, c.paper_id`,
+  );
+  await table(
+    "plan_feedback",
+    sql`select pa.subscriber_id, pa.paper_id, power(${FEEDBACK_RANGE}::float8, tanh(sum(v.w * s.weight)))::real as factor
+        from (${pairs}) pa
+        join (${votes}) v on v.subscriber_id = pa.subscriber_id
+        join plan_shared s on s.pair = v.paper_id * ${span}::bigint + pa.paper_id
+        group by pa.subscriber_id, pa.paper_id`,
+  );
+  return sql`plan_feedback`;
 }

@@ -1,6 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../db/client.js";
-import { feedbackFactors } from "./feedback.js";
 import { trendingPicks, type TrendingCandidates } from "./trending.js";
 
 /**
@@ -153,10 +152,12 @@ export interface MatchSummary {
  * and papers are ranked once per *profile*, the things a digest's contents depend on
  * (topic set, papers per digest, window, papers to leave out). Subscribers with the same
  * profile share the computed list, so ranking costs what the distinct profiles cost,
- * not what the subscribers cost. A subscriber with votes is a profile of their own (their
- * votes re-rank their candidates, feedback.ts); `withVotes` false (no due subscriber
- * has votes) leaves that part out of the statement. Digests are inserted with ON CONFLICT (subscriber_id,
- * period) DO NOTHING: a digest another planner created first is left alone.
+ * not what the subscribers cost. A subscriber with votes shares their profile's
+ * candidates and topic scores (computed once per profile) but gets a ranking of their
+ * own, those scores × their feedback factors (`feedback`, worked out before this
+ * statement by feedback.ts); without `feedback` that part is left out of the statement.
+ * Digests are inserted with ON CONFLICT (subscriber_id, period) DO NOTHING: a digest
+ * another planner created first is left alone.
  */
 export async function insertMatchedDigests(
   db: Queryable,
@@ -181,14 +182,18 @@ export interface MatchOptions {
   latestDay: string | null;
   hits: TopicHits;
   trending?: TrendingCandidates | null;
-  /** Some due subscriber has votes (the statement then computes feedback factors). */
-  withVotes?: boolean;
+  /**
+   * The due voters' feedback factors, rows (subscriber_id, paper_id, factor) from
+   * feedback.ts; null or absent when no due subscriber has votes.
+   */
+  feedback?: SQL | null;
 }
 
 /** The statement behind insertMatchedDigests. */
 function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
   const { due, now, hits } = opts;
-  const withVotes = opts.withVotes ?? false;
+  const feedback = opts.feedback ?? null;
+  const withVotes = feedback !== null;
   const trending = opts.trending ?? null;
   const latestDay = opts.latestDay === null ? sql`null::date` : sql`${opts.latestDay}::date`;
   const candidates = [...new Set([...hits.paperIds, ...(trending?.paperIds ?? [])])];
@@ -205,10 +210,11 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
       group by d.subscriber_id
     ),
     -- What each digest's contents depend on: the subscriber's topics (sorted ids),
-    -- papers per digest, window start, papers to leave out, "also add trending", and
-    -- for a subscriber with votes, the subscriber (their votes rank their papers).
+    -- papers per digest, window start, papers to leave out and "also add trending" (the
+    -- base key: which papers, and their topic scores); for a subscriber with votes, also
+    -- the subscriber (their votes reorder those papers).
     keys as materialized (
-      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending, k.voter) as key
+      select k.*, concat_ws('|', k.topic_ids, k.max_papers, k.window_from, k.excluded, k.add_trending) as base_key
       from (
         select due.subscriber_id, due.period, due.send_when_empty, due.covers_from, due.max_papers,
                ${withVotes ? sql`case when due.has_votes then due.subscriber_id end` : sql`null::bigint`} as voter,
@@ -219,14 +225,32 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
         left join sent x on x.subscriber_id = due.subscriber_id
       ) k
     ),
-    -- One row per distinct key, joined back on that one text key, which the planner
-    -- hashes (on four columns, two of them arrays, it sorts and merges instead).
-    profiles as materialized (
-      select row_number() over () as profile, key,
+    -- One row per distinct base key, joined back on that one text key, which the planner
+    -- hashes (on four columns, two of them arrays, it sorts and merges instead). Topic
+    -- scores are computed once per base, voters included.
+    bases as materialized (
+      select row_number() over () as base, base_key,
              min(topic_ids) as topic_ids, min(max_papers) as max_papers, min(window_from) as window_from, min(excluded) as excluded,
-             bool_or(add_trending) as add_trending, min(voter) as voter
+             bool_or(add_trending) as add_trending, bool_or(voter is null) as shared_by_plain
       from keys
-      group by key
+      group by base_key
+    ),
+    -- Each due subscriber's ranking: their base's, or for a voter their own, numbered
+    -- minus their subscriber id (bases count up from 1).
+    members as materialized (
+      select k.subscriber_id, k.period, k.send_when_empty, k.covers_from, k.voter, b.base,
+             case when k.voter is null then b.base else -k.voter end as profile
+      from keys k join bases b on b.base_key = k.base_key
+    ),
+    -- One row per ranking: a base shared by the subscribers without votes, a voter each.
+    profiles as materialized (
+      select b.base as profile, b.*, null::bigint as voter from bases b ${withVotes ? sql`where b.shared_by_plain` : sql``}
+      ${withVotes
+        ? sql`union all
+              select m.profile, b.*, m.voter
+              from members m join bases b on b.base = m.base
+              where m.voter is not null`
+        : sql``}
     ),
     topic_hits as materialized (
       select h.topic_id, h.paper_id, p.upvotes, p.published_at, p.first_seen_at, p.listing_day, h.rank, h.words
@@ -235,20 +259,19 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
       join papers p on p.id = h.paper_id
     ),
     per_paper as (
-      select pr.profile, h.paper_id, min(pr.max_papers) as max_papers,
+      select b.base, h.paper_id, min(b.max_papers) as max_papers,
              ${boostedScore(sql`max(h.rank)`, sql`min(h.upvotes)`)} as score,
              min(h.upvotes) as upvotes, max(h.published_at) as published_at, max(h.first_seen_at) as first_seen_at,
              array_agg(h.topic_id order by h.rank desc, h.topic_id) as topics,
              string_agg(h.words, ' ') as words
-      from profiles pr
-      cross join unnest(pr.topic_ids) as t(topic_id)
+      from bases b
+      cross join unnest(b.topic_ids) as t(topic_id)
       join topic_hits h on h.topic_id = t.topic_id
       where h.first_seen_at <= ${now}::timestamptz
-        and (case when pr.window_from = '-infinity' then h.listing_day = ${latestDay} else h.first_seen_at > pr.window_from end)
-        and h.paper_id <> all(pr.excluded)
-      group by pr.profile, h.paper_id
+        and (case when b.window_from = '-infinity' then h.listing_day = ${latestDay} else h.first_seen_at > b.window_from end)
+        and h.paper_id <> all(b.excluded)
+      group by b.base, h.paper_id
     ),
-    ${withVotes ? sql`feedback as materialized (${feedbackFactors(sql`profiles`, sql`per_paper`, candidates, trending?.paperIds ?? [], now)}),` : sql``}
     ranked as (
       select * from (
         select f.*, row_number() over (
@@ -257,10 +280,14 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
                ) as pos
         from (
           ${withVotes
-            ? sql`select pp.profile, pp.paper_id, pp.max_papers, (pp.score * coalesce(fb.factor, 1))::real as score, fb.factor as feedback,
+            ? sql`select pr.profile, pp.paper_id, pp.max_papers, (pp.score * coalesce(fb.factor, 1))::real as score, fb.factor as feedback,
                          pp.upvotes, pp.published_at, pp.first_seen_at, pp.topics, pp.words
-                  from per_paper pp left join feedback fb on fb.profile = pp.profile and fb.paper_id = pp.paper_id`
-            : sql`select pp.*, null::real as feedback from per_paper pp`}
+                  from profiles pr
+                  join per_paper pp on pp.base = pr.base
+                  left join ${feedback} fb on fb.subscriber_id = pr.voter and fb.paper_id = pp.paper_id`
+            : sql`select pp.base as profile, pp.paper_id, pp.max_papers, pp.score, null::real as feedback,
+                         pp.upvotes, pp.published_at, pp.first_seen_at, pp.topics, pp.words
+                  from per_paper pp`}
         ) f
       ) r
       where r.pos <= r.max_papers
@@ -277,7 +304,7 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
       union all
       select t.profile, t.paper_id, 1000 + t.pos,
              jsonb_strip_nulls(jsonb_build_object('score', t.upvotes, 'topics', '[]'::jsonb, 'words', '[]'::jsonb, 'trending', t.upvotes, 'feedback', t.feedback))
-      from (${trendingPicks(sql`profiles`, sql`ranked`, trending, withVotes ? sql`feedback` : null)}) t
+      from (${trendingPicks(sql`profiles`, sql`ranked`, trending, feedback)}) t
     ),
     results as materialized (
       select profile, count(*)::int as n, array_agg(paper_id order by pos) as paper_ids, jsonb_agg(m order by pos) as matches
@@ -289,9 +316,8 @@ function insertMatchedDigestsQuery(opts: MatchOptions): SQL {
       select k.subscriber_id, k.period,
              case when coalesce(r.n, 0) = 0 and not k.send_when_empty then 'empty'::digest_status else 'queued'::digest_status end,
              k.covers_from, ${now}::timestamptz, coalesce(r.n, 0), coalesce(r.paper_ids, '{}'), coalesce(r.matches, '[]')
-      from keys k
-      join profiles pr on pr.key = k.key
-      left join results r on r.profile = pr.profile
+      from members k
+      left join results r on r.profile = k.profile
       order by k.subscriber_id
       on conflict (subscriber_id, period) do nothing
       returning id, status, paper_count

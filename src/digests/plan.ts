@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
+import { feedbackFactors } from "./feedback.js";
 import { createTopicHitCache, insertMatchedDigests, type MatchSummary, type TopicHitCache } from "./match.js";
 import { isKnownTimeZone } from "./schedule.js";
 import { trendingCandidates } from "./trending.js";
@@ -217,7 +218,12 @@ function planChunk(
     const latestDay = row?.latest_day ?? null;
     const hits = await hitCache.covering(tx, { minFrom: row?.min_from ?? null, maxTo: now, latestDay });
     const trending = row?.trending ? await trendingCandidates(tx, { now, listingTz, minFrom: row.trend_from }) : null;
-    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits, trending, withVotes: row?.with_votes ?? false });
+    // Votes re-rank their voters' digests: the factors are worked out first, in
+    // statements of their own, so the match statement only joins them.
+    const feedback = row?.with_votes
+      ? await feedbackFactors(tx, { due: sql`plan_due`, topicIds: hits.topicIds, paperIds: hits.paperIds, trendingIds: trending?.paperIds ?? [], now })
+      : null;
+    const match = await insertMatchedDigests(tx, { due: sql`plan_due`, now, latestDay, hits, trending, feedback });
     return { ...counts, match };
   });
 }

@@ -62,11 +62,11 @@ export async function trendingCandidates(
 
 /**
  * The trending picks of each profile that wants them, as rows (profile, paper_id, pos,
- * upvotes): `profiles` has profile, topic_ids, max_papers, window_from, excluded and
- * add_trending; `topicPicks` has (profile, paper_id) of the topic matches, which a mixed
+ * upvotes): `profiles` has profile, voter (a voter's subscriber id, else null), topic_ids,
+ * max_papers, window_from, excluded and add_trending; `topicPicks` has (profile, paper_id) of the topic matches, which a mixed
  * digest does not repeat. No topics: the top max_papers; with add_trending: the top
  * TRENDING_EXTRA. Upvotes are read from papers now, so the freshest count ranks.
- * `feedback` (profile, paper_id, factor), when given, re-ranks a voter's picks by
+ * `feedback` (subscriber_id, paper_id, factor), when given, re-ranks a voter's picks by
  * (1 + ln(1 + upvotes)) × factor (feedback.ts); without a factor that is the upvote order.
  */
 export function trendingPicks(profiles: SQL, topicPicks: SQL, c: TrendingCandidates | null, feedback: SQL | null = null): SQL {
@@ -83,7 +83,7 @@ export function trendingPicks(profiles: SQL, topicPicks: SQL, c: TrendingCandida
                         p.upvotes desc, p.published_at desc nulls last, p.first_seen_at desc, p.id desc
              ) as pos
       from (
-        select pr.profile, pr.excluded,
+        select pr.profile, pr.voter, pr.excluded,
                case when cardinality(pr.topic_ids) = 0 then pr.max_papers else ${TRENDING_EXTRA} end as n,
                case when pr.window_from = '-infinity' then ${latestDay}
                     else (pr.window_from at time zone ${c.timeZone})::date end as from_day
@@ -92,7 +92,7 @@ export function trendingPicks(profiles: SQL, topicPicks: SQL, c: TrendingCandida
       ) tp
       join papers p on p.id = any(${sql.param(c.paperIds)}::bigint[])
                    and p.listing_day >= tp.from_day and p.listing_day < ${c.today}::date
-      ${feedback ? sql`left join ${feedback} fb on fb.profile = tp.profile and fb.paper_id = p.id` : sql``}
+      ${feedback ? sql`left join ${feedback} fb on fb.subscriber_id = tp.voter and fb.paper_id = p.id` : sql``}
       where p.id <> all(tp.excluded)
         and not exists (select 1 from ${topicPicks} t where t.profile = tp.profile and t.paper_id = p.id)
     ) r

@@ -5,7 +5,7 @@ import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -16,7 +16,7 @@ import type { Config } from "../config.js";
 import type { AppDeps } from "./deps.js";
 import { adminRoutes } from "./admin/routes.js";
 import { subscriberSendStatus } from "../digests/status.js";
-import { registerErrorHandling } from "./errors.js";
+import { registerErrorHandling, unroutable } from "./errors.js";
 import { decorateHtmlReply } from "./reply-html.js";
 import { sendStatusSection } from "./pages/send-status.js";
 import { siteCss } from "./pages/layout.js";
@@ -45,6 +45,9 @@ export type App = FastifyInstance<
 const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#3b5bdb"/><rect x="7" y="8" width="18" height="16" rx="2" fill="#fff"/><path d="M10 12h12M10 16h12M10 20h8" stroke="#3b5bdb" stroke-width="2" stroke-linecap="round"/></svg>`;
 
 const assetsDir = fileURLToPath(new URL("./assets", import.meta.url));
+/** What a forwarded request id may look like (UUIDs, ULIDs, trace ids, `req-1a`). */
+const FORWARDED_REQUEST_ID = /^[A-Za-z0-9._:/+=@-]{1,128}$/;
+let lastRequestId = 0;
 
 /**
  * Fastify's own hop count fails closed (it trusts nobody), so a count becomes the
@@ -69,9 +72,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // The client address (rate limits, consent records) is the socket's peer unless
     // TRUST_PROXY names the proxies whose X-Forwarded-For we believe.
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
-    requestIdHeader: "x-request-id",
-    // Fastify's own two lines per request become the one below.
-    disableRequestLogging: true,
+    // A proxy's X-Request-Id is kept when it looks like an id; a client's 8 KB of text, or
+    // quotes and spaces that mimic other log fields, would otherwise go verbatim into every line.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && FORWARDED_REQUEST_ID.test(given) ? given : `req-${(++lastRequestId).toString(36)}`;
+    },
+    // Fastify's own two lines per request become the one below (the top-level
+    // disableRequestLogging option is deprecated: it printed a warning at every start).
+    logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: unroutable,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

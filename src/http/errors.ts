@@ -59,6 +59,10 @@ function toAppError(err: FastifyError | Error): AppError {
       return new AppError("VALIDATION", fe.message, "body");
   }
   if (fe.statusCode === 429) return new AppError("RATE_LIMITED");
+  // @fastify/static's refusals: a path it will not serve (a NUL byte, a segment leaving its
+  // root) names no file, and a Range past a file's end is a 416, not a bad request body.
+  if (fe.statusCode === 403) return new AppError("NOT_FOUND");
+  if (fe.statusCode === 416) return new AppError("RANGE_NOT_SATISFIABLE");
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     // e.g. malformed JSON (400 from the body parser) or 404 from a plugin.
     const code: ErrorCode = fe.statusCode === 404 ? "NOT_FOUND" : "VALIDATION";
@@ -88,15 +92,35 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: App
   return reply.code(err.status).type("application/json; charset=utf-8").send(body);
 }
 
+/** No route answers this address: a page for a browser, the JSON error for everyone else. */
+function notFound(request: FastifyRequest, reply: FastifyReply, path: string) {
+  const wantsHtml = request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
+  if (wantsHtml) {
+    // Not reply.html(): frameworkErrors get a reply without the app's decorators.
+    return reply.code(404).type("text/html; charset=utf-8").send(messagePage("Not found", "There is no page at this address."));
+  }
+  return sendError(request, reply, new AppError("NOT_FOUND", `No route ${request.method} ${path}`));
+}
+
+/**
+ * Fastify's `frameworkErrors`: a path it cannot decode (`/papers/%E0%A4%A`) or whose
+ * parameter passes maxParamLength (a 5,000-character "day") never reaches a route, and
+ * Fastify's own answer is its raw JSON with the path echoed. Such an address names no
+ * page: it gets the not-found answer, without echoing the path (a feed's is its token).
+ */
+export function unroutable(_err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ method: request.method, statusCode: 404 }, "request to an undecodable or overlong path");
+  void notFound(request, reply, "(this address)");
+}
+
 export function registerErrorHandling(app: FastifyInstance) {
-  app.setErrorHandler((err: FastifyError, request, reply) => sendError(request, reply, toAppError(err)));
-  app.setNotFoundHandler((request, reply) => {
-    const wantsHtml = request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
-    if (wantsHtml) {
-      return reply.code(404).html(messagePage("Not found", "There is no page at this address."));
-    }
-    return sendError(request, reply, new AppError("NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0] ?? ""}`));
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A 416 says how long the file is (RFC 9110 §15.5.17); @fastify/static puts that on the error.
+    const range = (err as { headers?: Record<string, string> }).headers?.["Content-Range"];
+    if (err.statusCode === 416 && range) reply.header("content-range", range);
+    return sendError(request, reply, toAppError(err));
   });
+  app.setNotFoundHandler((request, reply) => notFound(request, reply, request.url.split("?")[0] ?? ""));
   // Any route can answer 503 while Postgres is away (toAppError): that answer belongs to
   // every JSON route's contract, and so to /docs. Must run before routes are added.
   app.addHook("onRoute", (route) => {

@@ -206,9 +206,13 @@ describe("manage page: suggested topics and recent votes", () => {
     expect(undone.statusCode).toBe(200);
     expect(undone.body).toContain("Vote removed.");
     expect((await rt.pool.query("select paper_id from votes where subscriber_id = $1", [subscriberId])).rowCount).toBe(3);
+    // A form that names no paper is refused, saying so; nothing is removed.
     for (const paper of ["abc", "-1", "99999999999999999999", ""]) {
-      expect((await form("/manage/votes/undo", { token: manage, paper })).statusCode).toBe(200);
+      const broken = await form("/manage/votes/undo", { token: manage, paper });
+      expect(broken.statusCode).toBe(400);
+      expect(broken.body).toContain("No vote was removed: the form did not name a paper.");
     }
+    expect((await rt.pool.query("select paper_id from votes where subscriber_id = $1", [subscriberId])).rowCount).toBe(3);
     // Another subscriber's manage token cannot touch these votes.
     const other = await seedOne(rt.pool, { papers: 1 });
     const otherManage = new URL(links.manage(ctx, { id: other.subscriberId, tokenVersion: 1 })).searchParams.get("token")!;

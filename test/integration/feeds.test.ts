@@ -108,10 +108,15 @@ describe("Atom feeds", () => {
     expect(manage.body).toContain(url.pathname);
 
     const revoked = await app.inject({ method: "POST", url: "/manage/feed/revoke", payload: { token: manageToken } });
-    expect(revoked.statusCode).toBe(200);
+    // Redirected back like a save, so refreshing the page that shows the new link keeps it.
+    expect(revoked.statusCode).toBe(303);
     expect((await app.inject({ method: "GET", url: url.pathname })).statusCode).toBe(403);
     const fresh = new URL(links.feed(ctx(), { ...s, feedVersion: 2 }));
-    expect(revoked.body).toContain(fresh.pathname);
+    for (let refresh = 0; refresh < 2; refresh++) {
+      const shown = await app.inject({ method: "GET", url: String(revoked.headers.location) });
+      expect(shown.body).toContain("Your old feed link no longer works.");
+      expect(shown.body).toContain(fresh.pathname);
+    }
     expect((await app.inject({ method: "GET", url: fresh.pathname })).statusCode).toBe(200);
     // Only the feed link was replaced: the manage link still works.
     expect((await app.inject({ method: "GET", url: `/manage?token=${manageToken}` })).statusCode).toBe(200);

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
-import { tokenFor } from "../../src/subscribers/links.js";
+import { feedbackToken, tokenFor } from "../../src/subscribers/links.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 /**
@@ -174,6 +174,57 @@ function queryString(entries: [string, unknown][]): string {
   return entries.map(([k, v]) => `${enc(k)}=${enc(flat(v))}`).join("&");
 }
 
+/**
+ * Requests whose every field but one is valid, for the routes a reader's feedback and
+ * search reach and the email-events webhook: the hostile field must be the one the
+ * answer names (a JSON error's `field`, or a page's words for it), with a 4xx.
+ */
+interface NamedShape extends Shape {
+  /** Headers the valid request carries (the webhook's bearer token). */
+  headers?: Record<string, string>;
+  /** How an HTML answer names each field, for the person reading it. */
+  words: Record<string, RegExp>;
+}
+
+function namedShapes(t: { feedback: string; manage: string; paper: string }): Record<string, NamedShape> {
+  // A token is a link to the person who holds it: its page says the link does not work.
+  const token = /\blink\b|\btoken\b/i;
+  return {
+    "GET /feedback": { type: "query", fields: { token: t.feedback }, words: { token } },
+    "POST /feedback": { type: "form", fields: { token: t.feedback }, words: { token } },
+    "POST /feedback/undo": { type: "form", fields: { token: t.feedback }, words: { token } },
+    "POST /manage/topics/add": { type: "form", fields: { token: t.manage, topic: "test-time compute" }, words: { token, topic: /\btopic\b/i } },
+    "POST /manage/votes/undo": { type: "form", fields: { token: t.manage, paper: t.paper }, words: { token, paper: /\bpaper\b/i } },
+    "GET /search": { type: "query", fields: { q: "diffusion models" }, words: { q: /\bsearch\b/i } },
+    "POST /webhooks/email-events": {
+      type: "json",
+      fields: { messageId: "<digest-987654@paperboy.test>", type: "bounce", permanent: true },
+      headers: { authorization: `Bearer ${WEBHOOK}` },
+      words: {},
+    },
+  };
+}
+
+/**
+ * A value no field of that kind accepts: a control character, a lone surrogate or more
+ * length than any field allows, and in JSON also the wrong type. (Operator bombs and
+ * long dashes are hostile only to topics; a Message-ID may hold them.)
+ */
+function invalidFor(valid: unknown, type: Shape["type"]): fc.Arbitrary<unknown> {
+  const poisoned = fc
+    // Text-direction controls are refused in topics and searches only (a name may need them).
+    .tuple(fc.string({ maxLength: 12 }), fc.constantFrom(...POISON.filter((p) => !/[\u202A-\u202E\u2066-\u2069]/.test(p))), fc.string({ maxLength: 12 }))
+    // Inside the value: at its edges a space-like control is trimmed off, as typing would.
+    .map(([a, p, b]) => `x${a}${p}${b}y`)
+    // A lone surrogate cannot travel in a form or query: it arrives as U+FFFD.
+    .filter((v) => type === "json" || !/[\uD800-\uDFFF]/.test(v));
+  // Longer than any field (and than a search, 1,000), short of the body limit, which a 413 names instead.
+  const text = fc.oneof(poisoned, fc.integer({ min: 1_001, max: 1_500 }).map((n) => "é".repeat(n)));
+  if (type !== "json") return text;
+  const wrongType = typeof valid === "boolean" ? fc.oneof(text, fc.constantFrom(0, "yes", [], {})) : fc.oneof(text, hostileNumber, fc.constantFrom(null, [], {}, [["x"]], true));
+  return wrongType;
+}
+
 const rawQueries = fc.constantFrom("%", "token=%ZZ", "topics[a][b][c]=1", "date=0000-01-01", "date=2026-02-30", "limit=1e999", "done=__proto__", "token", "&&&", "a=%00");
 
 describe("every route, generated hostile input", () => {
@@ -181,6 +232,7 @@ describe("every route, generated hostile input", () => {
   let app: App;
   let routes: Route[];
   const tokens: Record<string, string> = {};
+  let paperId = "";
 
   async function rowCounts(): Promise<Record<string, number>> {
     const { rows: tables } = await rt.pool.query<{ t: string }>("select tablename as t from pg_tables where schemaname = 'public' order by 1");
@@ -199,6 +251,11 @@ describe("every route, generated hostile input", () => {
     const [s] = await rt.db.insert(subscribers).values({ email: "fuzz@example.org", status: "active", confirmedAt: new Date() }).returning();
     const ctx = { publicUrl: rt.config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET };
     for (const purpose of ["manage", "unsubscribe", "confirm", "view"] as const) tokens[purpose] = tokenFor(ctx, s!, purpose);
+    const { rows: paper } = await rt.pool.query<{ id: string }>(
+      `insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url) values ('2511.99999', 'Fuzzing feedback', 'A paper to vote on.', '2026-11-27', 'https://arxiv.org/abs/2511.99999', 'https://arxiv.org/pdf/2511.99999') returning id`,
+    );
+    paperId = paper[0]!.id;
+    tokens.feedback = feedbackToken(ctx, s!, Number(paperId), 1);
     await rt.pool.query("insert into topics (query) values ('diffusion models')");
     await rt.pool.query("insert into subscriber_topics (subscriber_id, topic_id, label) select $1, id, 'diffusion models' from topics", [s!.id]);
   });
@@ -275,6 +332,44 @@ describe("every route, generated hostile input", () => {
       ).catch((err: unknown) => {
         if (failures.length === 0) throw err;
       });
+    }
+    expect(failures).toEqual([]);
+    expect(await rowCounts()).toEqual(before);
+  }, 120_000);
+
+  it("answers a valid feedback, search or webhook request with one field made invalid with a 4xx that names that field, and stores nothing", async () => {
+    const before = await rowCounts();
+    const failures: string[] = [];
+    const shapes = namedShapes({ feedback: tokens.feedback ?? "", manage: tokens.manage ?? "", paper: paperId });
+    for (const [route, shape] of Object.entries(shapes)) {
+      const [method, path] = route.split(" ") as [string, string];
+      for (const key of Object.keys(shape.fields)) {
+        const fields = invalidFor(shape.fields[key], shape.type).map((v) => ({ ...shape.fields, [key]: shape.type === "json" ? v : flat(v) }));
+        await fc.assert(
+          fc.asyncProperty(fields, async (f) => {
+            const body = shape.type === "query" ? {} : encodeBody(shape, f);
+            const url = shape.type === "query" ? `${path}?${queryString(Object.entries(f))}` : path;
+            const headers: Record<string, string> = { accept: "text/html", ...shape.headers };
+            if (body.contentType) headers["content-type"] = body.contentType;
+            const res = await app.inject({ method: method as "GET", url, headers, ...(body.payload !== undefined ? { payload: body.payload } : {}) });
+            const json = String(res.headers["content-type"] ?? "").includes("application/json");
+            const named = json
+              ? (() => {
+                  const field = res.json<{ error?: { field?: string } }>().error?.field ?? "";
+                  return field === key || field.startsWith(`${key}.`);
+                })()
+              : (shape.words[key]?.test(res.body.replace(/<[^>]*>/g, " ")) ?? false);
+            if (res.statusCode < 400 || res.statusCode >= 500 || !named) {
+              failures.push(`${route} ${key}=${flat(f[key]).slice(0, 80)} → ${res.statusCode} ${res.body.replace(/\s+/g, " ").slice(0, 300)}`);
+              return false;
+            }
+            return true;
+          }),
+          { numRuns: RUNS * 2, endOnFailure: true },
+        ).catch((err: unknown) => {
+          if (failures.length === 0) throw err;
+        });
+      }
     }
     expect(failures).toEqual([]);
     expect(await rowCounts()).toEqual(before);

@@ -1,3 +1,4 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.js";
 import type { App } from "../../src/http/app.js";
@@ -127,5 +128,26 @@ describe("dates and bodies that used to reach a 500", () => {
       payload: `--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n\u0000`,
     });
     expect(forged.statusCode).toBe(403);
+  });
+
+  it("a one-click POST whose body is broken JSON, empty JSON or a stray content type still unsubscribes", async () => {
+    const ctx = { publicUrl: rt.config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET };
+    const bodies: [string, string][] = [
+      ["application/json", "{{{"],
+      ["application/json", ""],
+      ["application/x-www-form-urlencoded; charset=utf-16", "List-Unsubscribe=One-Click"],
+    ];
+    for (const [i, [type, payload]] of bodies.entries()) {
+      const [s] = await rt.db.insert(subscribers).values({ email: `one-click-${i}@example.org`, status: "active", confirmedAt: new Date() }).returning();
+      const res = await app.inject({
+        method: "POST",
+        url: `/unsubscribe/one-click?token=${tokenFor(ctx, s!, "unsubscribe")}`,
+        headers: { "content-type": type },
+        payload,
+      });
+      expect({ type, payload, status: res.statusCode }).toEqual({ type, payload, status: 200 });
+      const [after] = await rt.db.select().from(subscribers).where(eq(subscribers.id, s!.id));
+      expect(after?.status).toBe("unsubscribed");
+    }
   });
 });

@@ -338,6 +338,28 @@ describe("provider webhooks", () => {
       expect((await subscriber(c.subscriberId))?.status).toBe("complained");
     });
 
+    // Mailgun signs only `timestamp + token`, not the event: a signature seen once (a log,
+    // a request bin) used to carry any event-data, for any address, forever.
+    it("a signature already used cannot carry another event, and a stale one is refused", async () => {
+      const first = await reader();
+      const delivered = JSON.parse(signed("mailgun-failed-temporary.json", first.vars)) as Record<string, unknown>;
+      expect((await post(JSON.stringify(delivered))).json()).toEqual({ events: 1, matched: 1 });
+
+      const victim = await reader();
+      const forged = JSON.parse(signed("mailgun-complained.json", victim.vars)) as Record<string, unknown>;
+      forged.signature = delivered.signature;
+      const res = await post(JSON.stringify(forged));
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ matched: 0, duplicate: true });
+      expect(await subscriber(victim.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
+
+      const stale = JSON.parse(signed("mailgun-complained.json", victim.vars)) as { signature: Record<string, string> };
+      const timestamp = String(Math.floor(Date.now() / 1000) - 8 * 86_400);
+      stale.signature = { timestamp, token: "t".repeat(50), signature: createHmac("sha256", MAILGUN_KEY).update(`${timestamp}${"t".repeat(50)}`).digest("hex") };
+      expect((await post(JSON.stringify(stale))).statusCode).toBe(401);
+      expect(await subscriber(victim.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
+    });
+
     it("refuses another key's signature with 401 and a missing signature object with 400", async () => {
       const r = await reader();
       expect((await post(signed("mailgun-failed-permanent.json", r.vars, "key-someone-else-0123456789"))).statusCode).toBe(401);

@@ -44,6 +44,16 @@ describe("request logs", () => {
     expect(JSON.stringify(lines)).not.toContain("wrong-token-but-secret");
   });
 
+  it("keep a forwarded request id only when it looks like one", async () => {
+    const app = await rt.app();
+    const kept = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": "3f2c9a7e-1b4d-4c8e-9f60-0a1b2c3d4e5f" } });
+    expect(kept.headers["x-request-id"]).toBe("3f2c9a7e-1b4d-4c8e-9f60-0a1b2c3d4e5f");
+    for (const bad of ["A".repeat(6000), 'req-1", "statusCode":200, "x":"', "two words", ""]) {
+      const res = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": bad } });
+      expect(res.headers["x-request-id"]).toMatch(/^req-[0-9a-z]+$/);
+    }
+  });
+
   it("log the path of a link from an email without its token", async () => {
     const lines: Record<string, unknown>[] = [];
     const stream = new Writable({

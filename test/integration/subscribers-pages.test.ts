@@ -85,6 +85,26 @@ describe("signup page without JavaScript", () => {
     expect(prefilled.body).toContain("&quot;test-time compute&quot; &lt;x&gt;</textarea>");
   });
 
+  it("the confirmed page says when no email comes in the subscriber's own terms: topics or trending, day or week", async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ email: "quiet-trend@example.org", frequency: "weekly", weekday: "2" }, "When there are no new trending papers, no email is sent that week."],
+      [{ email: "quiet-topics@example.org", topics: "diffusion models" }, "When nothing new matches your topics, no email is sent that day."],
+    ];
+    for (const [fields, words] of cases) {
+      await app.inject({ method: "POST", url: "/subscribe", remoteAddress: remoteAddress(), headers: urlencoded, payload: form(fields) });
+      const deadline = Date.now() + 15_000;
+      let text = "";
+      while (!text && Date.now() < deadline) {
+        text = rt.sink.messages.find((m) => m.envelope.to[0] === fields.email)?.parsed.text ?? "";
+        if (!text) await new Promise((r) => setTimeout(r, 50));
+      }
+      const token = new URL(/http:\/\/paperboy\.test\/confirm\?token=\S+/.exec(text)![0]).searchParams.get("token")!;
+      const confirmed = await app.inject({ method: "POST", url: "/confirm", payload: { token } });
+      expect(confirmed.statusCode).toBe(200);
+      expect(confirmed.body).toContain(words);
+    }
+  });
+
   it("re-renders the form with the error next to the field, keeps what was typed, stores nothing", async () => {
     const cases: [Record<string, string>, string, RegExp][] = [
       [{ email: "nope", topics: "robots" }, "email", /Enter a valid email address/],
@@ -234,6 +254,18 @@ describe("unsubscribe page", () => {
     expect(back.body).toContain("Welcome back");
     expect(back.body).toContain("<li>diffusion models</li>");
     expect((await row(s.id)).status).toBe("active");
+  });
+
+  it("a subscriber who paused, left and came back is told the digests are still paused", async () => {
+    const s = await activeSubscriber("paused-leaver@example.org");
+    await rt.db.update(subscribers).set({ pausedAt: new Date() }).where(eq(subscribers.id, s.id));
+    const token = tokenFor(ctx(), s, "unsubscribe");
+    await app.inject({ method: "POST", url: "/unsubscribe", headers: urlencoded, payload: form({ token }) });
+    const back = await app.inject({ method: "POST", url: "/resubscribe", headers: urlencoded, payload: form({ token }) });
+    expect(back.statusCode).toBe(200);
+    expect(back.body).toContain("Welcome back");
+    expect(back.body).toContain("still paused");
+    expect((await row(s.id)).pausedAt).not.toBeNull();
   });
 
   it("unsubscribes from the manage page", async () => {

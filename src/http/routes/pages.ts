@@ -35,21 +35,29 @@ const tokenForm = z.object({ token: z.string().max(512).optional() });
 /** After a save, pause or resume the browser is redirected back here, saying what happened. */
 const manageQuery = tokenQuery.extend({
   saved: z.string().max(300).optional(),
-  done: z.enum(["paused", "resumed"]).optional(),
+  done: z.enum(["paused", "resumed", "feed"]).optional(),
 });
 const PREFERENCE_FIELDS = new Set<string>(Object.keys(preferencesPatchSchema.shape));
+/** What the manage page says after a pause, a resume or a new feed link redirected back to it. */
+const DONE_NOTICES = {
+  paused: "Paused: no digests until you resume.",
+  resumed: "Resumed: your next digest is shown below.",
+  feed: "Your old feed link no longer works. The new one is under “Your Atom feed” below.",
+} as const;
 /**
  * When the first digest comes, by the rule the planner follows: at the first hourly plan
  * once the send hour has come on a day that starts a period, so today within the hour
  * if that hour has already passed. Said in the subscriber's own time.
  */
-function firstDigestWords(s: Subscriber, now: Date): string {
+function firstDigestWords(s: Subscriber, topics: readonly string[], now: Date): string {
   const schedule = { timezone: s.timezone, sendHour: s.sendHour, frequency: s.frequency, weekday: s.weekday };
   const first = nextSend(schedule, now, () => false);
   const rhythm =
     s.frequency === "daily" ? `every day at ${hourOfDay(s.sendHour)}` : `every ${WEEKDAY_NAMES[s.weekday - 1] ?? "week"} at ${hourOfDay(s.sendHour)}`;
   const when = first.dueNow ? `within the hour (your send time today, ${hourOfDay(s.sendHour)}, has passed)` : atInZone(first.at, s.timezone);
-  const quiet = s.sendWhenEmpty ? "" : " When nothing new matches your topics, no email is sent that day.";
+  // A trending subscriber follows no topics; a weekly one is skipped for a week, not a day.
+  const nothing = topics.length === 0 ? "there are no new trending papers" : "nothing new matches your topics";
+  const quiet = s.sendWhenEmpty ? "" : ` When ${nothing}, no email is sent that ${s.frequency === "weekly" ? "week" : "day"}.`;
   return `Your first digest comes ${when}, then ${rhythm}, your time (${s.timezone}).${quiet}`;
 }
 const WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -123,7 +131,9 @@ export interface SubscriberRouteOptions {
 const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app, { service }) => {
   // Mail providers post `List-Unsubscribe=One-Click` as a form or as multipart/form-data.
   // The token alone authorises, so any other body is read (up to a limit) and ignored,
-  // never parsed: a truncated or malformed multipart body cannot fail the unsubscribe.
+  // never parsed: a truncated or malformed body cannot fail the unsubscribe. That holds
+  // for the types the app parses elsewhere too (JSON, forms): their parsers are dropped here.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
 
   app.post(
@@ -234,7 +244,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     return reply.html(
       welcomePage({
         title: "You're subscribed",
-        intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, new Date())}`,
+        intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, topics, new Date())}`,
         topics,
         manageUrl: service.links.manage(subscriber),
       }),
@@ -247,7 +257,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const { saved, done } = req.query;
     const extra: Partial<Parameters<typeof managePage>[0]> = {};
     if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
-    if (done) extra.notice = done === "paused" ? "Paused: no digests until you resume." : "Resumed: your next digest is shown below.";
+    if (done) extra.notice = DONE_NOTICES[done];
     return reply.html(await renderManage(token, s, extra));
   });
 
@@ -277,12 +287,12 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     });
   }
 
+  // Redirected like a save: a refresh of the page shown after it must not replace the new link again.
   app.post("/manage/feed/revoke", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const token = requireToken(req.body.token);
     const s = await service.check(token, "manage");
-    const feedVersion = await revokeFeed(opts.deps.db, s.id);
-    const notice = "Your old feed link no longer works. The new one is under “Your Atom feed” below.";
-    return reply.html(await renderManage(token, { ...s, feedVersion }, { notice }));
+    await revokeFeed(opts.deps.db, s.id);
+    return reply.redirect(manageUrl(token, { done: "feed" }), 303);
   });
 
   // A suggested topic's one-click "Follow": the current topics plus this one, checked like the form.
@@ -309,14 +319,18 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       }
     }
     const message = errors.map((e) => e.message).join(" ");
-    return reply.code(400).html(await renderManage(token, s, { notice: `“${topic.slice(0, 100)}” was not added: ${message}` }));
+    return reply.code(400).html(await renderManage(token, s, { notice: `The topic “${topic.slice(0, 100)}” was not added: ${message}` }));
   });
 
   app.post("/manage/votes/undo", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
     const token = requireToken(one(req.body, "token"));
     const s = await service.check(token, "manage");
     const paper = one(req.body, "paper") ?? "";
-    const removed = /^[1-9][0-9]{0,15}$/.test(paper) && Number.isSafeInteger(Number(paper)) ? await removeVote(opts.deps.db, s.id, Number(paper)) : false;
+    // The list's Undo buttons name a paper by its id; anything else is a broken form, not "no vote".
+    if (!/^[1-9][0-9]{0,15}$/.test(paper) || !Number.isSafeInteger(Number(paper))) {
+      return reply.code(400).html(await renderManage(token, s, { notice: "No vote was removed: the form did not name a paper." }));
+    }
+    const removed = await removeVote(opts.deps.db, s.id, Number(paper));
     return reply.html(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
   });
 
@@ -347,7 +361,13 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     return reply.html(
       welcomePage({
         title: "Welcome back",
-        intro: subscriber.status === "active" ? "You are subscribed again, with the same topics and schedule as before." : "Your subscription cannot be restarted from here.",
+        intro:
+          subscriber.status !== "active"
+            ? "Your subscription cannot be restarted from here."
+            : subscriber.pausedAt
+              ? // Resubscribing does not resume: without this, "subscribed again" promises digests that never come.
+                "You are subscribed again, with the same topics and schedule as before. Your digests are still paused, as you left them: resume them from the manage page."
+              : "You are subscribed again, with the same topics and schedule as before.",
         topics,
         manageUrl: service.links.manage(subscriber),
       }),

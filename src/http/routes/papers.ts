@@ -27,7 +27,7 @@ export function parseQuery(v: string | undefined): string {
 }
 
 const dayParam = z.object({ day: z.string().max(64) });
-const searchQuery = z.object({ q: z.string().max(1000).optional() });
+const searchQuery = z.object({ q: z.string().max(1000, "The search is longer than 1,000 characters.").optional() });
 
 /**
  * The Daily Papers pages: `/` (the latest listing day), `/papers/YYYY-MM-DD`,

@@ -57,8 +57,8 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
   };
   const raw = (req: FastifyRequest) => req.rawBody ?? Buffer.alloc(0);
   const recordDeps = { pool: deps.pool, events: { mailDomain: config.MAIL_DOMAIN, bounceLimit: config.BOUNCE_LIMIT }, seen: redisSeenWebhookPosts(deps.redis, config.QUEUE_PREFIX), logger: deps.logger };
-  const record = async (req: FastifyRequest, source: string, events: ProviderEvent[]) => {
-    const result = await recordProviderEvents(recordDeps, source, raw(req), events);
+  const record = async (req: FastifyRequest, source: string, events: ProviderEvent[], signedPost?: string) => {
+    const result = await recordProviderEvents(recordDeps, source, raw(req), events, signedPost);
     req.log.info({ provider: source, ...result }, "provider webhook");
     return result;
   };
@@ -139,8 +139,8 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
       schema: { ...schema("Mailgun failed and complained webhooks", "JSON webhooks; the signature object is checked with the webhook signing key."), body: mailgunBody },
     },
     async (req) => {
-      verifyMailgun(req.body, mailgunKey ?? "");
-      return record(req, "mailgun", mailgunEvents(req.body));
+      const token = verifyMailgun(req.body, mailgunKey ?? "");
+      return record(req, "mailgun", mailgunEvents(req.body), token);
     },
   );
 

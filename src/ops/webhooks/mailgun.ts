@@ -1,13 +1,22 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
 import { badSignature, detail, sameSecret, type ProviderEvent } from "./common.js";
+import { SEEN_TTL_SECONDS } from "./record.js";
+
+/** How old a Mailgun signature may be: no older than a webhook post is remembered (record.ts), so every one still accepted is also recognised when used again. */
+export const MAILGUN_MAX_AGE_SECONDS = SEEN_TTL_SECONDS;
+/** Clock skew tolerated for a timestamp in the future. */
+const MAILGUN_SKEW_SECONDS = 5 * 60;
 
 /**
  * Mailgun's webhooks (JSON): `signature: {timestamp, token, signature}` in the body,
  * where signature is the hex HMAC-SHA256 of timestamp + token under the webhook
- * signing key. The event itself is `event-data`.
+ * signing key. The event itself is `event-data`, which the signature does not cover:
+ * so, as Mailgun's "Securing webhooks" asks, a stale timestamp is refused here and the
+ * route remembers each token (the returned post name), so no signature carries a
+ * second body. Returns the token.
  */
-export function verifyMailgun(body: unknown, signingKey: string): void {
+export function verifyMailgun(body: unknown, signingKey: string, now = new Date()): string {
   const s = (body as { signature?: unknown } | null)?.signature as { timestamp?: unknown; token?: unknown; signature?: unknown } | undefined;
   const timestamp = typeof s?.timestamp === "number" ? String(s.timestamp) : s?.timestamp;
   if (typeof timestamp !== "string" || typeof s?.token !== "string" || typeof s.signature !== "string") {
@@ -15,6 +24,11 @@ export function verifyMailgun(body: unknown, signingKey: string): void {
   }
   const expected = createHmac("sha256", signingKey).update(timestamp + s.token).digest("hex");
   if (!sameSecret(s.signature.toLowerCase(), expected)) throw badSignature("Mailgun's signature object");
+  const age = now.getTime() / 1000 - Number(timestamp);
+  if (!Number.isFinite(age) || age > MAILGUN_MAX_AGE_SECONDS || age < -MAILGUN_SKEW_SECONDS) {
+    throw badSignature("Mailgun's signature timestamp (older than a week, or in the future)");
+  }
+  return s.token;
 }
 
 const text = (max: number) => z.string().max(max);

@@ -21,7 +21,7 @@ export interface SeenWebhookPosts {
 }
 
 /** Remembered for a week: longer than any provider retries (SNS, SendGrid and Mailgun give up within days). */
-const SEEN_TTL_SECONDS = 7 * 86_400;
+export const SEEN_TTL_SECONDS = 7 * 86_400;
 
 export function redisSeenWebhookPosts(redis: Redis, prefix: string): SeenWebhookPosts {
   return {
@@ -50,8 +50,19 @@ export interface RecordDeps {
  * (recording a matched event twice only repeats the same suppression). The memory is
  * best-effort: without Redis, a retry is recorded again rather than lost.
  */
-export async function recordProviderEvents(deps: RecordDeps, source: string, raw: Buffer, events: ProviderEvent[]): Promise<WebhookOutcome> {
-  const key = webhookPostKey(source, raw);
+export async function recordProviderEvents(
+  deps: RecordDeps,
+  source: string,
+  raw: Buffer,
+  events: ProviderEvent[],
+  /**
+   * What names the post when the provider's signature does not cover the bytes
+   * (Mailgun: its token). Remembered even when no event counted, so the signature
+   * cannot be used again for a body of someone else's choosing.
+   */
+  signedPost?: string,
+): Promise<WebhookOutcome> {
+  const key = signedPost ? `${source}:signature:${signedPost}` : webhookPostKey(source, raw);
   const seen = await deps.seen.has(key).catch((err: unknown) => {
     deps.logger.warn({ err, provider: source }, "webhook: cannot check for a repeated post");
     return false;
@@ -62,7 +73,7 @@ export async function recordProviderEvents(deps: RecordDeps, source: string, raw
     const outcome = await recordEmailEvent(deps.pool, deps.events, { ...ev, source });
     if (outcome.matched) matched++;
   }
-  if (events.length > 0) {
+  if (events.length > 0 || signedPost) {
     await deps.seen.add(key).catch((err: unknown) => deps.logger.warn({ err, provider: source }, "webhook: cannot remember the post"));
   }
   return { events: events.length, matched };

@@ -1,5 +1,5 @@
 import pg from "pg";
-import type { DigestPaper } from "./render.js";
+import type { DigestPaper } from "./digest-input.js";
 
 /**
  * The papers of a batch of digests, as the renderer needs them, in four small

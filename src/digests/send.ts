@@ -49,7 +49,8 @@ import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
 import { createAcceptanceRecorder } from "./acceptances.js";
 import { loadBatchPapers } from "./batch-papers.js";
-import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
+import type { DigestInput, DigestPaper } from "./digest-input.js";
+import type { DigestRenderer, RenderedDigest } from "./render.js";
 
 export interface SendSettings {
   mailDomain: string;

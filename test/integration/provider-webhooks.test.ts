@@ -224,7 +224,7 @@ describe("provider webhooks", () => {
       expect(await subscriber(soft.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
     });
 
-    it("a retried delivery (the same bytes again) is recorded once", async () => {
+    it("a retried post (the same bytes again) is recorded once", async () => {
       const r = await reader();
       const body = fixture("postmark-soft-bounce.json", r.vars);
       expect((await post(body, { authorization: basic("postmark", POSTMARK_PASSWORD) })).json()).toEqual({ events: 1, matched: 1 });
@@ -350,12 +350,12 @@ describe("provider webhooks", () => {
     // a request bin) used to carry any event-data, for any address, forever.
     it("a signature already used cannot carry another event, and a stale one is refused", async () => {
       const first = await reader();
-      const delivered = JSON.parse(signed("mailgun-failed-temporary.json", first.vars)) as Record<string, unknown>;
-      expect((await post(JSON.stringify(delivered))).json()).toEqual({ events: 1, matched: 1 });
+      const original = JSON.parse(signed("mailgun-failed-temporary.json", first.vars)) as Record<string, unknown>;
+      expect((await post(JSON.stringify(original))).json()).toEqual({ events: 1, matched: 1 });
 
       const victim = await reader();
       const forged = JSON.parse(signed("mailgun-complained.json", victim.vars)) as Record<string, unknown>;
-      forged.signature = delivered.signature;
+      forged.signature = original.signature;
       const res = await post(JSON.stringify(forged));
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ matched: 0, duplicate: true });

@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDigestRenderer, excerpt, highlight, squeeze, subjectLine, summaryLine, wrapText, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import type { DigestPaper } from "../../src/digests/digest-input.js";
+import { createDigestRenderer, type DigestRenderer } from "../../src/digests/render.js";
+import { excerpt, highlight, squeeze, wrapText } from "../../src/digests/text.js";
+import type { DigestView } from "../../src/digests/view-model.js";
+import { authorLine, subjectLine, summaryLine } from "../../src/digests/wording.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
 import { verifyFeedbackToken, verifyToken } from "../../src/subscribers/tokens.js";
 import { ctx, digest, paper } from "./render-fixtures.js";

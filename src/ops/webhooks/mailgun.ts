@@ -7,7 +7,7 @@ import { badSignature, detail, refuseStale, sameSecret, type ProviderEvent } fro
  * where signature is the hex HMAC-SHA256 of timestamp + token under the webhook
  * signing key. The event itself is `event-data`, which the signature does not cover:
  * so, as Mailgun's "Securing webhooks" asks, a stale timestamp is refused here and the
- * route remembers each token (the returned delivery name), so no signature carries a
+ * route remembers each token (the returned post name), so no signature carries a
  * second body. Returns the token.
  */
 export function verifyMailgun(body: unknown, signingKey: string, now = new Date()): string {

@@ -4,7 +4,7 @@ import { AppError, validationError } from "../../errors.js";
 import { badSignature, detail, refuseStale, type ProviderEvent } from "./common.js";
 
 /**
- * Amazon SES bounce and complaint notifications, delivered by an SNS topic's HTTPS
+ * Amazon SES bounce and complaint notifications, posted by an SNS topic's HTTPS
  * subscription. Every SNS message (the SubscriptionConfirmation handshake included)
  * is signed: RSA over a canonical "Key\nValue\n" string of its fields, SHA1 for
  * SignatureVersion 1 and SHA256 for 2, with the certificate at SigningCertURL —

@@ -13,7 +13,9 @@
  *   npx tsx bench/render.ts
  */
 import { performance } from "node:perf_hooks";
-import { createDigestRenderer, type DigestInput, type DigestPaper, type DigestView } from "../src/digests/render.js";
+import type { DigestInput, DigestPaper } from "../src/digests/digest-input.js";
+import { createDigestRenderer } from "../src/digests/render.js";
+import type { DigestView } from "../src/digests/view-model.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../src/mail/templates.js";
 
 const ctx = { publicUrl: "https://paperboy.example.org", secret: "bench-secret-bench-secret-bench-secret-01", postalAddress: "paperboy, 1 Example Street, 10115 Berlin, Germany" };

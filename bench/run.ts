@@ -13,7 +13,7 @@ const files = readdirSync(dir)
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
   .sort();
 /** Node flags a benchmark runs with to match the process it stands for: the send bench runs as the worker does (package.json start:worker). */
-const flags = (file: string) => (/^(deliver|send)\.ts$/.test(file) ? ["--max-old-space-size=128"] : []);
+const flags = (file: string) => (/^send\.ts$/.test(file) ? ["--max-old-space-size=128"] : []);
 let failed = 0;
 for (const file of files) {
   process.stdout.write(`\n=== bench/${file} ===\n`);

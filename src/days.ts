@@ -22,6 +22,15 @@ export function addDays(day: string, n: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** The ISO weekday of a day: 1 = Monday … 7 = Sunday. */
+export function isoWeekday(day: string): number {
+  const d = new Date(`${day}T00:00:00Z`).getUTCDay();
+  return d === 0 ? 7 : d;
+}
+
+/** The Monday of the ISO week `day` is in. */
+export const weekStart = (day: string): string => addDays(day, 1 - isoWeekday(day));
+
 /** Every day from `from` to `to`, both included. */
 export function dayRange(from: string, to: string): string[] {
   const days: string[] = [];

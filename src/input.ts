@@ -7,9 +7,9 @@ import { z } from "zod";
  * - no NUL and no other control character (C0, DEL, C1); tab and line breaks only in
  *   fields where a person can type them (a textarea), where they separate or space
  *   words and are never stored as such;
- * - well-formed Unicode (no lone surrogate halves);
- * - in search topics also no bidirectional embedding, override or isolate controls
- *   (they make a topic read differently from what it matches), and a cap on the
+ * - well-formed Unicode (no lone surrogate halves, no U+FFFD: bytes that were not UTF-8);
+ * - in search topics also no bidirectional controls or marks and no zero-width space,
+ *   word joiner or BOM (they make a topic read differently from what it matches), and a cap on the
  *   query's operators and words before websearch_to_tsquery sees it (33 nested `-`
  *   overflow Postgres' tsquery stack).
  *
@@ -22,8 +22,15 @@ const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROLS_ALL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 const LINE_SPACE = /[\t\r\n]/u;
-/** LRE, RLE, PDF, LRO, RLO and the isolates LRI, RLI, FSI, PDI. */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
+/** LRE, RLE, PDF, LRO, RLO, the isolates LRI, RLI, FSI, PDI, and the marks LRM, RLM, ALM. */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/u;
+/**
+ * Characters that show as nothing and join nothing: zero-width space, word joiner, BOM.
+ * (ZWNJ and ZWJ stay: Persian, Indic scripts and emoji need them.)
+ */
+const INVISIBLE = /[\u200B\u2060\uFEFF]/u;
+/** What a decoder puts where bytes were not UTF-8 (a form or query that was not). */
+const REPLACEMENT = "\uFFFD";
 
 /** A surrogate half without its partner (matched without the u flag, which would pair them). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -51,9 +58,12 @@ export function textProblem(value: string, rule: TextRule = {}): string | undefi
     if (space !== undefined && !(space === "\t" && rule.tab)) return `must be one line (it contains ${codePoint(space)}).`;
   }
   if (LONE_SURROGATE.test(value)) return "contains broken Unicode (a lone surrogate); retype it.";
+  if (value.includes(REPLACEMENT)) return "contains bytes that are not UTF-8 text (shown as U+FFFD); retype it.";
   if (rule.noBidi) {
     const bidi = BIDI_CONTROLS.exec(value)?.[0];
     if (bidi !== undefined) return `contains a text-direction control (${codePoint(bidi)}) that would make it read differently from what it matches; remove it.`;
+    const invisible = INVISIBLE.exec(value)?.[0];
+    if (invisible !== undefined) return `contains an invisible character (${codePoint(invisible)}) that would make it match differently from how it reads; remove it.`;
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
  * The planner asks Postgres the same question in SQL (`now at time zone tz`); this
  * module answers it for people (the manage page) and is unit-tested at the extremes.
  */
-import { addDays } from "../days.js";
+import { addDays, isoWeekday } from "../days.js";
 
 export interface Schedule {
   timezone: string;
@@ -59,11 +59,6 @@ export function localTime(instant: Date, timeZone: string): LocalTime {
   for (const p of formatter(timeZone).formatToParts(instant)) parts[p.type] = p.value;
   const date = `${parts.year}-${parts.month}-${parts.day}`;
   return { date, hour: Number(parts.hour), minute: Number(parts.minute), isoWeekday: isoWeekday(date) };
-}
-
-export function isoWeekday(date: string): number {
-  const d = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return d === 0 ? 7 : d;
 }
 
 /**

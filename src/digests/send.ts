@@ -49,7 +49,8 @@ import { listHeaders } from "../mail/list-headers.js";
 import type { MimeWriter } from "../mail/mime.js";
 import { createAcceptanceRecorder } from "./acceptances.js";
 import { loadBatchPapers } from "./batch-papers.js";
-import type { DigestInput, DigestPaper, DigestRenderer, RenderedDigest } from "./render.js";
+import type { DigestInput, DigestPaper } from "./digest-input.js";
+import type { DigestRenderer, RenderedDigest } from "./render.js";
 
 export interface SendSettings {
   mailDomain: string;
@@ -487,12 +488,33 @@ export function createDigestSender(deps: SendDeps): DigestSender {
   };
 }
 
-/** Queued digest ids, and `sending` ones whose lease ran out, by key (`id > last`), for the CLI and sweeps. */
-export async function pendingDigestIds(pool: pg.Pool, afterId: number, limit: number, leaseMs: number): Promise<number[]> {
-  const { rows } = await pool.query<{ id: number }>(
-    `select id from digests where id > $1 and (status = 'queued' or (status = 'sending' and claimed_at < now() - make_interval(secs => $3::double precision / 1000)))
+export interface ClaimableScan {
+  /** Page by key: ids above this one. */
+  afterId: number;
+  limit: number;
+  /** SEND_LEASE_MS: a `sending` digest claimed longer ago than this was left by a dead worker. */
+  leaseMs: number;
+  /**
+   * Only queued digests nothing touched for this long (the sweep: a fresh one has a send
+   * job on its way); 0, the default, takes every queued digest (the CLI's `send`).
+   */
+  queuedIdleMs?: number | undefined;
+}
+
+/**
+ * The digests a send job could claim, by key (`id > afterId`): queued ones, and `sending`
+ * ones whose lease ran out (their worker died). The one scan of the send state, for the
+ * CLI's `send` and the hourly sweep; the claim itself decides (CLAIM_SQL).
+ */
+export async function claimableDigestIds(pool: pg.Pool, scan: ClaimableScan): Promise<number[]> {
+  const { rows } = await pool.query<{ id: number }>({
+    name: "digest_claimable",
+    text: `select id from digests
+     where id > $1
+       and ((status = 'queued' and updated_at <= now() - make_interval(secs => $4::double precision / 1000))
+         or (status = 'sending' and claimed_at < now() - make_interval(secs => $3::double precision / 1000)))
      order by id limit $2`,
-    [afterId, limit, leaseMs],
-  );
-  return rows.map((r) => r.id);
+    values: [scan.afterId, scan.limit, scan.leaseMs, scan.queuedIdleMs ?? 0],
+  });
+  return rows.map((r) => Number(r.id));
 }

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { DigestInput } from "./render.js";
+import type { DigestInput } from "./digest-input.js";
 import { loadBatchPapers } from "./batch-papers.js";
 
 export interface StoredDigest {

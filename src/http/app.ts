@@ -86,6 +86,21 @@ class OneLinePerRequest extends LogController {
 }
 
 /**
+ * A form body as the WHATWG URL standard decodes it: bytes that are not UTF-8 become
+ * U+FFFD, which the input rule refuses (src/input.ts), where the default parser kept
+ * such a value as its raw `%ED%A0…` text. A repeated name gives an array.
+ */
+export function parseForm(body: string): Record<string, string | string[]> {
+  const fields = new Map<string, string | string[]>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    const prev = fields.get(name);
+    fields.set(name, prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]);
+  }
+  // fromEntries defines own properties: a field named __proto__ stays a field.
+  return Object.fromEntries(fields);
+}
+
+/**
  * Builds the whole app as a plugin tree from the services it receives (built once, in
  * src/main/services.ts); it never listens (src/main/server.ts does).
  */
@@ -100,6 +115,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     trustProxy: trustProxyOption(deps.config.TRUST_PROXY),
     // A proxy's X-Request-Id is kept when it looks like an id; a client's 8 KB of text, or
     // quotes and spaces that mimic other log fields, would otherwise go verbatim into every line.
+    // Queries decode as forms do (parseForm): bytes that are not UTF-8 reach the input rule as U+FFFD.
+    routerOptions: { querystringParser: parseForm },
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
@@ -140,7 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook("onRequest", (request, reply, done) => secureHeaders(request.raw, reply.raw, (err) => done(err as Error | undefined)));
 
   // External plugins first, then the app's own routes.
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(formbody, { bodyLimit: 64 * 1024, parser: parseForm });
   await app.register(rateLimit, { global: false, redis: deps.redis, nameSpace: `${deps.config.QUEUE_PREFIX}:rl:` });
   await app.register(swagger, {
     openapi: {

@@ -31,5 +31,3 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): SafeHtm
   });
   return new SafeHtml(out);
 }
-
-export const raw = (value: string) => new SafeHtml(value);

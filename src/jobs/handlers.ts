@@ -12,7 +12,7 @@ import { createRedisWindowCounter } from "../subscribers/counter.js";
 import { createSubscriberMailSender, subscriberMailDone } from "../subscribers/mail.js";
 import { deleteExpiredPendingSignups, owedConfirmations } from "../subscribers/pending-signups.js";
 import { createIngestHandler } from "./ingest.js";
-import { enqueueHandback, enqueueSendBatches, enqueueSubscriberMail } from "./producer.js";
+import type { JobsProducer } from "./producer.js";
 import { sweepStaleDigests } from "./sweep.js";
 import type { Queues, SendJob } from "./queues.js";
 import type { JobHandlers } from "./workers.js";
@@ -25,7 +25,10 @@ export interface JobDeps {
   redis: Redis;
   logger: Logger;
   mailer: Mailer;
+  /** For the send queue's rate limit when the mail server is busy. */
   queues: Queues;
+  /** Every enqueue a handler makes (send batches after a plan, the sweep, hand-backs). */
+  jobs: JobsProducer;
   metrics?: Metrics | undefined;
   /** Built once per process by src/main/services.ts. */
   sender: DigestSender;
@@ -52,10 +55,10 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       const summary = await planDigests(deps.db, {
         now,
         listingTimeZone: deps.config.INGEST_TZ,
-        onQueued: (ids) => enqueueSendBatches(deps.queues, ids, deps.config.SEND_BATCH_SIZE).then(() => undefined),
+        onQueued: (ids) => deps.jobs.sendBatches(ids).then(() => undefined),
       });
       // The hourly plan is also when digests left behind by failed send jobs go out again.
-      const swept = await sweepStaleDigests(deps.pool, deps.queues, {
+      const swept = await sweepStaleDigests(deps.pool, deps.jobs, {
         staleMs: deps.config.SEND_SWEEP_AFTER_MS,
         leaseMs: deps.config.SEND_LEASE_MS,
         maxAttempts: deps.config.SEND_MAX_ATTEMPTS,
@@ -65,7 +68,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
       const expiredSignups = await deleteExpiredPendingSignups(deps.db, now);
       // Confirmation emails whose jobs Redis lost (a restart without AOF) go out after all.
       const owed = await owedConfirmations(deps.db, now);
-      if (owed.length > 0) await enqueueSubscriberMail(deps.queues, owed);
+      if (owed.length > 0) await deps.jobs.enqueueSubscriberMail(owed);
       const { queuedDigestIds, ...counts } = summary;
       deps.logger.info({ at: now.toISOString(), ...counts, queued: queuedDigestIds.length, swept, expiredSignups, owedConfirmations: owed.length }, "plan finished");
       return { ...counts, queued: queuedDigestIds.length, swept };
@@ -118,7 +121,7 @@ export function createJobHandlers(deps: JobDeps): JobHandlers {
         deps.logger.warn({ jobId: job.id, handbacks }, "send job failed for good again; its digests wait for the sweep");
         return;
       }
-      await enqueueHandback(deps.queues, String(job.id), job.data.digestIds, handbacks);
+      await deps.jobs.handback(String(job.id), job.data.digestIds, handbacks);
       deps.logger.warn({ jobId: job.id, digests: job.data.digestIds.length, handbacks }, "send job failed for good; its digests were handed back");
     },
   };

@@ -25,13 +25,13 @@ export async function enqueueSendBatches(queues: Queues, digestIds: number[], ba
  * job's (without an earlier hand-back suffix) plus the hand-back count, so handing the
  * same job back twice adds one job.
  */
-export async function enqueueHandback(queues: Queues, failedJobId: string, digestIds: number[], handbacks: number): Promise<void> {
+async function enqueueHandback(queues: Queues, failedJobId: string, digestIds: number[], handbacks: number): Promise<void> {
   const base = failedJobId.replace(/-handback\d+$/, "");
   await queues.send.add("send", { digestIds, handbacks }, { jobId: `${base}-handback${handbacks}` });
 }
 
 /** The UTC hour as YYYYMMDDHH, for job ids that may repeat once an hour and no more. */
-export const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
+const hourKey = (at: Date) => at.toISOString().slice(0, 13).replace(/[^0-9]/g, "");
 
 export interface BootIngest {
   jobId: string;
@@ -62,18 +62,13 @@ export interface Enqueued {
   jobId: string | undefined;
 }
 
-/**
- * Every enqueue that code outside src/jobs asks for, with the job-id rules in one
- * place. http receives it as its own JobsPort (src/http/deps.ts); src/main wires it.
- * Jobs carry ids and dates only.
- */
 /** The job id of a subscriber email: one per kind, subscriber and signup version (BullMQ ignores a second add). */
-export function subscriberMailJobId(job: SubscriberMailJob): string {
+function subscriberMailJobId(job: SubscriberMailJob): string {
   return `${job.kind}-${job.subscriberId}-v${job.version}`;
 }
 
 /** Subscriber emails, by ids, under their job ids: one add, or one addBulk (one MULTI) for several. */
-export async function enqueueSubscriberMail(queues: Queues, jobs: SubscriberMailJob[]): Promise<void> {
+async function enqueueSubscriberMail(queues: Queues, jobs: SubscriberMailJob[]): Promise<void> {
   const items = jobs.map((data) => ({ name: data.kind, data: { kind: data.kind, subscriberId: data.subscriberId, version: data.version }, opts: { jobId: subscriberMailJobId(data) } }));
   if (items.length === 1) await queues.mail.add(items[0]!.name, items[0]!.data, items[0]!.opts);
   else if (items.length > 1) await queues.mail.addBulk(items);
@@ -116,6 +111,11 @@ function subscriberMailEnqueuer(queues: Queues): SubscriberMailQueue["enqueueSub
   };
 }
 
+/**
+ * Every enqueue, with the job-id rules in one place: the job handlers and the sweep use
+ * it, http receives it as its own JobsPort (src/http/deps.ts), src/main wires it. Jobs
+ * carry ids and dates only.
+ */
 export interface JobsProducer extends SubscriberMailQueue {
   /** An operator's ingest of one day (every configured source unless one is named). Ids are BullMQ's own: asking twice ingests twice. */
   ingest(input: { day: string; source?: string | undefined }): Promise<Enqueued>;
@@ -125,6 +125,14 @@ export interface JobsProducer extends SubscriberMailQueue {
   plan(at?: Date): Promise<Enqueued>;
   /** Send batches of SEND_BATCH_SIZE digests (see enqueueSendBatches); returns how many jobs. */
   sendBatches(digestIds: number[], idPrefix?: string): Promise<number>;
+  /**
+   * Digests the hourly sweep found: left behind by send jobs (`sweep`) or failed while
+   * the mail server was away and worth another try (`retry`). The job ids carry the
+   * hour, so this hour's sweep is not mistaken for an earlier job of the same digests.
+   */
+  sweptBatches(digestIds: number[], reason: "sweep" | "retry", now: Date): Promise<number>;
+  /** The digests of a send job that failed for good, in a fresh job (see enqueueHandback). */
+  handback(failedJobId: string, digestIds: number[], handbacks: number): Promise<void>;
   /**
    * One failed digest again. A fresh job id: the batch job that failed may still be
    * kept under its own id, and BullMQ would ignore a job whose id it holds. The send
@@ -149,6 +157,8 @@ export function createJobsProducer(queues: Queues, settings: { sendBatchSize: nu
       return { jobId: job.id };
     },
     sendBatches: (digestIds, idPrefix) => enqueueSendBatches(queues, digestIds, settings.sendBatchSize, idPrefix),
+    sweptBatches: (digestIds, reason, now) => enqueueSendBatches(queues, digestIds, settings.sendBatchSize, `${reason}-${hourKey(now)}`),
+    handback: (failedJobId, digestIds, handbacks) => enqueueHandback(queues, failedJobId, digestIds, handbacks),
     async resend(digestId, now = new Date()) {
       const job = await queues.send.add("send", { digestIds: [digestId] }, { jobId: `resend-${digestId}-${now.getTime()}` });
       return { jobId: job.id };

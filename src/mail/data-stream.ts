@@ -10,10 +10,12 @@ import { pathToFileURL } from "node:url";
  * one (the whole budget for 2,500 emails/s is ~800 µs of CPU). Our MIME writer emits
  * CRLF lines, so for nearly every chunk that loop changes nothing.
  *
- * passesThrough() finds that out with Buffer#indexOf (native) once per line instead,
- * and such a chunk is handed on exactly as nodemailer would (same bytes, same byte
- * counts). Any chunk with something to change (a line starting with ".", a bare CR or
- * LF, a CR at the chunk's end) still goes through nodemailer's own code. The override
+ * dotStuffed() finds that out with Buffer#indexOf (native) once per line instead: a
+ * chunk whose line ends are all CRLF is handed on exactly as nodemailer would (same
+ * bytes, same byte counts), with a dot put before each line that starts with one (an
+ * MJML email's CSS has such lines, so that case is common, not rare). Any chunk with
+ * something else to change (a bare CR or LF, a CR at the chunk's end) still goes
+ * through nodemailer's own code. The override
  * is installed only after it has produced nodemailer's output on a sample that
  * exercises every rule, so a nodemailer release that changes the stream switches it
  * off instead of changing what goes on the wire.
@@ -27,30 +29,55 @@ const CR = 0x0d;
 const DOT = 0x2e;
 
 /**
- * Whether nodemailer's data stream would pass `chunk` on unchanged, given the last
- * byte of the previous chunk (`false` at the start of the message): every CR is
- * followed by LF, every LF follows a CR, no line starts with a dot.
+ * Where nodemailer's data stream would put a dot into `chunk` (before each of these
+ * offsets), given the last byte of the previous chunk (`false` at the start of the
+ * message), when every CR is followed by LF and every LF follows a CR; null when the
+ * chunk has a line end to fix.
  */
-export function passesThrough(chunk: Buffer, lastByte: number | false): boolean {
+function dotsAt(chunk: Buffer, lastByte: number | false): number[] | null {
   const len = chunk.length;
-  if (len === 0) return true;
+  const dots: number[] = [];
+  if (len === 0) return dots;
   const first = chunk[0];
-  if (lastByte === CR && first !== LF) return false;
-  if (first === LF && lastByte !== CR) return false;
-  if (first === DOT && (lastByte === LF || lastByte === false)) return false;
-  if (chunk[len - 1] === CR) return false;
+  if (lastByte === CR && first !== LF) return null;
+  if (first === LF && lastByte !== CR) return null;
+  if (first === DOT && (lastByte === LF || lastByte === false)) dots.push(0);
+  if (chunk[len - 1] === CR) return null;
   let from = 0;
   let lf = chunk.indexOf(LF);
   for (;;) {
     // The only CR a line may hold is the one right before its LF.
     const cr = chunk.indexOf(CR, from);
-    if (lf === -1) return cr === -1;
-    if (cr !== -1 && cr < lf && cr !== lf - 1) return false;
-    if (lf > 0 && chunk[lf - 1] !== CR) return false;
-    if (lf + 1 < len && chunk[lf + 1] === DOT) return false;
+    if (lf === -1) return cr === -1 ? dots : null;
+    if (cr !== -1 && cr < lf && cr !== lf - 1) return null;
+    if (lf > 0 && chunk[lf - 1] !== CR) return null;
+    if (lf + 1 < len && chunk[lf + 1] === DOT) dots.push(lf + 1);
     from = lf + 1;
     lf = chunk.indexOf(LF, from);
   }
+}
+
+/** Whether nodemailer's data stream would pass `chunk` on unchanged. */
+export function passesThrough(chunk: Buffer, lastByte: number | false): boolean {
+  return dotsAt(chunk, lastByte)?.length === 0;
+}
+
+const DOT_BYTE = Buffer.from(".");
+
+/** What nodemailer's data stream makes of `chunk` when only dots are to be stuffed; null when it has a line end to fix. */
+export function dotStuffed(chunk: Buffer, lastByte: number | false): Buffer | null {
+  const dots = dotsAt(chunk, lastByte);
+  if (!dots) return null;
+  if (dots.length === 0) return chunk;
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (const d of dots) {
+    if (d > at) pieces.push(chunk.subarray(at, d));
+    pieces.push(DOT_BYTE);
+    at = d;
+  }
+  pieces.push(chunk.subarray(at));
+  return Buffer.concat(pieces, chunk.length + dots.length);
 }
 
 interface DataStreamState {
@@ -69,6 +96,8 @@ export interface DataStreamClass {
 
 /** Chunks that exercise each of nodemailer's rules, split at awkward places. */
 const SAMPLE = [".start\r\nbare\nlf\rcr\r\n.dot\r\n..two\r\nend\r", "\n.after-split-crlf\r\n", "\r", "x\r\n", ".", "y\n", "\nz"];
+/** Line ends all CRLF, dots to stuff at a chunk's start, after a split CRLF and mid-chunk: what a digest is. */
+const CRLF_SAMPLE = [".css {}\r\n.more\r", "\n..two\r\n", ".after\r\nplain\r\n", "x\r\n.", "y\r\n"];
 
 function run(ctor: DataStreamClass, chunks: string[]): Promise<{ out: Buffer; inBytes: number; outBytes: number }> {
   return new Promise((resolve, reject) => {
@@ -113,20 +142,22 @@ export function installDataStreamFastPath(): Promise<boolean> {
       const found = await nodemailerDataStream();
       if (!found) return false;
       const { ctor, original } = found;
-      const expected = await Promise.all([run(ctor, SAMPLE), run(ctor, ["plain\r\nlines\r\n", "only\r\n"])]);
+      const samples = [SAMPLE, CRLF_SAMPLE, ["plain\r\nlines\r\n", "only\r\n"]];
+      const expected = await Promise.all(samples.map((chunks) => run(ctor, chunks)));
       const fast: Transform = function (chunk, encoding, done) {
-        if (!Buffer.isBuffer(chunk) || chunk.length === 0 || !passesThrough(chunk, this.lastByte)) {
+        const out = Buffer.isBuffer(chunk) && chunk.length > 0 ? dotStuffed(chunk, this.lastByte) : null;
+        if (!out) {
           original.call(this, chunk, encoding, done);
           return;
         }
-        this.inByteCount += chunk.length;
-        this.outByteCount += chunk.length;
-        this.push(chunk);
-        this.lastByte = chunk[chunk.length - 1] ?? false;
+        this.inByteCount += (chunk as Buffer).length;
+        this.outByteCount += out.length;
+        this.push(out);
+        this.lastByte = (chunk as Buffer)[(chunk as Buffer).length - 1] ?? false;
         done();
       };
       ctor.prototype._transform = fast;
-      const got = await Promise.all([run(ctor, SAMPLE), run(ctor, ["plain\r\nlines\r\n", "only\r\n"])]);
+      const got = await Promise.all(samples.map((chunks) => run(ctor, chunks)));
       const same = got.every((g, i) => {
         const e = expected[i];
         return e !== undefined && g.out.equals(e.out) && g.inBytes === e.inBytes && g.outBytes === e.outBytes;

@@ -87,9 +87,12 @@ export function mailbox(value: string): { header: string; address: string } {
   return { header: `${shown} <${address}>`, address };
 }
 
-/** ASCII with no line over 998 octets: sendable as 7bit, as is (RFC 5322 §2.1.1). */
-// eslint-disable-next-line no-control-regex -- 7bit allows every ASCII octet but NUL
-const SEVEN_BIT = /^[\x01-\x7f]*$/;
+/**
+ * ASCII without NUL (7bit allows every other ASCII octet). A string is ASCII exactly when
+ * its UTF-8 length is its length: V8 counts that natively, several times faster on a
+ * 40 KB body than the regex /^[\x01-\x7f]*$/ it replaces.
+ */
+const sevenBit = (body: string) => Buffer.byteLength(body, "utf8") === body.length && !body.includes("\u0000");
 
 /** Linear scan (a /[^\n]{999}/ regex retries from every offset: quadratic on 40 KB). */
 function hasLongLine(body: string): boolean {
@@ -104,11 +107,12 @@ function hasLongLine(body: string): boolean {
 }
 
 /**
- * A part as 7bit when it can be (a third smaller on the wire than base64 and nothing
- * to encode), else base64: its headers and its body in CRLF lines, both ASCII.
+ * A part as 7bit when it can be (ASCII with no line over 998 octets: sendable as is,
+ * RFC 5322 §2.1.1; a third smaller on the wire than base64 and nothing to encode), else
+ * base64: its headers and its body in CRLF lines, both ASCII.
  */
 function part(type: string, body: string): [head: string, body: string] {
-  if (SEVEN_BIT.test(body) && !hasLongLine(body)) {
+  if (sevenBit(body) && !hasLongLine(body)) {
     // Our templates have LF lines only: a plain replaceAll is a third of the regex's cost on 40 KB.
     const crlf = body.includes("\r") ? body.replace(/\r?\n/g, "\r\n") : body.replaceAll("\n", "\r\n");
     return [`Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n`, crlf];

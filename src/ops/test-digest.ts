@@ -5,7 +5,8 @@ import type { Mailer } from "../mail/mailer.js";
 import { headerSafe } from "../mail/headers.js";
 import { TRENDING_ORDER } from "../papers/listing.js";
 import { previewTopics, type Preview } from "../digests/preview.js";
-import type { DigestPaper, DigestRenderer } from "../digests/render.js";
+import type { DigestPaper } from "../digests/digest-input.js";
+import type { DigestRenderer } from "../digests/render.js";
 
 export interface TestDigestDeps {
   db: Db;

@@ -129,15 +129,6 @@ export async function papersOfDays(pool: pg.Pool, from: string, to: string, limi
   return rows.map(toPaper);
 }
 
-/** The latest listing day that had ended by `now` in `timeZone` (what a trending digest would cover first). */
-export async function latestEndedDay(pool: pg.Pool, now: Date, timeZone: string): Promise<string | null> {
-  const { rows } = await pool.query<{ day: string | null }>(
-    `select to_char(max(listing_day), 'YYYY-MM-DD') as day from papers where listing_day < ($1::timestamptz at time zone $2)::date`,
-    [now.toISOString(), timeZone],
-  );
-  return rows[0]?.day ?? null;
-}
-
 /** Papers by id, in the order of `ids`. */
 export async function papersByIds(pool: pg.Pool, ids: number[]): Promise<ListedPaper[]> {
   if (ids.length === 0) return [];

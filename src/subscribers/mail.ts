@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import type { Config } from "../config.js";
+import type { RuntimeConfig } from "../config.js";
 import type { Db } from "../db/client.js";
 import { pendingSignups, subscribers } from "../db/schema.js";
 import { maskEmail, type Logger } from "../logger.js";
@@ -45,7 +45,7 @@ export interface SubscriberMailDeps {
   logger: Logger;
   /** Caps these emails per address (Redis, shared by every worker). */
   counter: WindowCounter;
-  config: Pick<Config, "PUBLIC_URL" | "POSTAL_ADDRESS" | "MAIL_DOMAIN" | "CONFIRM_EMAILS_PER_HOUR"> & { TOKEN_SECRET: string };
+  config: Pick<RuntimeConfig, "PUBLIC_URL" | "POSTAL_ADDRESS" | "MAIL_DOMAIN" | "CONFIRM_EMAILS_PER_HOUR" | "TOKEN_SECRET">;
 }
 
 const CONFIRM_MAIL_WINDOW_MS = 60 * 60 * 1000;
@@ -124,8 +124,6 @@ export function createSubscriberMailSender(deps: SubscriberMailDeps) {
     return { sent: true };
   };
 }
-
-export type SubscriberMailSender = ReturnType<typeof createSubscriberMailSender>;
 
 /**
  * This email is no longer owed (sent, or given up: a 5xx, the hourly cap), so the hourly

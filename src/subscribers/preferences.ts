@@ -67,7 +67,7 @@ export function emailAddress(invalid: string) {
         code: "custom",
         message:
           r.problem === "local-part"
-            ? "The part before the @ must be plain ASCII (letters, digits and . _ + -): we cannot yet deliver to addresses with other characters there."
+            ? "The part before the @ must be plain ASCII (letters, digits and . _ + -): we cannot yet send to addresses with other characters there."
             : invalid,
       });
       return z.NEVER;
@@ -127,12 +127,6 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
     out.push({ field, message: keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : issue.message });
   }
   return out;
-}
-
-/** A textarea's topics: one per line, blank lines dropped (the form, the preview, the admin test digest). */
-export function topicLines(text: string | readonly string[] | undefined): string[] {
-  const parts = text === undefined ? [] : typeof text === "string" ? [text] : text;
-  return parts.flatMap((s) => s.split(/\r\n|\r|\n/)).map((l) => l.trim()).filter((l) => l.length > 0);
 }
 
 /** Normalized email for lookups and counters (the unique index is on lower(email)). */

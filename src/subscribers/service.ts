@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import type { Config } from "../config.js";
+import type { RuntimeConfig } from "../config.js";
 import type { Db, Queryable } from "../db/client.js";
 import { digests, emailEvents, pendingSignups, subscribers, subscriberTopics, votes } from "../db/schema.js";
 import { AppError } from "../errors.js";
@@ -21,7 +21,7 @@ export interface SubscriberServiceDeps {
   pool: SqlClient;
   /** Confirmation and "already subscribed" emails go on this queue; a worker sends them. */
   mail: SubscriberMailQueue;
-  config: Pick<Config, "PUBLIC_URL"> & { TOKEN_SECRET: string };
+  config: Pick<RuntimeConfig, "PUBLIC_URL" | "TOKEN_SECRET">;
   logger: Logger;
 }
 
@@ -324,7 +324,55 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
           .where(eq(subscribers.id, s.id));
       });
     },
+
+    /**
+     * An active subscriber the operator vouches for (the demo): created, or brought back
+     * to active and unpaused with these settings and topics. No double opt-in and no
+     * email: the consent record says who set it up.
+     */
+    async enrol(input: EnrolInput, consent: ConsentRecord, now = new Date()): Promise<Subscriber> {
+      return db.transaction(async (tx) => {
+        await validatePreferences(tx, input);
+        const settings = {
+          status: "active" as const,
+          timezone: input.timezone,
+          sendHour: input.sendHour,
+          frequency: input.frequency,
+          maxPapers: input.maxPapers,
+          pausedAt: null,
+          unsubscribedAt: null,
+          confirmedAt: now,
+          updatedAt: now,
+        };
+        const [existing] = await tx
+          .update(subscribers)
+          .set(settings)
+          .where(sql`lower(${subscribers.email}) = ${input.email.toLowerCase()}`)
+          .returning();
+        const s =
+          existing ??
+          (
+            await tx
+              .insert(subscribers)
+              .values({ email: input.email, ...settings, consentAt: now, consentIp: consent.ip, consentUserAgent: consent.userAgent, confirmIp: consent.ip })
+              .returning()
+          )[0];
+        if (!s) throw new Error(`could not enrol ${input.email}`);
+        await setSubscriberTopics(tx, s.id, input.topics);
+        return s;
+      });
+    },
   };
+}
+
+/** What the operator sets for a subscriber they enrol (see enrol). */
+export interface EnrolInput {
+  email: string;
+  topics: string[];
+  timezone: string;
+  sendHour: number;
+  frequency: "daily" | "weekly";
+  maxPapers: number;
 }
 
 export type SubscriberService = ReturnType<typeof createSubscriberService>;

@@ -8,6 +8,19 @@ export const TOPIC_MAX = 100;
 export const TOPICS_MAX = 20;
 
 /**
+ * A list of topics as people type it, the one parser of every way in: one per line (the
+ * signup and manage forms' textarea, the preview's query, the admin's test digest; each
+ * value of a repeated parameter or JSON array is split too), and with `pipes` also at
+ * " | " (a CSV cell). Each topic is trimmed; blank ones are dropped.
+ */
+export function parseTopicList(text: string | readonly string[] | undefined, opts: { pipes?: boolean } = {}): string[] {
+  const parts = text === undefined ? [] : typeof text === "string" ? [text] : text;
+  const lines = parts.flatMap((s) => s.split(/\r\n|\r|\n/)).map((l) => l.trim());
+  const topics = opts.pipes ? lines.flatMap((l) => l.split(" | ")).map((t) => t.trim()) : lines;
+  return topics.filter((t) => t.length > 0);
+}
+
+/**
  * A topic is stored once however it was typed: trimmed, inner whitespace
  * collapsed, lower case (web-search syntax is case-insensitive, `OR` included).
  */

@@ -6,9 +6,9 @@ import { isTimeZone } from "../config.js";
 import type { Db } from "../db/client.js";
 import { subscribers } from "../db/schema.js";
 import { personText } from "../input.js";
-import { normalizeTopic, topicLabel, TOPICS_MAX } from "./topics.js";
+import { normalizeTopic, parseTopicList, topicLabel, TOPICS_MAX } from "./topics.js";
 import { insertPendingFromStored } from "./pending-signups.js";
-import { emailAddress, topicLines, topicSchema, zonesPostgresLacks } from "./preferences.js";
+import { emailAddress, topicSchema, zonesPostgresLacks } from "./preferences.js";
 
 /**
  * Subscribers to and from CSV: an export holds every field needed to restore them
@@ -155,16 +155,15 @@ const topicsCell = z
     if (t.startsWith("[")) {
       try {
         const parsed: unknown = JSON.parse(t);
-        if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return topicLines(parsed);
+        if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return parseTopicList(parsed);
       } catch {
         // reported below
       }
       ctx.addIssue({ code: "custom", message: "must be a JSON array of strings or topics joined by \" | \"" });
       return z.NEVER;
     }
-    return topicLines(t).flatMap((l) => l.split(" | "));
+    return parseTopicList(t, { pipes: true });
   })
-  .transform((list) => list.map((l) => l.trim()).filter((l) => l.length > 0))
   .pipe(z.array(topicSchema.transform(topicLabel)).max(TOPICS_MAX, `at most ${TOPICS_MAX} topics`));
 
 export const importRowSchema = z

@@ -38,13 +38,6 @@ export async function findPaper(db: Queryable, paperId: number): Promise<VotedPa
   return rows[0] ? paperOf(rows[0]) : null;
 }
 
-/** The subscriber's current vote on a paper, or null. */
-export async function currentVote(db: Queryable, subscriberId: number, paperId: number): Promise<Vote | null> {
-  const { rows } = await db.execute<{ vote: number }>(sql`select vote from votes where subscriber_id = ${subscriberId} and paper_id = ${paperId}`);
-  const v = rows[0]?.vote;
-  return v === undefined ? null : v > 0 ? 1 : -1;
-}
-
 /**
  * Records a vote; idempotent. The same vote again keeps its time (a scanner or a
  * double click does not make it look fresher); a changed vote counts from now.

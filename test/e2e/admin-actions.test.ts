@@ -1,9 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
+import { launchBrowser } from "../helpers/browser.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 const TOKEN = "admin-token-actions-0123456789";
@@ -23,7 +24,7 @@ describe("admin actions clicked in Chromium", () => {
     rt = await createTestRuntime({ ADMIN_TOKEN: TOKEN, PAPERS_SOURCES: "huggingface,arxiv" });
     app = await rt.app();
     base = await app.listen({ host: "127.0.0.1", port: 0 });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await launchBrowser();
     // Basic credentials the browser replays on its own, as after a login prompt.
     context = await browser.newContext({ httpCredentials: { username: "admin", password: TOKEN } });
     page = await context.newPage();
@@ -77,7 +78,7 @@ describe("admin actions clicked in Chromium", () => {
     expect(Math.abs(Date.parse(String(jobs[0]?.data.at)) - Date.now())).toBeLessThan(60_000);
   });
 
-  it("send a test digest delivers it to the address typed", async () => {
+  it("send a test digest sends it to the address typed", async () => {
     await page.goto(`${base}/admin`);
     const form = page.locator('form[action="/admin/actions/test-digest"]');
     await form.locator("#test-email").fill("editor@bücher.example");

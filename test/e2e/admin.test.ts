@@ -2,9 +2,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/http/app.js";
+import { launchBrowser } from "../helpers/browser.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 /** The part of an SVG element the assertions read (the test tsconfig has no DOM lib). */
@@ -22,7 +23,7 @@ describe("admin dashboard in Chromium", () => {
     rt = await createTestRuntime({ ADMIN_TOKEN: TOKEN });
     app = await rt.app();
     base = await app.listen({ host: "127.0.0.1", port: 0 });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await launchBrowser();
     // 6 subscribers × 30 days: a digest each day, with a mix of outcomes that changes over the month.
     await rt.db.execute(sql`insert into subscribers (email, status, confirmed_at, created_at)
       select 'reader' || i || '@example.org', 'active', now() - (i || ' days')::interval, now() - (i * 4 || ' days')::interval from generate_series(1, 6) i`);

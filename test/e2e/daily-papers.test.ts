@@ -1,24 +1,10 @@
-import { createServer } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planDigests } from "../../src/digests/plan.js";
 import { buildDigestSender } from "../../src/digests/sender.js";
-import type { Workers } from "../../src/jobs/workers.js";
-import { startMailWorker } from "../helpers/mail-worker.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { serveForBrowser, type ServedApp } from "../helpers/browser.js";
+import type { TestRuntime } from "../helpers/runtime.js";
 import { addPaper } from "../integration/match-fixtures.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const DAY = "2026-11-27";
 const NEXT_MORNING = new Date("2026-11-28T09:00:00Z");
@@ -27,31 +13,21 @@ const UPVOTES = [15, 212, 3, 88, 47, 130, 9, 61, 2, 34, 170, 5];
 const titleFor = (votes: number) => `Paper with ${votes} upvotes: an unusually long title about scaling test-time compute for verifier-guided reasoning`;
 
 describe("the Daily Papers page in a real browser", () => {
+  let served: ServedApp;
   let rt: TestRuntime;
-  let mailWorker: Workers;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    rt = await createTestRuntime({ PUBLIC_URL: base });
-    const app = await rt.app();
-    mailWorker = await startMailWorker(rt);
-    await app.listen({ port, host: "127.0.0.1" });
+    served = await serveForBrowser();
+    ({ rt, browser, base } = served);
     await addPaper(rt.db, { title: "Yesterday's star", upvotes: 999, listingDay: "2026-11-26", firstSeenAt: "2026-11-26T06:00:00Z" });
     for (const votes of UPVOTES) {
       await addPaper(rt.db, { title: titleFor(votes), abstract: "supercalifragilisticexpialidocious".repeat(12), upvotes: votes, listingDay: DAY, firstSeenAt: `${DAY}T06:00:00Z` });
     }
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
   });
   afterAll(async () => {
-    await browser?.close();
-    await mailWorker?.close();
-    await rt?.close();
+    await served?.close();
   });
 
   it("lands on /, subscribes from the header box, confirms, and the next day's digest holds that day's top 10 by upvotes, saying why", async () => {

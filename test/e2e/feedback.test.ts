@@ -1,23 +1,10 @@
-import { createServer } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, type App } from "../../src/http/app.js";
 import { buildDigestSender } from "../../src/digests/sender.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
+import { serveForBrowser, type ServedApp } from "../helpers/browser.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import type { TestRuntime } from "../helpers/runtime.js";
 
 const TITLES = ["Olympiad geometry by proof search", "Agents that plan tool calls on the web", "Formal theorem proving at scale"];
 
@@ -28,8 +15,8 @@ const TITLES = ["Olympiad geometry by proof search", "Agents that plan tool call
  * topic and takes back a vote. Asserted on the page and in the database.
  */
 describe("More like this, clicked in Chromium from a received digest", () => {
+  let served: ServedApp;
   let rt: TestRuntime;
-  let app: App;
   let browser: Browser;
   let base: string;
   let subscriberId: number;
@@ -37,16 +24,9 @@ describe("More like this, clicked in Chromium from a received digest", () => {
   let emailHtml: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
     // The email's links point at this server.
-    rt = await createTestRuntime({ PUBLIC_URL: base });
-    app = await buildApp(rt);
-    await app.listen({ port, host: "127.0.0.1" });
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    served = await serveForBrowser();
+    ({ rt, browser, base } = served);
     const seeded = await seedOne(rt.pool, { papers: 3, title: (i) => TITLES[i - 1]! });
     ({ subscriberId, paperIds } = seeded);
     // What suggestions are drawn from: the AI keywords the liked papers (the first and last) share.
@@ -58,9 +38,7 @@ describe("More like this, clicked in Chromium from a received digest", () => {
     emailHtml = msg!.parsed.html as string;
   });
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await rt?.close();
+    await served?.close();
   });
 
   const votes = async () =>

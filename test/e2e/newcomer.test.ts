@@ -1,27 +1,16 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp, type App } from "../../src/http/app.js";
 import { startOutbox, type Outbox } from "../../src/local/outbox.js";
+import { launchBrowser } from "../helpers/browser.js";
+import { freePort } from "../helpers/free-port.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 const ADMIN_TOKEN = "admin-token-newcomer-0123456789";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether the page scrolls sideways: the document is wider than the window. */
 const overflow = (page: Page) => page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
@@ -47,10 +36,7 @@ describe("the local outbox and the pages a newcomer meets, in Chromium", () => {
     rt = await createTestRuntime({ PUBLIC_URL: base, SMTP_URL: outbox.smtpUrl, ADMIN_TOKEN });
     app = await buildApp({ ...rt, outbox });
     await app.listen({ port, host: "127.0.0.1" });
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchBrowser();
     // What makes the admin tables wide: an ingest run that failed with a long URL in its error.
     await rt.pool.query(`insert into ingest_runs (source, day, status, fetched, error, finished_at, duration_ms)
       values ('huggingface', '2026-11-27', 'failed', 0, $1, now(), 61234), ('file:data/sample', '2026-11-27', 'succeeded', 30, null, now(), 120)`, [

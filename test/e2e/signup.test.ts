@@ -1,47 +1,21 @@
-import { createServer } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { App } from "../../src/http/app.js";
-import type { Workers } from "../../src/jobs/workers.js";
-import { startMailWorker } from "../helpers/mail-worker.js";
-import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { serveForBrowser, type ServedApp } from "../helpers/browser.js";
+import type { TestRuntime } from "../helpers/runtime.js";
 
 describe("signup in a real browser", () => {
+  let served: ServedApp;
   let rt: TestRuntime;
-  let app: App;
-  let mailWorker: Workers;
   let browser: Browser;
   let base: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
     // Links in emails must point at this server, so PUBLIC_URL is the listening address.
-    rt = await createTestRuntime({ PUBLIC_URL: base });
-    app = await rt.app();
-    mailWorker = await startMailWorker(rt);
-    await app.listen({ port, host: "127.0.0.1" });
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    served = await serveForBrowser();
+    ({ rt, browser, base } = served);
   });
   afterAll(async () => {
-    await browser?.close();
-    await mailWorker?.close();
-    await rt?.close();
+    await served?.close();
   });
 
   it("fills the form, sees the inbox page, confirms from the emailed link and sees the topics", async () => {

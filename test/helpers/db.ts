@@ -16,6 +16,28 @@ export function adminUrl(): string {
   return process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 }
 
+/**
+ * A client of its own (not from a pool) that cannot crash the test process: when the
+ * server goes away (a restart, a dropped or cut-off database) pg emits "error" on the
+ * client, which without a listener is an uncaught exception. Its queries still reject.
+ */
+export function pgClient(connectionString = adminUrl()): pg.Client {
+  const client = new pg.Client({ connectionString });
+  client.on("error", () => undefined);
+  return client;
+}
+
+/** Connects a pgClient, runs `fn` with it and ends it, however `fn` ends. */
+export async function withClient<T>(connectionString: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = pgClient(connectionString);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 export function databaseUrl(name: string): string {
   const u = new URL(adminUrl());
   u.pathname = `/${name}`;
@@ -34,7 +56,7 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject(TEMPLATE_ENV);
   const name = `paperboy_t_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
+  const admin = pgClient();
   await admin.connect();
   try {
     // CREATE DATABASE … TEMPLATE fails if another session is copying the template at the same moment.
@@ -62,10 +84,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       if (closed) return;
       closed = true;
       await pool.end();
-      const a = new pg.Client({ connectionString: adminUrl() });
-      await a.connect();
-      await a.query(`drop database if exists "${name}" with (force)`);
-      await a.end();
+      await withClient(adminUrl(), (a) => a.query(`drop database if exists "${name}" with (force)`));
     },
   };
 }

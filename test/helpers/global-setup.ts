@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
 import { createPool } from "../../src/db/client.js";
 import { migrationsFolder, runMigrations } from "../../src/db/migrate.js";
-import { adminUrl, databaseUrl, TEMPLATE_ENV } from "./db.js";
+import { databaseUrl, pgClient, TEMPLATE_ENV } from "./db.js";
 
 /** Builds (once per migration set) a migrated template database that every test file copies. */
 export default async function setup({ provide }: { provide: (key: string, value: string) => void }) {
@@ -13,7 +12,7 @@ export default async function setup({ provide }: { provide: (key: string, value:
     if (f.endsWith(".sql") || f.endsWith(".json")) hash.update(f).update(readFileSync(path.join(migrationsFolder, f)));
   }
   const template = `paperboy_tpl_${hash.digest("hex").slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
+  const admin = pgClient();
   await admin.connect();
   try {
     // Several vitest runs may start at once: serialise template creation.

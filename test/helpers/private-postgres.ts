@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "./free-port.js";
 import { repoRoot } from "./spawn.js";
 
 const run = promisify(execFile);
@@ -40,17 +40,6 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | undefined>
   const [, , uid, gid] = line?.split(":") ?? [];
   if (!uid || !gid) throw new Error("running as root needs a `postgres` user to run a private PostgreSQL");
   return { uid: Number(uid), gid: Number(gid) };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {

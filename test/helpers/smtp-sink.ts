@@ -7,8 +7,17 @@ export interface SinkMessage {
   parsed: ParsedMail;
 }
 
-/** What the sink answers to one message: undefined accepts it. */
-export type Responder = (info: { count: number; to: string[]; raw: Buffer }) => { code: number; message: string } | undefined;
+type Answer = { code: number; message: string } | undefined;
+
+/**
+ * What the sink answers to one message: undefined accepts it. A promise holds the
+ * message unanswered until it settles (a slow relay, or one that keeps a message
+ * while the test kills the sender).
+ */
+export type Responder = (info: { count: number; to: string[]; raw: Buffer }) => Answer | Promise<Answer>;
+
+/** The Message-ID a message arrived with ("?" without one). */
+export const messageId = (m: Pick<SinkMessage, "raw">): string => /^Message-ID:\s*(\S+)/im.exec(m.raw.toString("latin1"))?.[1] ?? "?";
 
 export interface SmtpSink {
   port: number;
@@ -40,20 +49,24 @@ export async function startSmtpSink(opts: { parse?: boolean; port?: number } = {
       stream.on("end", () => {
         const raw = Buffer.concat(chunks);
         const to = session.envelope.rcptTo.map((r) => r.address);
-        const answer = responder?.({ count: ++attempts, to, raw });
-        if (answer) {
-          const err = Object.assign(new Error(answer.message), { responseCode: answer.code });
-          callback(err);
-          return;
-        }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
         const done = (parsed: ParsedMail) => {
           messages.push({ raw, envelope: { from, to }, parsed });
           waiters.splice(0).forEach((w) => w());
           callback();
         };
-        if (opts.parse === false) done({} as ParsedMail);
-        else simpleParser(raw).then(done, (err: Error) => callback(err));
+        const answered = (answer: Answer) => {
+          if (answer) {
+            callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
+            return;
+          }
+          if (opts.parse === false) done({} as ParsedMail);
+          else simpleParser(raw).then(done, (err: Error) => callback(err));
+        };
+        const answer = responder?.({ count: ++attempts, to, raw });
+        // A plain answer goes out in this turn, as before; only a held one waits.
+        if (answer instanceof Promise) answer.then(answered, (err: Error) => callback(err));
+        else answered(answer);
       });
     },
   });

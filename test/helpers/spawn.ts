@@ -65,3 +65,28 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
     },
   };
 }
+
+/** Resolves once the child has exited (at once if it already has). */
+export const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+
+/**
+ * test/helpers/send-worker.ts as its own process, the worker the crash tests kill.
+ * `node --import tsx` rather than npx: one process, so its pid is the worker's.
+ * `ready` resolves when it says so (or when the test killed it before that).
+ */
+export function spawnSendWorker(env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/send-worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on("data", (c: Buffer) => {
+      if (c.toString().includes("ready")) resolve();
+    });
+    // Killed by the test before it printed "ready" still counts as started.
+    child.once("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`worker exited early (${code}): ${err}`))));
+  });
+  // A test that never waits for `ready` must not leave a rejection nobody handles.
+  ready.catch(() => undefined);
+  return { child, ready };
+}

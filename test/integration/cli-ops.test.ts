@@ -5,7 +5,9 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subscribersCommand, statsCommand, type Io, type OpsCommand } from "../../src/main/cli/ops.js";
+import type { Io, RuntimeCommand } from "../../src/main/cli/command.js";
+import { stats as statsCommand } from "../../src/main/cli/stats.js";
+import { subscribers as subscribersCommand } from "../../src/main/cli/subscribers.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
 import { startMailWorker } from "../helpers/mail-worker.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
@@ -17,7 +19,7 @@ interface Run {
 }
 
 /** Runs a command in this process against the runtime, as `npm run cli` would; refusals become code 1. */
-async function run(rt: TestRuntime, command: OpsCommand, ...args: string[]): Promise<Run> {
+async function run(rt: TestRuntime, command: RuntimeCommand, ...args: string[]): Promise<Run> {
   let stdout = "";
   const errLines: string[] = [];
   const out = new Writable({

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { SMTPServer } from "smtp-server";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
+import { messageId, startSmtpSink } from "../helpers/smtp-sink.js";
+import { exited, spawnSendWorker } from "../helpers/spawn.js";
 
 const DIGESTS = 20;
 
@@ -13,51 +14,28 @@ const DIGESTS = 20;
  * accepted, so each digest arrives exactly once and copies would show.
  */
 async function startKillingSink(killAt: number[], onHold: () => Promise<void>) {
-  const accepted: string[] = [];
+  const sink = await startSmtpSink({ parse: false });
   let received = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        received++;
-        if (killAt.includes(received)) {
-          void onHold().then(() => callback(Object.assign(new Error("sender gone"), { responseCode: 421 })));
-          return;
-        }
-        accepted.push(/^Message-ID:\s*(\S+)/im.exec(Buffer.concat(chunks).toString("latin1"))?.[1] ?? "?");
-        callback();
-      });
-    },
+  sink.respond(async () => {
+    if (!killAt.includes(++received)) return undefined;
+    await onHold();
+    return { code: 421, message: "sender gone" };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
   return {
-    url: `smtp://127.0.0.1:${port}`,
-    accepted,
+    sink,
+    accepted: () => sink.messages.map(messageId),
     reset() {
-      accepted.length = 0;
+      sink.messages.length = 0;
       received = 0;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
-
-function spawnWorker(env: NodeJS.ProcessEnv, children: ChildProcess[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/send-worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+const spawnWorker = (env: NodeJS.ProcessEnv, children: ChildProcess[]): ChildProcess => {
+  const { child } = spawnSendWorker(env);
   children.push(child);
-  child.stdout?.resume();
-  child.stderr?.resume();
   return child;
-}
+};
 
 describe("crash: two workers killed in quick succession while holding the same send job", () => {
   let rt: TestRuntime;
@@ -77,7 +55,7 @@ describe("crash: two workers killed in quick succession while holding the same s
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    await sink?.close();
+    await sink?.sink.close();
     await rt?.close();
   });
 
@@ -91,7 +69,7 @@ describe("crash: two workers killed in quick succession while holding the same s
     const env = {
       ...process.env,
       NODE_ENV: "test",
-      ...runtimeEnv(rt, { SMTP_URL: sink.url }),
+      ...runtimeEnv(rt, { SMTP_URL: sink.sink.url }),
       MAIL_DOMAIN: "paperboy.test",
       SCHEDULER_ENABLED: "false",
       SMTP_POOL_SIZE: "1",
@@ -121,7 +99,7 @@ describe("crash: two workers killed in quick succession while holding the same s
       await new Promise((r) => setTimeout(r, 200));
     }
     const counts = new Map<string, number>();
-    for (const id of sink.accepted) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const id of sink.accepted()) counts.set(id, (counts.get(id) ?? 0) + 1);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     expect([...counts.keys()].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
     const statuses = await rt.pool.query<{ status: string; n: number }>("select status, count(*)::int as n from digests group by status");

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SMTPServer } from "smtp-server";
 import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { digestRow, seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
+import { messageId, startSmtpSink } from "../helpers/smtp-sink.js";
+import { exited, spawnSendWorker } from "../helpers/spawn.js";
 
 const DIGESTS = 30;
 /** The worker is killed while the sink holds this message (received, not yet answered). */
@@ -12,49 +13,28 @@ const KILL_AT = 8;
 const GROUP = 4;
 const LANES = 1;
 
-/** An SMTP sink that can hold a message unanswered while the test kills the sender. */
-async function startHoldingSink(onHold: (count: number) => Promise<void>) {
-  const accepted: string[] = [];
-  let received = 0;
+/**
+ * A sink that, from message KILL_AT on, holds each message unanswered (never a 250: as far
+ * as SMTP goes, not accepted) until `onHold` is done (the test kills the sender there),
+ * then answers 421; until `release`.
+ */
+async function startHoldingSink(onHold: () => Promise<void>) {
+  const sink = await startSmtpSink({ parse: false });
   let holding = false;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        const raw = Buffer.concat(chunks).toString("utf8");
-        const id = /^Message-ID:\s*(\S+)/im.exec(raw)?.[1] ?? "?";
-        received++;
-        if (holding || received === KILL_AT) {
-          // Never answered with 250: as far as SMTP goes, this message was not accepted.
-          holding = true;
-          void onHold(received).then(() => callback(Object.assign(new Error("sender gone"), { responseCode: 421 })));
-          return;
-        }
-        accepted.push(id);
-        callback();
-      });
-    },
+  sink.respond(async ({ count }) => {
+    if (!holding && count !== KILL_AT) return undefined;
+    holding = true;
+    await onHold();
+    return { code: 421, message: "sender gone" };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
   return {
-    url: `smtp://127.0.0.1:${port}`,
-    accepted,
+    sink,
+    accepted: () => sink.messages.map(messageId),
     release: () => {
       holding = false;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
 
 describe("crash: a worker killed mid-batch", () => {
   let rt: TestRuntime;
@@ -67,14 +47,14 @@ describe("crash: a worker killed mid-batch", () => {
     rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test" });
     sink = await startHoldingSink(async () => {
       if (!first) return;
-      sentAtKill = sink.accepted.length;
+      sentAtKill = sink.accepted().length;
       first.kill("SIGKILL");
       await exited(first);
     });
   });
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    await sink?.close();
+    await sink?.sink.close();
     await rt?.close();
   });
 
@@ -87,7 +67,7 @@ describe("crash: a worker killed mid-batch", () => {
     const env = {
       ...process.env,
       NODE_ENV: "test",
-      ...runtimeEnv(rt, { SMTP_URL: sink.url }),
+      ...runtimeEnv(rt, { SMTP_URL: sink.sink.url }),
       MAIL_DOMAIN: "paperboy.test",
       SCHEDULER_ENABLED: "false",
       // One lane: at most one digest in flight, the one the sink holds when the worker dies.
@@ -101,7 +81,8 @@ describe("crash: a worker killed mid-batch", () => {
       SEND_LEASE_MS: "3000",
       CRASH_TEST_LOCK_MS: "2000",
     };
-    const one = spawnWorker(env, children);
+    const one = spawnSendWorker(env);
+    children.push(one.child);
     first = one.child;
     await one.ready;
     await exited(first);
@@ -117,7 +98,8 @@ describe("crash: a worker killed mid-batch", () => {
     expect(recorded.rows[0]!.n + unrecorded.length).toBe(KILL_AT - 1);
 
     sink.release();
-    const two = spawnWorker(env, children);
+    const two = spawnSendWorker(env);
+    children.push(two.child);
     const second = two.child;
     await two.ready;
     const deadline = Date.now() + 60_000;
@@ -130,7 +112,7 @@ describe("crash: a worker killed mid-batch", () => {
     await exited(second);
 
     const counts = new Map<string, number>();
-    for (const id of sink.accepted) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const id of sink.accepted()) counts.set(id, (counts.get(id) ?? 0) + 1);
     // None lost, none under another Message-ID.
     expect([...counts.keys()].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
     // The only copies: the accepted digests the killed worker had not recorded, one each, same Message-ID.
@@ -144,19 +126,3 @@ describe("crash: a worker killed mid-batch", () => {
     expect(await digestRow(rt.pool, inFlight)).toMatchObject({ status: "sent", attempts: 2, message_id: `<digest-${inFlight}@paperboy.test>` });
   }, 180_000);
 });
-
-/** `node --import tsx` rather than npx: one process, so its pid is the worker's. */
-function spawnWorker(env: NodeJS.ProcessEnv, children: ChildProcess[]): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/send-worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (c: Buffer) => {
-      if (c.toString().includes("ready")) resolve();
-    });
-    // Killed by the test before it printed "ready" still counts as started.
-    child.once("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`worker exited early (${code}): ${err}`))));
-  });
-  return { child, ready };
-}

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subscribersCommand } from "../../src/main/cli/ops.js";
+import { subscribers as subscribersCommand } from "../../src/main/cli/subscribers.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 describe("CSV import: topics in a cell with line breaks", () => {

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool } from "../../src/db/client.js";
 import { createQueues } from "../../src/jobs/queues.js";
 import { tokenFor } from "../../src/subscribers/links.js";
-import { freePort, startPrivatePostgres, type PrivatePostgres } from "../helpers/private-postgres.js";
+import { pgClient } from "../helpers/db.js";
+import { freePort } from "../helpers/free-port.js";
+import { startPrivatePostgres, type PrivatePostgres } from "../helpers/private-postgres.js";
 import { deleteKeys, REDIS_URL } from "../helpers/runtime.js";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 import { spawnEntry, type Spawned } from "../helpers/spawn.js";
@@ -88,13 +89,11 @@ describe("a Postgres restart", () => {
     const email = `held-${randomBytes(4).toString("hex")}@example.org`;
     // Another session's uncommitted insert of the address holds its unique key, so the API's
     // signup statement waits inside its transaction for that one to end.
-    const holder = new pg.Client({ connectionString: postgres.url });
-    holder.on("error", () => undefined);
+    const holder = pgClient(postgres.url);
     await holder.connect();
     await holder.query("begin");
     await holder.query("insert into subscribers (email, status) values ($1, 'pending')", [email]);
-    const watcher = new pg.Client({ connectionString: postgres.url });
-    watcher.on("error", () => undefined);
+    const watcher = pgClient(postgres.url);
     await watcher.connect();
     const pending = signup(email);
     await until("the signup to wait on its lock", async () => {
@@ -127,8 +126,7 @@ describe("a Postgres restart", () => {
       await queues.close();
       connection.disconnect();
     }
-    const check = new pg.Client({ connectionString: postgres.url });
-    check.on("error", () => undefined);
+    const check = pgClient(postgres.url);
     await check.connect();
     const { rows } = await check.query<{ subscribers: number; pending: number }>(
       "select (select count(*)::int from subscribers where lower(email) = lower($1)) as subscribers, (select count(*)::int from pending_signups p join subscribers s on s.id = p.subscriber_id where lower(s.email) = lower($1)) as pending",
@@ -245,8 +243,7 @@ describe("a worker in the middle of a plan job", () => {
     // The app's own queues: a plan job gets the attempts and backoff the scheduler's would.
     const queues = createQueues(connection, prefix);
     const plan = queues.plan;
-    const holder = new pg.Client({ connectionString: postgres.url });
-    holder.on("error", () => undefined);
+    const holder = pgClient(postgres.url);
     try {
       await worker.waitForOutput(/worker started/, 60_000);
       // The plan's chunk transaction reads digests; holding the table makes it wait inside that transaction.

@@ -59,6 +59,8 @@ describe("text from people is checked at every door", () => {
     ["a NUL byte", "diffusion\u0000models"],
     ["a control character", "diffusion\u0007models"],
     ["a bidi override", "diffusion \u202Emodels"],
+    ["a right-to-left mark", "diffusion\u200Fmodels"],
+    ["a zero-width space", "diffu\u200Bsion models"],
     ["33 minus signs", "-".repeat(33)],
     ["nested negations", "-!".repeat(20) + "x"],
     ["a lone surrogate", "diffusion \uD800models", true],
@@ -73,12 +75,29 @@ describe("text from people is checked at every door", () => {
           expect(res.json<{ error: { field: string } }>().error.field, door.name).toBe(door.field);
         } else {
           // The pages show the message next to the field instead.
-          expect(res.body, door.name).toMatch(/control character|text-direction|too many operators|broken Unicode/);
+          expect(res.body, door.name).toMatch(/control character|text-direction|too many operators|broken Unicode|invisible character/);
         }
       }
       expect(await rowCounts()).toEqual(before);
     });
   }
+
+  it("a form or query whose bytes are not UTF-8 is refused, not stored as its %-escapes", async () => {
+    const before = await rowCounts();
+    const formHeaders = { "content-type": "application/x-www-form-urlencoded" };
+    const notUtf8 = "%ED%A0%80ab"; // an encoded surrogate half: no UTF-8 decoder accepts it
+    for (const req of [
+      { method: "POST" as const, url: "/", headers: formHeaders, payload: `email=x%40example.org&topics=${notUtf8}` },
+      { method: "POST" as const, url: "/manage", headers: formHeaders, payload: `token=${encodeURIComponent(manageToken)}&topics=${notUtf8}` },
+      { method: "GET" as const, url: `/api/preview?topics=${notUtf8}` },
+      { method: "GET" as const, url: `/search?q=${notUtf8}` },
+    ]) {
+      const res = await app.inject({ ...req, remoteAddress: remoteAddress() });
+      expect(res.statusCode, `${req.url}: ${res.body.slice(0, 200)}`).toBe(400);
+      expect(res.body, req.url).toMatch(/not UTF-8/);
+    }
+    expect(await rowCounts()).toEqual(before);
+  });
 
   it("tab and line breaks are allowed where a person types them (the topics textarea)", async () => {
     const res = await app.inject({

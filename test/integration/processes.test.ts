@@ -4,11 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { is } from "drizzle-orm";
 import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrationsFolder } from "../../src/db/migrate.js";
 import * as schema from "../../src/db/schema.js";
-import { adminUrl, databaseUrl } from "../helpers/db.js";
+import { adminUrl, databaseUrl, pgClient, withClient } from "../helpers/db.js";
 import { deleteKeys, REDIS_URL } from "../helpers/runtime.js";
 import { spawnEntry } from "../helpers/spawn.js";
 
@@ -19,15 +18,9 @@ afterAll(async () => {
 
 async function emptyDatabase(): Promise<string> {
   const name = `paperboy_p_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
+  await withClient(adminUrl(), (admin) => admin.query(`create database "${name}"`));
   cleanups.push(async () => {
-    const a = new pg.Client({ connectionString: adminUrl() });
-    await a.connect();
-    await a.query(`drop database if exists "${name}" with (force)`);
-    await a.end();
+    await withClient(adminUrl(), (a) => a.query(`drop database if exists "${name}" with (force)`));
   });
   return databaseUrl(name);
 }
@@ -53,9 +46,8 @@ describe("entry points", () => {
     const env = { DATABASE_URL: url, REDIS_URL, SMTP_URL: "smtp://127.0.0.1:9", LOG_LEVEL: "warn" };
     const [a, b] = [spawnEntry("src/main/cli.ts", ["migrate"], env), spawnEntry("src/main/cli.ts", ["migrate"], env)];
     expect([await a.exited, await b.exited]).toEqual([0, 0]);
-    const client = new pg.Client({ connectionString: url });
     // The database is dropped after the file: a failed assertion must not leave an unheard client behind.
-    client.on("error", () => undefined);
+    const client = pgClient(url);
     await client.connect();
     try {
       const applied = await client.query("select count(*)::int as n from drizzle.__drizzle_migrations");
@@ -97,12 +89,11 @@ describe("entry points", () => {
     expect(outbox.status).toBe(200);
     expect(await outbox.text()).toContain("Local outbox");
 
-    const db = new pg.Client({ connectionString: `postgres://paperboy:paperboy@127.0.0.1:${pgPort}/paperboy` });
-    await db.connect();
-    await db.query(
-      "insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url) values ('2511.00042', 'Kept', 'Across restarts.', '2026-11-27', 'a', 'b')",
+    await withClient(`postgres://paperboy:paperboy@127.0.0.1:${pgPort}/paperboy`, (db) =>
+      db.query(
+        "insert into papers (arxiv_id, title, abstract, listing_day, arxiv_url, pdf_url) values ('2511.00042', 'Kept', 'Across restarts.', '2026-11-27', 'a', 'b')",
+      ),
     );
-    await db.end();
 
     const stoppedAt = Date.now();
     first.child.kill("SIGINT");
@@ -113,10 +104,7 @@ describe("entry points", () => {
     const second = spawnEntry("src/main/local.ts", [], env);
     cleanups.push(async () => void second.child.kill("SIGKILL"));
     await second.waitForOutput(/paperboy is running/, 90_000);
-    const again = new pg.Client({ connectionString: `postgres://paperboy:paperboy@127.0.0.1:${pgPort}/paperboy` });
-    await again.connect();
-    const kept = await again.query("select title from papers where arxiv_id = '2511.00042'");
-    await again.end();
+    const kept = await withClient(`postgres://paperboy:paperboy@127.0.0.1:${pgPort}/paperboy`, (again) => again.query("select title from papers where arxiv_id = '2511.00042'"));
     expect(kept.rows).toEqual([{ title: "Kept" }]);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);

@@ -97,6 +97,8 @@ describe("provider webhooks", () => {
     function snsMessage(name: string, vars: Record<string, string>, version: "1" | "2" = "1", edit?: (m: Record<string, string>) => void): string {
       const m = JSON.parse(fixture(name, vars)) as Record<string, string>;
       m.SignatureVersion = version;
+      // SNS stamps each message as it sends it (the recorded one's time is long past).
+      m.Timestamp = new Date().toISOString();
       edit?.(m);
       m.Signature = createSign(version === "1" ? "RSA-SHA1" : "RSA-SHA256").update(snsStringToSign(m)).sign(snsKey, "base64");
       return JSON.stringify(m);
@@ -137,7 +139,7 @@ describe("provider webhooks", () => {
       expect((await subscriber(r.subscriberId))?.status).toBe("complained");
     });
 
-    it("refuses a tampered message, a certificate off SNS's hosts, and a topic not configured, changing nothing", async () => {
+    it("refuses a tampered message, a certificate off SNS's hosts, a topic not configured, and a replay a week old, changing nothing", async () => {
       const r = await reader();
       const tampered = JSON.parse(snsMessage("ses-complaint.json", r.vars)) as Record<string, string>;
       tampered.Message = tampered.Message!.replace("abuse", "fraud");
@@ -164,6 +166,10 @@ describe("provider webhooks", () => {
 
       const otherTopic = await post(snsMessage("ses-complaint.json", r.vars, "2", (m) => (m.TopicArn = "arn:aws:sns:eu-west-1:999999999999:someone-else")));
       expect(otherTopic.statusCode).toBe(403);
+      // A genuine message captured and replayed after the week its delivery is remembered.
+      const replayed = await post(snsMessage("ses-complaint.json", r.vars, "2", (m) => (m.Timestamp = new Date(Date.now() - 8 * 86_400_000).toISOString())));
+      expect(replayed.statusCode).toBe(401);
+      expect(replayed.json<{ error: { message: string } }>().error.message).toMatch(/Timestamp/);
       expect(await subscriber(r.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
       expect(await events(r.subscriberId)).toEqual([]);
     });
@@ -218,7 +224,7 @@ describe("provider webhooks", () => {
       expect(await subscriber(soft.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
     });
 
-    it("a retried delivery (the same bytes again) is recorded once", async () => {
+    it("a retried post (the same bytes again) is recorded once", async () => {
       const r = await reader();
       const body = fixture("postmark-soft-bounce.json", r.vars);
       expect((await post(body, { authorization: basic("postmark", POSTMARK_PASSWORD) })).json()).toEqual({ events: 1, matched: 1 });
@@ -293,7 +299,7 @@ describe("provider webhooks", () => {
       expect((await subscriber(b.subscriberId))?.status).toBe("complained");
     });
 
-    it("refuses a body signed by another key, or changed after signing, with 401", async () => {
+    it("refuses a body signed by another key, changed after signing, or signed over a week ago, with 401", async () => {
       const r = await reader();
       const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
       expect((await post(fixture("sendgrid-events.json", r.vars), other.privateKey)).statusCode).toBe(401);
@@ -309,6 +315,8 @@ describe("provider webhooks", () => {
       expect(res.statusCode).toBe(401);
       const unsigned = await app.inject({ method: "POST", url: "/webhooks/sendgrid", headers: { "content-type": "application/json" }, payload: body });
       expect(unsigned.statusCode).toBe(401);
+      // A genuine batch replayed after the week its delivery is remembered.
+      expect((await post(body, sendgrid.privateKey, String(Math.floor(Date.now() / 1000) - 8 * 86_400))).statusCode).toBe(401);
       expect(await subscriber(r.subscriberId)).toEqual({ status: "active", bounce_count: 0 });
     });
   });
@@ -342,12 +350,12 @@ describe("provider webhooks", () => {
     // a request bin) used to carry any event-data, for any address, forever.
     it("a signature already used cannot carry another event, and a stale one is refused", async () => {
       const first = await reader();
-      const delivered = JSON.parse(signed("mailgun-failed-temporary.json", first.vars)) as Record<string, unknown>;
-      expect((await post(JSON.stringify(delivered))).json()).toEqual({ events: 1, matched: 1 });
+      const original = JSON.parse(signed("mailgun-failed-temporary.json", first.vars)) as Record<string, unknown>;
+      expect((await post(JSON.stringify(original))).json()).toEqual({ events: 1, matched: 1 });
 
       const victim = await reader();
       const forged = JSON.parse(signed("mailgun-complained.json", victim.vars)) as Record<string, unknown>;
-      forged.signature = delivered.signature;
+      forged.signature = original.signature;
       const res = await post(JSON.stringify(forged));
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ matched: 0, duplicate: true });

@@ -1,9 +1,8 @@
-import pg from "pg";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDigestSender } from "../../src/digests/sender.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
-import { adminUrl } from "../helpers/db.js";
+import { pgClient } from "../helpers/db.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
 
 const DIGESTS = 8;
@@ -29,7 +28,7 @@ describe.each([
 
   /** Refuses every connection to this file's database (superusers too) and cuts the open ones, for `ms`. */
   async function databaseAway(name: string, ms: number, onCut: () => void): Promise<void> {
-    const admin = new pg.Client({ connectionString: adminUrl() });
+    const admin = pgClient();
     await admin.connect();
     try {
       await admin.query(`alter database "${name}" allow_connections false`);

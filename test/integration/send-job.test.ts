@@ -59,7 +59,7 @@ describe("send job on BullMQ", () => {
     const fresh = await seedOne(rt.pool);
     // The stranded digest's job is gone (failed for good); nothing has touched it for two hours.
     await rt.pool.query(`update digests set updated_at = now() - interval '2 hours' where id = $1`, [stranded.digestId]);
-    const swept = await sweepStaleDigests(rt.pool, rt.queues, { staleMs: 3_600_000, leaseMs: 120_000, maxAttempts: 5, batchSize: 10, now: new Date() });
+    const swept = await sweepStaleDigests(rt.pool, rt.jobs, { staleMs: 3_600_000, leaseMs: 120_000, maxAttempts: 5, batchSize: 10, now: new Date() });
     expect(swept).toBe(1);
     const row = await until(() => digestRow(rt.pool, stranded.digestId), (r) => r.status === "sent");
     expect(row.status).toBe("sent");
@@ -67,7 +67,7 @@ describe("send job on BullMQ", () => {
     const jobs = await rt.queues.send.getJobs(["waiting", "active", "delayed", "completed", "failed"]);
     expect(jobs.some((j) => j.data.digestIds.includes(fresh.digestId))).toBe(false);
     // A second sweep in the same hour finds nothing left to do.
-    expect(await sweepStaleDigests(rt.pool, rt.queues, { staleMs: 3_600_000, leaseMs: 120_000, maxAttempts: 5, batchSize: 10, now: new Date() })).toBe(0);
+    expect(await sweepStaleDigests(rt.pool, rt.jobs, { staleMs: 3_600_000, leaseMs: 120_000, maxAttempts: 5, batchSize: 10, now: new Date() })).toBe(0);
   });
 
   it("converts the email rate into a job rate for BullMQ's limiter", () => {

@@ -225,7 +225,7 @@ describe("send through a mail server outage", () => {
       expect(failed.rows.every((r) => r.attempts === 0 && /retry window.*450/.test(r.error))).toBe(true);
 
       relay.busyFor(0);
-      const swept = await sweepStaleDigests(rt.pool, windowRt.queues, { staleMs: 3_600_000, leaseMs: 120_000, maxAttempts: 3, batchSize: 10, now: new Date() });
+      const swept = await sweepStaleDigests(rt.pool, windowRt.jobs, { staleMs: 3_600_000, leaseMs: 120_000, maxAttempts: 3, batchSize: 10, now: new Date() });
       expect(swept).toBe(10);
       await until(async () => relay.accepted.length >= 10, 20_000);
       await new Promise((r) => setTimeout(r, 500));

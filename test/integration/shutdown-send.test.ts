@@ -1,36 +1,18 @@
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueSendBatches } from "../../src/jobs/producer.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
+import { messageId, startSmtpSink } from "../helpers/smtp-sink.js";
 import { spawnEntry, type Spawned } from "../helpers/spawn.js";
 
 const DIGESTS = 24;
 const GRACE_MS = 8000;
 
-/** A relay that takes 300 ms to answer each message. */
+/** A relay that takes `delayMs` to answer each message. */
 async function startSlowSink(delayMs: number) {
-  const accepted: string[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        setTimeout(() => {
-          accepted.push(/^Message-ID:\s*(\S+)/im.exec(Buffer.concat(chunks).toString("latin1"))?.[1] ?? "?");
-          callback();
-        }, delayMs);
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return { url: `smtp://127.0.0.1:${port}`, accepted, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const sink = await startSmtpSink({ parse: false });
+  sink.respond(() => new Promise((resolve) => setTimeout(() => resolve(undefined), delayMs)));
+  return { url: sink.url, accepted: () => sink.messages.map(messageId), close: () => sink.close() };
 }
 
 describe("SIGTERM while sending through a slow relay", () => {
@@ -67,9 +49,9 @@ describe("SIGTERM while sending through a slow relay", () => {
     workers.push(first);
     await first.waitForOutput(/worker started/, 60_000);
     await enqueueSendBatches(rt.queues, ids, 10);
-    while (sink.accepted.length < 4) await new Promise((r) => setTimeout(r, 50));
+    while (sink.accepted().length < 4) await new Promise((r) => setTimeout(r, 50));
 
-    const atSignal = sink.accepted.length;
+    const atSignal = sink.accepted().length;
     const signalled = Date.now();
     first.child.kill("SIGTERM");
     const code = await first.exited;
@@ -77,25 +59,25 @@ describe("SIGTERM while sending through a slow relay", () => {
     expect(code, first.output()).toBe(0);
     expect(tookMs).toBeLessThan(GRACE_MS);
     // Two jobs of one lane each: at most one message each was in flight; nothing new was claimed.
-    const afterSignal = sink.accepted.length - atSignal;
+    const afterSignal = sink.accepted().length - atSignal;
     expect(afterSignal).toBeLessThanOrEqual(2);
     expect(afterSignal + atSignal).toBeLessThan(DIGESTS);
     // Whatever the relay accepted is marked sent; nothing is left in `sending` for a lease to expire.
     const rows = await rt.pool.query<{ status: string; n: number }>("select status, count(*)::int as n from digests group by status order by status");
     expect(rows.rows).toEqual([
-      { status: "queued", n: DIGESTS - sink.accepted.length },
-      { status: "sent", n: sink.accepted.length },
+      { status: "queued", n: DIGESTS - sink.accepted().length },
+      { status: "sent", n: sink.accepted().length },
     ]);
     const sentIds = await rt.pool.query<{ message_id: string }>("select message_id from digests where status = 'sent'");
-    expect(sentIds.rows.map((r) => r.message_id).sort()).toEqual([...sink.accepted].sort());
+    expect(sentIds.rows.map((r) => r.message_id).sort()).toEqual(sink.accepted().sort());
 
     // The unfinished batches went back to the queue: the next worker sends the rest, each once.
     const second = spawnEntry("src/main/worker.ts", [], { ...env, SHUTDOWN_GRACE_MS: "2000" });
     workers.push(second);
     const deadline = Date.now() + 90_000;
-    while (sink.accepted.length < DIGESTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (sink.accepted().length < DIGESTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 500));
-    expect([...sink.accepted].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
+    expect(sink.accepted().sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { installDataStreamFastPath, nodemailerDataStream, passesThrough, type DataStreamClass, type Transform } from "../../src/mail/data-stream.js";
+import { dotStuffed, installDataStreamFastPath, nodemailerDataStream, passesThrough, type DataStreamClass, type Transform } from "../../src/mail/data-stream.js";
 import { createMimeWriter } from "../../src/mail/mime.js";
 
 /** What a data stream puts on the wire for these chunks, and its byte counts. */
@@ -74,6 +74,10 @@ describe("SMTP data stream fast path", () => {
 
     const dotted = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-2@paperboy.test>", text: "one\n.two", html: "<p>x</p>" });
     expect(passesThrough(dotted, false)).toBe(false);
-    expect((await wire(found!.ctor, [dotted])).out).toContain("\r\n..two\r\n");
+    const stuffed = (await wire(found!.ctor, [dotted], found!.original)).out;
+    expect(stuffed).toContain("\r\n..two\r\n");
+    // Line ends all CRLF: the fast path stuffs the dot itself, as nodemailer does.
+    expect(`${dotStuffed(dotted, false)?.toString("latin1")}.\r\n`).toBe(stuffed);
+    expect(dotStuffed(Buffer.from("bare\nlf"), false)).toBeNull();
   });
 });

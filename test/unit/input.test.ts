@@ -18,6 +18,16 @@ describe("the rule for text from people", () => {
     expect(textProblem("x \u202Eevil", { noBidi: true })).toMatch(/text-direction control \(U\+202E\)/);
     expect(textProblem("x \u2067y", { noBidi: true })).toMatch(/U\+2067/);
     expect(textProblem("x \u202Eevil")).toBeUndefined();
+    // The marks are text-direction controls too; zero-width space, word joiner and BOM hide inside a word.
+    for (const mark of ["\u200E", "\u200F", "\u061C"]) expect(textProblem(`ab${mark}cd`, { noBidi: true })).toMatch(/text-direction control/);
+    for (const hidden of ["\u200B", "\u2060", "\uFEFF"]) expect(textProblem(`ab${hidden}cd`, { noBidi: true })).toMatch(/invisible character/);
+    // Scripts that need joiners keep them.
+    expect(textProblem("می\u200Cخواهم", { noBidi: true })).toBeUndefined();
+    expect(textProblem("👩\u200D🔬", { noBidi: true })).toBeUndefined();
+  });
+
+  it("refuses text that was not UTF-8 (a decoder's U+FFFD)", () => {
+    expect(textProblem("\uFFFDab")).toMatch(/not UTF-8/);
   });
 
   it("counts a query's operators and words the way websearch_to_tsquery reads them", () => {

@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDigestRenderer, HTML_BUDGET, wrapText, type DigestInput, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import type { DigestInput, DigestPaper } from "../../src/digests/digest-input.js";
+import { createDigestRenderer, HTML_BUDGET, type DigestRenderer } from "../../src/digests/render.js";
+import { wrapText } from "../../src/digests/text.js";
+import type { DigestView } from "../../src/digests/view-model.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
 import { TOPIC_MAX, TOPICS_MAX } from "../../src/subscribers/topics.js";
 import { ctx } from "./render-fixtures.js";

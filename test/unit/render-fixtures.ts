@@ -1,4 +1,4 @@
-import type { DigestInput, DigestPaper } from "../../src/digests/render.js";
+import type { DigestInput, DigestPaper } from "../../src/digests/digest-input.js";
 
 export const ctx = {
   publicUrl: "https://paperboy.example.org",

@@ -65,5 +65,10 @@ describe("MIME writer encodings", () => {
     const mail = await simpleParser(mixed);
     expect(mail.text).toBe("café");
     expect(mail.html).toBe(`<p>${"x".repeat(1200)}</p>`);
+    // 7bit allows every ASCII octet but NUL; a lone surrogate or an emoji is not ASCII either.
+    for (const text of ["nul\u0000here", "\ud83d\ude00", "lone \ud800"]) {
+      const raw = writer.build({ to: "a@example.org", subject: "s", messageId: "<digest-9@paperboy.test>", text, html: "<p>x</p>" }).toString();
+      expect(raw.match(/Content-Transfer-Encoding: base64/g), JSON.stringify(text)).toHaveLength(1);
+    }
   });
 });

@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDigestRenderer, excerpt, highlight, squeeze, subjectLine, summaryLine, wrapText, authorLine, type DigestPaper, type DigestRenderer, type DigestView } from "../../src/digests/render.js";
+import type { DigestPaper } from "../../src/digests/digest-input.js";
+import { createDigestRenderer, type DigestRenderer } from "../../src/digests/render.js";
+import { excerpt, highlight, squeeze, wrapText } from "../../src/digests/text.js";
+import type { DigestView } from "../../src/digests/view-model.js";
+import { authorLine, subjectLine, summaryLine } from "../../src/digests/wording.js";
 import { createHandlebars, mjmlToHtml, readTemplate } from "../../src/mail/templates.js";
 import { verifyFeedbackToken, verifyToken } from "../../src/subscribers/tokens.js";
 import { ctx, digest, paper } from "./render-fixtures.js";
@@ -142,6 +146,36 @@ describe("digest render", () => {
     }
     expect(text).toMatch(/^ {3}https?:\/\/\S+$/m);
     expect(text).toMatch(/^1\. A very very/m);
+  });
+
+  it("wraps every line as breaking it word by word would: greedy, indent kept, a long word alone", () => {
+    // The definition: words (runs of spaces squeezed) added to a line while it stays within the width.
+    const byWords = (line: string, width: number) => {
+      const indent = /^ */.exec(line)?.[0] ?? "";
+      const out: string[] = [];
+      let cur = "";
+      for (const w of line.slice(indent.length).split(" ").filter(Boolean)) {
+        if (cur && indent.length + cur.length + 1 + w.length > width) {
+          out.push(indent + cur);
+          cur = w;
+        } else cur = cur ? `${cur} ${w}` : w;
+      }
+      if (cur) out.push(indent + cur);
+      return line.length <= width ? line : out.join("\n");
+    };
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const words = ["a", "word", "paper", "diffusion", "x".repeat(19), `https://example.org/${"x".repeat(90)}`, "-", "é"];
+    for (let i = 0; i < 3000; i++) {
+      const width = [78, 78, 20, 5, 3][rnd(5)]!;
+      // Mostly one space between words, as the templates make; now and then two, or one at the end.
+      const sep = () => (rnd(30) === 0 ? "  " : " ");
+      const line = " ".repeat(rnd(6)) + Array.from({ length: rnd(40) }, () => words[rnd(words.length)]!).join(sep()) + (rnd(20) === 0 ? " " : "");
+      expect(wrapText(line, width), JSON.stringify([line, width])).toBe(byWords(line, width));
+    }
+    expect(wrapText(`   ${"word ".repeat(20).trim()}\nshort\n${"x ".repeat(50).trim()}`)).toBe(
+      `${byWords(`   ${"word ".repeat(20).trim()}`, 78)}\nshort\n${byWords("x ".repeat(50).trim(), 78)}`,
+    );
   });
 
   it("reads cleanly for a paper without authors: no stray separator", () => {

@@ -1,7 +1,8 @@
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { links } from "../../src/subscribers/links.js";
-import { CONFIRM_TOKEN_TTL_MS, signFeedbackToken, signToken, verifyFeedbackToken, verifyToken, type TokenPurpose } from "../../src/subscribers/tokens.js";
+import { CONFIRM_TOKEN_TTL_MS, mac, signFeedbackToken, signToken, verifyFeedbackToken, verifyToken, type TokenPurpose } from "../../src/subscribers/tokens.js";
 
 const secret = "unit-secret-unit-secret-unit-secret-42";
 const claims = { subscriberId: 42, purpose: "manage" as TokenPurpose, version: 3 };
@@ -17,6 +18,14 @@ function refusal(fn: () => unknown): string | undefined {
 }
 
 describe("signed tokens", () => {
+  it("signs with HMAC-SHA256 exactly as createHmac does, for any secret and body", () => {
+    const secrets = ["", "k", "x".repeat(63), "y".repeat(64), "z".repeat(65), "long-".repeat(40), "gehëim-schlüssel-ünïcode-✓"];
+    const bodies = ["", "42.m.3.0", "7.b.1.0.99.l", "a".repeat(256), "b".repeat(257), "ümlaut.b.1", "\u0000\u007f.ctl"];
+    for (const s of secrets) for (const b of bodies) expect(mac(s, b).toString("hex"), `${s.length}/${b}`).toBe(createHmac("sha256", s).update(b).digest("hex"));
+    // The key blocks are reused: a short body after a long one is not mixed with its leftovers.
+    expect(mac(secret, "1").toString("hex")).toBe(createHmac("sha256", secret).update("1").digest("hex"));
+  });
+
   it("round-trips the subscriber, purpose and version", () => {
     const token = signToken(secret, claims);
     expect(verifyToken(secret, token, "manage")).toEqual({ ...claims, expiresAt: undefined });

@@ -14,7 +14,8 @@ import {
 } from "../../ops/stats.js";
 import { AppError } from "../../errors.js";
 import { calendarDay } from "../../input.js";
-import { emailSchema, topicLines, topicsSchema } from "../../subscribers/preferences.js";
+import { emailSchema, topicsSchema } from "../../subscribers/preferences.js";
+import { parseTopicList } from "../../subscribers/topics.js";
 import type { AppDeps, TestDigestSender } from "../deps.js";
 import { adminGuard, sameOriginGuard } from "./auth.js";
 import { adminOffPage, dashboardPage, QUEUE_STATES, type ScheduledRun } from "./page.js";
@@ -28,7 +29,7 @@ const NOTICES = {
 } as const;
 
 /** The admin's topics textarea, one per line, under the same rules as a subscriber's. */
-const topicsField = z.string().transform((v) => topicLines(v)).pipe(topicsSchema);
+const topicsField = z.string().transform((v) => parseTopicList(v)).pipe(topicsSchema);
 
 function wantsHtml(request: FastifyRequest) {
   return (request.headers.accept ?? "").includes("text/html");

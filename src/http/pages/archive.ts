@@ -1,4 +1,4 @@
-import { periodLabel } from "../../digests/render.js";
+import { periodLabel } from "../../digests/wording.js";
 import { html, type SafeHtml } from "../html.js";
 
 export interface ArchiveItem {

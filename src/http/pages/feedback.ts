@@ -1,4 +1,4 @@
-import { webUrl } from "../../digests/render.js";
+import { webUrl } from "../../digests/text.js";
 import type { Vote } from "../../subscribers/tokens.js";
 import type { VotedPaper, VoteRecord } from "../../subscribers/votes.js";
 import { html, type SafeHtml } from "../html.js";

@@ -1,4 +1,4 @@
-import { excerpt, highlight, highlighter, squeeze, webUrl, type Segment } from "../../digests/render.js";
+import { excerpt, highlight, highlighter, squeeze, webUrl, type Segment } from "../../digests/text.js";
 import type { ListedPaper } from "../../papers/listing.js";
 import { html, type SafeHtml } from "../html.js";
 import { layout } from "./layout.js";

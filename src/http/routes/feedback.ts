@@ -50,7 +50,7 @@ export const feedbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (a
     },
     async (req, reply) => {
       headers(reply);
-      return reply.type("text/html; charset=utf-8").send(await answer(req.query.token, "ask"));
+      return reply.html(await answer(req.query.token, "ask"));
     },
   );
 
@@ -63,7 +63,7 @@ export const feedbackRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = async (a
       { config: page, schema: { tags: ["feedback"], summary, body: z.object({ token }), response: htmlResponses } },
       async (req, reply) => {
         headers(reply);
-        return reply.type("text/html; charset=utf-8").send(await answer(req.body.token, state));
+        return reply.html(await answer(req.body.token, state));
       },
     );
   }

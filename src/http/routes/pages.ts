@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../../errors.js";
-import { fieldErrors, preferencesPatchSchema, signupSchema, topicLines, type FieldError } from "../../subscribers/preferences.js";
+import { fieldErrors, preferencesPatchSchema, signupSchema, type FieldError } from "../../subscribers/preferences.js";
 import type { PreferenceField, Subscriber, SubscriberService } from "../../subscribers/service.js";
 import { nextSend } from "../../digests/schedule.js";
 import type { SafeHtml } from "../html.js";
@@ -16,13 +16,13 @@ import {
   type FormValues,
 } from "../pages/subscribers.js";
 import type { AppDeps } from "../deps.js";
-import { tokenQuery } from "../schemas.js";
+import { errorBody, tokenQuery } from "../schemas.js";
 import { revokeFeed, sentDigests } from "../../subscribers/feed.js";
 import { links, type LinkContext } from "../../subscribers/links.js";
 import { archiveSection } from "../pages/archive.js";
 import { votesSection } from "../pages/feedback.js";
 import { canAddTopic, removeVote, suggestedTopics, votesOf } from "../../subscribers/votes.js";
-import { normalizeTopic } from "../../subscribers/topics.js";
+import { normalizeTopic, parseTopicList } from "../../subscribers/topics.js";
 
 /** The one answer to every signup, whatever we knew about the address (no enumeration). */
 export const SIGNUP_ACCEPTED = {
@@ -97,7 +97,7 @@ const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? und
 /** The form's fields in the API's shape, so both are checked by the same schema. */
 function preferenceInput(v: FormValues) {
   return {
-    topics: topicLines(v.topics),
+    topics: parseTopicList(v.topics),
     frequency: v.frequency,
     weekday: num(v.weekday),
     sendHour: num(v.sendHour),
@@ -146,7 +146,7 @@ const oneClickRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions> = async (app
         body: z.unknown(),
         response: {
           200: z.object({ status: z.literal("unsubscribed") }),
-          403: z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) }),
+          403: errorBody,
         },
       },
     },
@@ -184,7 +184,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const values: FormValues = {};
     if (req.query.topics !== undefined) values.topics = req.query.topics;
     if (req.query.email !== undefined) values.email = req.query.email;
-    return reply.type("text/html; charset=utf-8").send(signupPage(values));
+    return reply.html(signupPage(values));
   });
 
   // POST / is where the form posted before the Daily Papers page took `/`: old pages keep working.
@@ -204,14 +204,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
             errors = asFieldErrors(err);
           }
         }
-        if (errors.length > 0) return reply.code(400).type("text/html; charset=utf-8").send(signupPage(values, errors));
-        return reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
+        if (errors.length > 0) return reply.code(400).html(signupPage(values, errors));
+        return reply.html(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE));
       },
     );
   }
 
   app.get("/check-inbox", { schema: { hide: true }, config: htmlPage }, (_req, reply) =>
-    reply.type("text/html; charset=utf-8").send(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
+    reply.html(checkInboxPage(SIGNUP_ACCEPTED_MESSAGE)),
   );
 
   // Every page reached with a token carries it (in its URL or its forms): never kept by a
@@ -233,17 +233,15 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       const token = requireToken(req.query.token);
       const s = await service.check(token, page.purpose);
       if (page.purpose === "unsubscribe" && s.status !== "active" && s.status !== "pending") {
-        return reply.type("text/html; charset=utf-8").send(unsubscribedPage({ token, alreadyWasUnsubscribed: true }));
+        return reply.html(unsubscribedPage({ token, alreadyWasUnsubscribed: true }));
       }
-      return reply
-        .type("text/html; charset=utf-8")
-        .send(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
+      return reply.html(actionPage({ title: page.title, text: page.text, action: page.action, token, button: page.button }));
     });
   }
 
   app.post("/confirm", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const { subscriber, topics } = await service.confirm(requireToken(req.body.token), req.ip);
-    return reply.type("text/html; charset=utf-8").send(
+    return reply.html(
       welcomePage({
         title: "You're subscribed",
         intro: `Your subscription is confirmed. ${firstDigestWords(subscriber, topics, new Date())}`,
@@ -260,7 +258,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const extra: Partial<Parameters<typeof managePage>[0]> = {};
     if (saved !== undefined) extra.changed = saved.split(",").filter((f): f is PreferenceField => PREFERENCE_FIELDS.has(f));
     if (done) extra.notice = DONE_NOTICES[done];
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, extra));
+    return reply.html(await renderManage(token, s, extra));
   });
 
   app.post("/manage", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
@@ -278,7 +276,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
         errors = asFieldErrors(err);
       }
     }
-    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { values, errors }));
+    return reply.code(400).html(await renderManage(token, s, { values, errors }));
   });
 
   for (const [path, paused] of [["/manage/pause", true], ["/manage/resume", false]] as const) {
@@ -304,7 +302,7 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const topic = (one(req.body, "topic") ?? "").trim();
     const before = (await service.preferences(s)).topics;
     if (before.some((t) => normalizeTopic(t) === normalizeTopic(topic))) {
-      return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `You already follow “${topic}”.` }));
+      return reply.html(await renderManage(token, s, { notice: `You already follow “${topic}”.` }));
     }
     const parsed = preferencesPatchSchema.safeParse({ topics: [...before, topic] });
     let errors: FieldError[] = parsed.success ? [] : fieldErrors(parsed.error);
@@ -315,13 +313,13 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
           before.length === 0
             ? `You now follow “${topic}”: your digest brings its matches instead of the trending papers (tick “also add the top trending papers” below to keep some).`
             : `You now follow “${topic}”.`;
-        return reply.type("text/html; charset=utf-8").send(await renderManage(token, subscriber, { changed, notice }));
+        return reply.html(await renderManage(token, subscriber, { changed, notice }));
       } catch (err) {
         errors = asFieldErrors(err);
       }
     }
     const message = errors.map((e) => e.message).join(" ");
-    return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: `The topic “${topic.slice(0, 100)}” was not added: ${message}` }));
+    return reply.code(400).html(await renderManage(token, s, { notice: `The topic “${topic.slice(0, 100)}” was not added: ${message}` }));
   });
 
   app.post("/manage/votes/undo", { schema: { hide: true, body: formBody }, config: htmlPage }, async (req, reply) => {
@@ -330,10 +328,10 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
     const paper = one(req.body, "paper") ?? "";
     // The list's Undo buttons name a paper by its id; anything else is a broken form, not "no vote".
     if (!/^[1-9][0-9]{0,15}$/.test(paper) || !Number.isSafeInteger(Number(paper))) {
-      return reply.code(400).type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: "No vote was removed: the form did not name a paper." }));
+      return reply.code(400).html(await renderManage(token, s, { notice: "No vote was removed: the form did not name a paper." }));
     }
     const removed = await removeVote(opts.deps.db, s.id, Number(paper));
-    return reply.type("text/html; charset=utf-8").send(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
+    return reply.html(await renderManage(token, s, { notice: removed ? "Vote removed." : "There was no vote to remove." }));
   });
 
   app.get("/manage/data", { schema: { hide: true, querystring: tokenQuery }, config: htmlPage }, async (req, reply) => {
@@ -353,16 +351,14 @@ export const subscriberPageRoutes: FastifyPluginAsyncZod<SubscriberRouteOptions>
       const token = requireToken(req.body.token);
       const before = await service.check(token, purpose);
       const s = await service.unsubscribe(token, purpose, "link");
-      return reply
-        .type("text/html; charset=utf-8")
-        .send(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
+      return reply.html(unsubscribedPage({ token: service.tokenFor(s, "unsubscribe"), alreadyWasUnsubscribed: before.status !== "active" && before.status !== "pending" }));
     });
   }
 
   app.post("/resubscribe", { schema: { hide: true, body: tokenForm }, config: htmlPage }, async (req, reply) => {
     const { subscriber, topics, needsConfirmation } = await service.resubscribe(requireToken(req.body.token));
-    if (needsConfirmation) return reply.type("text/html; charset=utf-8").send(checkInboxPage("Welcome back! Confirm your address with the link we just emailed you."));
-    return reply.type("text/html; charset=utf-8").send(
+    if (needsConfirmation) return reply.html(checkInboxPage("Welcome back! Confirm your address with the link we just emailed you."));
+    return reply.html(
       welcomePage({
         title: "Welcome back",
         intro:

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { searchPapers } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
-import { addDays } from "../../days.js";
+import { addDays, weekStart } from "../../days.js";
 import { listingStamp, papersByIds, papersOfDays, type ListingStamp } from "../../papers/listing.js";
 import { topicSchema } from "../../subscribers/preferences.js";
 import type { AppDeps } from "../deps.js";
@@ -24,12 +24,6 @@ export function parseQuery(v: string | undefined): string {
   const parsed = topicSchema.safeParse((v ?? "").replace(/[ \t\r\n]+/g, " "));
   if (!parsed.success) throw validationError("q", `The search ${parsed.error.issues[0]?.message ?? "cannot be used."}`);
   return parsed.data;
-}
-
-/** The Monday of the ISO week `day` is in. */
-export function weekStart(day: string): string {
-  const dow = new Date(`${day}T00:00:00Z`).getUTCDay();
-  return addDays(day, -((dow + 6) % 7));
 }
 
 const dayParam = z.object({ day: z.string().max(64) });

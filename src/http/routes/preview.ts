@@ -3,7 +3,8 @@ import { z } from "zod";
 import { previewTopics } from "../../digests/preview.js";
 import { validationError } from "../../errors.js";
 import { calendarDay, DAY_MAX, DAY_MIN, isCalendarDay } from "../../input.js";
-import { fieldErrors, topicLines, topicsSchema } from "../../subscribers/preferences.js";
+import { fieldErrors, topicsSchema } from "../../subscribers/preferences.js";
+import { parseTopicList } from "../../subscribers/topics.js";
 import type { AppDeps } from "../deps.js";
 import { errorBody } from "../schemas.js";
 
@@ -13,7 +14,7 @@ const topicsParam = z.union([z.string(), z.array(z.string())]).optional();
 
 /** The signup rules (topicsSchema), errors naming `topics` or `topics.i`; a preview needs at least one topic. */
 export function parseTopicsParam(v: string | string[] | undefined): string[] {
-  const lines = topicLines(v);
+  const lines = parseTopicList(v);
   if (lines.length === 0) throw validationError("topics", "Enter at least one topic.");
   const parsed = topicsSchema.safeParse(lines);
   if (parsed.success) return parsed.data;

@@ -6,7 +6,7 @@ import { AppError } from "../../errors.js";
 import type { ProviderEvent } from "../../ops/webhooks/common.js";
 import { mailgunBody, mailgunEvents, verifyMailgun } from "../../ops/webhooks/mailgun.js";
 import { postmarkBody, postmarkEvents, verifyPostmark } from "../../ops/webhooks/postmark.js";
-import { recordProviderEvents, redisSeenDeliveries } from "../../ops/webhooks/record.js";
+import { recordProviderEvents, redisSeenWebhookPosts } from "../../ops/webhooks/record.js";
 import { resendBody, resendEvents, verifyResend } from "../../ops/webhooks/resend.js";
 import { sendgridBody, sendgridEvents, verifySendgrid } from "../../ops/webhooks/sendgrid.js";
 import { createSnsFetch, createSnsVerifier, parseSesNotification, sesEvents, snsBody } from "../../ops/webhooks/ses.js";
@@ -25,7 +25,7 @@ const outcome = z.object({
   events: z.number().int().describe("Bounces and complaints in the payload"),
   matched: z.number().int().describe("Of those, the ones that matched a subscriber"),
   confirmed: z.boolean().optional().describe("SES only: whether the SNS subscription was confirmed"),
-  duplicate: z.boolean().optional().describe("This exact delivery was recorded before (a retry): nothing was recorded again"),
+  duplicate: z.boolean().optional().describe("This exact post was recorded before (a retry): nothing was recorded again"),
 });
 
 const responses = { 200: outcome, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 413: errorBody };
@@ -56,9 +56,9 @@ export const providerWebhookRoutes: FastifyPluginAsyncZod<{ deps: AppDeps }> = a
     if (value === undefined) throw new AppError("WEBHOOK_DISABLED", `The ${provider} webhook is off: set ${variable} to turn it on.`);
   };
   const raw = (req: FastifyRequest) => req.rawBody ?? Buffer.alloc(0);
-  const recordDeps = { pool: deps.pool, events: { mailDomain: config.MAIL_DOMAIN, bounceLimit: config.BOUNCE_LIMIT }, seen: redisSeenDeliveries(deps.redis, config.QUEUE_PREFIX), logger: deps.logger };
-  const record = async (req: FastifyRequest, source: string, events: ProviderEvent[], signedDelivery?: string) => {
-    const result = await recordProviderEvents(recordDeps, source, raw(req), events, signedDelivery);
+  const recordDeps = { pool: deps.pool, events: { mailDomain: config.MAIL_DOMAIN, bounceLimit: config.BOUNCE_LIMIT }, seen: redisSeenWebhookPosts(deps.redis, config.QUEUE_PREFIX), logger: deps.logger };
+  const record = async (req: FastifyRequest, source: string, events: ProviderEvent[], signedPost?: string) => {
+    const result = await recordProviderEvents(recordDeps, source, raw(req), events, signedPost);
     req.log.info({ provider: source, ...result }, "provider webhook");
     return result;
   };

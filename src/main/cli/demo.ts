@@ -1,15 +1,14 @@
-import { and, eq, sql } from "drizzle-orm";
-import { digests, subscribers } from "../../db/schema.js";
+import { eq } from "drizzle-orm";
+import { digests } from "../../db/schema.js";
 import { planDigests } from "../../digests/plan.js";
 import { ingestDay } from "../../papers/ingest.js";
 import { createSource } from "../../papers/sources/index.js";
 import { links } from "../../subscribers/links.js";
-import { setSubscriberTopics } from "../../subscribers/topics.js";
 import type { Runtime } from "../runtime.js";
 import { buildServices } from "../services.js";
-import { withRuntime } from "./runtime.js";
+import { withRuntime, type Command } from "./command.js";
 
-export const demoUsage = `demo
+const demoUsage = `demo
 
 Loads the sample papers (data/sample), sets up the demo subscriber (demo@paperboy.localhost: the same
 one every run, its earlier demo digests forgotten), plans and sends its digest at once, and
@@ -35,49 +34,22 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
 
   // The same demo subscriber every run, due now. Its earlier demo digests are forgotten,
   // since a subscriber never gets a paper twice and a second demo digest would be empty.
-  const subscriber = await rt.db.transaction(async (tx) => {
-    const settings = {
-      status: "active" as const,
-      timezone: "UTC",
-      sendHour: now.getUTCHours(),
-      frequency: "daily" as const,
-      maxPapers: 10,
-      pausedAt: null,
-      unsubscribedAt: null,
-      confirmedAt: now,
-      updatedAt: now,
-    };
-    const [existing] = await tx
-      .update(subscribers)
-      .set(settings)
-      .where(sql`lower(${subscribers.email}) = ${DEMO_EMAIL}`)
-      .returning();
-    const s =
-      existing ??
-      (
-        await tx
-          .insert(subscribers)
-          .values({ email: DEMO_EMAIL, ...settings, consentAt: now, consentIp: "127.0.0.1", consentUserAgent: "npm run demo", confirmIp: "127.0.0.1" })
-          .returning()
-      )[0];
-    if (!s) throw new Error("could not create the demo subscriber");
-    await tx.delete(digests).where(eq(digests.subscriberId, s.id));
-    await setSubscriberTopics(tx, s.id, DEMO_TOPICS);
-    return s;
-  });
+  const services = await buildServices(rt);
+  const subscriber = await services.subscribers.enrol(
+    { email: DEMO_EMAIL, topics: DEMO_TOPICS, timezone: "UTC", sendHour: now.getUTCHours(), frequency: "daily", maxPapers: 10 },
+    { ip: "127.0.0.1", userAgent: "npm run demo" },
+    now,
+  );
+  await rt.db.delete(digests).where(eq(digests.subscriberId, subscriber.id));
   write(`demo subscriber ${DEMO_EMAIL} follows: ${DEMO_TOPICS.join(", ")}\n`);
 
   await planDigests(rt.db, { now, subscriberIds: [subscriber.id], listingTimeZone: config.INGEST_TZ });
   const [digest] = await rt.db.select().from(digests).where(eq(digests.subscriberId, subscriber.id));
   if (!digest) throw new Error("the planner created no digest for the demo subscriber");
 
-  const { sender } = await buildServices(rt);
-  const result = await sender.sendBatch([digest.id]);
+  const result = await services.sender.sendBatch([digest.id]);
   // Paused, so the hourly plan leaves it alone until the next `npm run demo`.
-  await rt.db
-    .update(subscribers)
-    .set({ pausedAt: new Date(), updatedAt: new Date() })
-    .where(and(eq(subscribers.id, subscriber.id), sql`${subscribers.pausedAt} is null`));
+  await services.subscribers.update(services.subscribers.tokenFor(subscriber, "manage"), { paused: true });
   const base = config.PUBLIC_URL.replace(/\/$/, "");
   const view = links.viewDigest({ publicUrl: config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET }, subscriber, digest.id);
   write(
@@ -92,6 +64,11 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
 }
 
 /** `npm run demo`. */
-export async function runDemoCommand(): Promise<void> {
-  await withRuntime((rt) => runDemo(rt, (text) => process.stdout.write(text)), { quiet: true });
-}
+export const demoCommand: Command = {
+  summary: "send a digest of the sample papers to a demo subscriber now (local outbox)",
+  usage: demoUsage,
+  run: () =>
+    withRuntime(async (rt) => {
+      await runDemo(rt, (text) => process.stdout.write(text));
+    }, { quiet: true }),
+};

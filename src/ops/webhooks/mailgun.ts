@@ -1,19 +1,13 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
-import { badSignature, detail, sameSecret, type ProviderEvent } from "./common.js";
-import { SEEN_TTL_SECONDS } from "./record.js";
-
-/** How old a Mailgun signature may be: no older than a delivery is remembered (record.ts), so every one still accepted is also recognised when used again. */
-export const MAILGUN_MAX_AGE_SECONDS = SEEN_TTL_SECONDS;
-/** Clock skew tolerated for a timestamp in the future. */
-const MAILGUN_SKEW_SECONDS = 5 * 60;
+import { badSignature, detail, refuseStale, sameSecret, type ProviderEvent } from "./common.js";
 
 /**
  * Mailgun's webhooks (JSON): `signature: {timestamp, token, signature}` in the body,
  * where signature is the hex HMAC-SHA256 of timestamp + token under the webhook
  * signing key. The event itself is `event-data`, which the signature does not cover:
  * so, as Mailgun's "Securing webhooks" asks, a stale timestamp is refused here and the
- * route remembers each token (the returned delivery name), so no signature carries a
+ * route remembers each token (the returned post name), so no signature carries a
  * second body. Returns the token.
  */
 export function verifyMailgun(body: unknown, signingKey: string, now = new Date()): string {
@@ -24,10 +18,7 @@ export function verifyMailgun(body: unknown, signingKey: string, now = new Date(
   }
   const expected = createHmac("sha256", signingKey).update(timestamp + s.token).digest("hex");
   if (!sameSecret(s.signature.toLowerCase(), expected)) throw badSignature("Mailgun's signature object");
-  const age = now.getTime() / 1000 - Number(timestamp);
-  if (!Number.isFinite(age) || age > MAILGUN_MAX_AGE_SECONDS || age < -MAILGUN_SKEW_SECONDS) {
-    throw badSignature("Mailgun's signature timestamp (older than a week, or in the future)");
-  }
+  refuseStale(Number(timestamp) * 1000, now, "Mailgun's signature timestamp");
   return s.token;
 }
 

@@ -35,7 +35,7 @@ export type PostmarkBody = z.infer<typeof postmarkBody>;
 
 /** Hard: the address does not exist or Postmark will not send to it again. */
 const HARD = new Set(["HardBounce", "BadEmailAddress", "ManuallyDeactivated"]);
-/** Not delivery failures at all (auto-replies, list requests, address changes): ignored. */
+/** Not bounces at all (auto-replies, list requests, address changes): ignored. */
 const NOT_BOUNCES = new Set(["AutoResponder", "Subscribe", "Unsubscribe", "AddressChange", "ChallengeVerification", "OpenRelayTest", "Unconfirmed"]);
 
 export function postmarkEvents(body: PostmarkBody): ProviderEvent[] {

@@ -1,14 +1,15 @@
 import { verify, type KeyObject } from "node:crypto";
 import { z } from "zod";
-import { badSignature, detail, header, type Headers, type ProviderEvent } from "./common.js";
+import { badSignature, detail, header, refuseStale, type Headers, type ProviderEvent } from "./common.js";
 
 /**
  * SendGrid's Signed Event Webhook: an ECDSA (P-256, SHA-256) signature, base64 DER in
  * `X-Twilio-Email-Event-Webhook-Signature`, over the `X-Twilio-Email-Event-Webhook-Timestamp`
  * value followed by the raw body, checked with the verification key SendGrid shows.
- * SendGrid documents no freshness window (and batches and retries events), so none is imposed.
+ * SendGrid documents no freshness window (it batches, and retries for a day), so the
+ * window is ours: a week, as long as a delivery is remembered (see refuseStale).
  */
-export function verifySendgrid(headers: Headers, raw: Buffer, key: KeyObject): void {
+export function verifySendgrid(headers: Headers, raw: Buffer, key: KeyObject, now = new Date()): void {
   const signature = header(headers, "x-twilio-email-event-webhook-signature");
   const timestamp = header(headers, "x-twilio-email-event-webhook-timestamp");
   if (!signature || !timestamp || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature.trim())) throw badSignature("SendGrid's event signature");
@@ -20,6 +21,7 @@ export function verifySendgrid(headers: Headers, raw: Buffer, key: KeyObject): v
     }
   })();
   if (!ok) throw badSignature("SendGrid's event signature");
+  refuseStale(/^\d{1,12}$/.test(timestamp) ? Number(timestamp) * 1000 : Number.NaN, now, "SendGrid's event timestamp");
 }
 
 const text = (max: number) => z.string().max(max);

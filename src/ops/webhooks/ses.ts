@@ -1,10 +1,10 @@
 import { X509Certificate, verify } from "node:crypto";
 import { z } from "zod";
 import { AppError, validationError } from "../../errors.js";
-import { badSignature, detail, type ProviderEvent } from "./common.js";
+import { badSignature, detail, refuseStale, type ProviderEvent } from "./common.js";
 
 /**
- * Amazon SES bounce and complaint notifications, delivered by an SNS topic's HTTPS
+ * Amazon SES bounce and complaint notifications, posted by an SNS topic's HTTPS
  * subscription. Every SNS message (the SubscriptionConfirmation handshake included)
  * is signed: RSA over a canonical "Key\nValue\n" string of its fields, SHA1 for
  * SignatureVersion 1 and SHA256 for 2, with the certificate at SigningCertURL —
@@ -148,6 +148,8 @@ export function createSnsVerifier(opts: { fetch: SnsFetch; topicArns: readonly s
         }
       })();
       if (!ok) throw badSignature("SNS's message signature");
+      // SNS retries for about an hour at most: an older message is a replay.
+      refuseStale(Date.parse(m.Timestamp), new Date(now), "SNS's message Timestamp");
     },
     async confirm(m) {
       const url = m.SubscribeURL ? snsUrl(m.SubscribeURL) : null;

@@ -30,7 +30,6 @@ const hfPaperSchema = z.object({
 });
 
 export const hfEntrySchema = z.object({ paper: hfPaperSchema });
-export type HfEntry = z.infer<typeof hfEntrySchema>;
 
 export const HF_PAPER_PAGE = "https://huggingface.co/papers/";
 

@@ -3,7 +3,6 @@ import { readFile } from "node:fs/promises";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { totals } from "../../ops/stats.js";
 import {
   countExportable,
   csvHeader,
@@ -15,45 +14,9 @@ import {
   unsearchableTopics,
 } from "../../subscribers/transfer.js";
 import type { Runtime } from "../runtime.js";
-import { withRuntime } from "./runtime.js";
+import { runWithRuntime, UsageError, type Command, type Io, type RuntimeCommand } from "./command.js";
 
-/** Operator commands: subscribers export/import and stats (see the table in cli.ts). */
-
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** Where a command writes: data to `out`, progress and messages to `err`. */
-export interface Io {
-  out: NodeJS.WritableStream;
-  err: (line: string) => void;
-  /** Show progress bars (a terminal on stderr). */
-  progress: boolean;
-}
-
-export type OpsCommand = (rt: Runtime, args: string[], io: Io) => Promise<void>;
-
-/**
- * Runs a command against a fresh runtime, closed afterwards. Usage mistakes and
- * refused input end with their message and exit code 1, not a stack trace.
- */
-export async function runOps(command: OpsCommand, args: string[]): Promise<void> {
-  const io: Io = { out: process.stdout, err: (line) => process.stderr.write(line + "\n"), progress: process.stderr.isTTY };
-  const failed = await withRuntime(async (rt) => {
-    try {
-      await command(rt, args, io);
-      return undefined;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "";
-      if (!(err instanceof UsageError || code.startsWith("ERR_PARSE_ARGS") || code === "ENOENT")) throw err;
-      return err as Error;
-    }
-  });
-  if (failed) {
-    io.err(failed.message);
-    process.exit(1);
-  }
-}
+/** `npm run cli -- subscribers export|import`: subscribers to and from CSV. */
 
 /** A bar on stderr when it is a terminal; silent in pipes and CI, where only the summary line shows. */
 function progress(io: Io, label: string, total: number) {
@@ -66,7 +29,7 @@ function progress(io: Io, label: string, total: number) {
   return { update: (n: number) => bar.update(n), stop: () => bar.stop() };
 }
 
-export const subscribersUsage = `subscribers export [--out file.csv]
+const subscribersUsage = `subscribers export [--out file.csv]
        npm run cli -- subscribers import <file.csv> [--confirmed --consent-note "how consent was given"]
 
 export  writes every subscriber with an address as CSV (stdout unless --out): email, status,
@@ -82,7 +45,7 @@ import  checks every row first and reports each bad one by line; if any row is b
         as their consent record. Rows marked unsubscribed/bounced/complained keep that status
         and get no email. Addresses that already exist are left untouched.`;
 
-export const subscribersCommand: OpsCommand = async (rt, args, io) => {
+export const subscribers: RuntimeCommand = async (rt, args, io) => {
   const [sub, ...rest] = args;
   if (sub === "export") return exportCommand(rt, rest, io);
   if (sub === "import") return importCommand(rt, rest, io);
@@ -147,28 +110,8 @@ async function importCommand(rt: Runtime, args: string[], io: Io): Promise<void>
   );
 }
 
-export const statsUsage = "stats [--json]";
-
-export const statsCommand: OpsCommand = async (rt, args, io) => {
-  const { values } = parseArgs({ args, options: { json: { type: "boolean", default: false } }, strict: true });
-  const t = await totals(rt.db);
-  if (values.json) {
-    io.out.write(JSON.stringify(t, null, 2) + "\n");
-    return;
-  }
-  const line = (rows: { status: string; count: number }[]) =>
-    rows.map((r) => `${r.status} ${r.count}`).join(" · ") + ` · total ${rows.reduce((a, r) => a + r.count, 0)}`;
-  const run = t.lastIngest;
-  io.out.write(
-    [
-      `subscribers  ${line(t.subscribers)}`,
-      `digests      ${line(t.digests)}`,
-      `papers       ${t.papers} (${t.topics} distinct topics followed)`,
-      `last ingest  ${
-        run
-          ? `${run.source} for ${run.day}: ${run.status}, started ${run.startedAt.toISOString()}, ${run.fetched} fetched, ${run.inserted} new, ${run.updated} updated, ${run.skipped} skipped${run.error ? ` — ${run.error}` : ""}`
-          : "never"
-      }`,
-    ].join("\n") + "\n",
-  );
+export const subscribersCommand: Command = {
+  summary: "export subscribers to CSV, or import them from CSV",
+  usage: subscribersUsage,
+  run: runWithRuntime(subscribers),
 };

@@ -28,7 +28,8 @@ export function notModified(req: FastifyRequest, reply: FastifyReply, etag: stri
   if (typeof inm === "string") fresh = ifNoneMatch(inm, etag);
   else if (seconds !== null && typeof req.headers["if-modified-since"] === "string") {
     const since = Date.parse(req.headers["if-modified-since"]);
-    fresh = !Number.isNaN(since) && seconds <= since;
+    // A date after now cannot be one we sent (RFC 9110 13.1.3): ignored, like one that is not a date.
+    fresh = !Number.isNaN(since) && since <= Date.now() && seconds <= since;
   }
   if (fresh) void reply.code(304).send();
   return fresh;

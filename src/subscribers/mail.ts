@@ -71,7 +71,7 @@ export function createSubscriberMailSender(deps: SubscriberMailDeps) {
   const linkCtx: LinkContext = { publicUrl: config.PUBLIC_URL, secret: config.TOKEN_SECRET };
   // Each template is compiled by MJML once per process, on first use.
   let confirmTemplate: Promise<CompiledEmail<ConfirmData>> | undefined;
-  let alreadyTemplate: Promise<CompiledEmail<{ manageUrl: string; postalAddress: string }>> | undefined;
+  let alreadyTemplate: Promise<CompiledEmail<{ manageUrl: string; postalAddress: string; standing: string }>> | undefined;
 
   return async function sendSubscriberMail(job: SubscriberMailJob, opts: { firstAttempt: boolean }): Promise<SubscriberMailOutcome> {
     const skip = (reason: string): SubscriberMailOutcome => {
@@ -106,7 +106,11 @@ export function createSubscriberMailSender(deps: SubscriberMailDeps) {
     if (job.kind === "already-subscribed") {
       alreadyTemplate ??= compileEmail("already-subscribed");
       const t = await alreadyTemplate;
-      const data = { manageUrl: links.manage(linkCtx, s), postalAddress };
+      // A paused subscriber is subscribed too, but gets nothing until they resume: say so.
+      const standing = s.pausedAt
+        ? "Your subscription is paused: no digests come until you resume it on the page below. Nothing has changed."
+        : "Your subscription is active and nothing has changed.";
+      const data = { manageUrl: links.manage(linkCtx, s), postalAddress, standing };
       await deps.mailer.send({ to: email, subject: "You are already subscribed to paperboy", html: t.html(data), text: t.text(data), messageId });
     } else {
       confirmTemplate ??= compileEmail("confirm");

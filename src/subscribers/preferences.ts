@@ -37,14 +37,17 @@ export const timezoneSchema = z
   .max(64)
   .refine(isTimeZone, "Unknown time zone: use an IANA name such as Europe/Berlin.");
 
+/** A whole number in a range, with one message for a person whatever is wrong (not a number, a fraction, out of range). */
+const wholeNumber = (min: number, max: number, message: string) => z.number({ error: message }).int(message).min(min, message).max(max, message);
+
 export const preferenceFields = {
   topics: topicsSchema,
   frequency: z.enum(["daily", "weekly"]),
   /** ISO weekday, 1 = Monday … 7 = Sunday; used when frequency is weekly. */
-  weekday: z.number().int().min(1).max(7),
-  sendHour: z.number().int().min(0, "Send hour is 0–23.").max(23, "Send hour is 0–23."),
+  weekday: wholeNumber(1, 7, "Weekday is 1–7 (Monday to Sunday)."),
+  sendHour: wholeNumber(0, 23, "Send hour is 0–23."),
   timezone: timezoneSchema,
-  maxPapers: z.number().int().min(5, "Papers per digest is 5–50.").max(50, "Papers per digest is 5–50."),
+  maxPapers: wholeNumber(5, 50, "Papers per digest is 5–50."),
   sendWhenEmpty: z.boolean(),
   /** With topics: also add the top 3 trending papers to each digest. */
   addTrending: z.boolean(),

@@ -55,6 +55,11 @@ describe("the Daily Papers page", () => {
     expect(again.body).toBe("");
     const since = await app.inject({ method: "GET", url: "/papers/2026-11-27", headers: { "if-modified-since": String(first.headers["last-modified"]) } });
     expect(since.statusCode).toBe(304);
+    // A date after now was never sent by us: the page, not a 304 that would keep a stale copy.
+    for (const future of ["Fri, 01 Jan 2100 00:00:00 GMT", "Sat, 13 Sep 275760 00:00:00 GMT"]) {
+      const res = await app.inject({ method: "GET", url: "/papers/2026-11-27", headers: { "if-modified-since": future } });
+      expect(res.statusCode, future).toBe(200);
+    }
     await rt.db.execute(sql`update papers set upvotes = 500, updated_at = now() + interval '1 second' where title = 'Quiet diffusion note'`);
     const changed = await app.inject({ method: "GET", url: "/papers/2026-11-27", headers: { "if-none-match": etag } });
     expect(changed.statusCode).toBe(200);

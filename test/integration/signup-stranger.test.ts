@@ -86,7 +86,21 @@ describe("a stranger's signup for an existing address", () => {
     await signup("active@example.org", stranger, STRANGER_IP);
     const mails = await waitForMails("active@example.org", 2);
     expect(mails[1]?.parsed.subject).toBe("You are already subscribed to paperboy");
+    expect(mails[1]?.parsed.text).toContain("Your subscription is active and nothing has changed.");
     expect(await record("active@example.org")).toEqual(before);
+  });
+
+  it("tells a paused subscriber that they are paused, not that their subscription is active", async () => {
+    await signup("paused@example.org", owner, OWNER_IP);
+    const [token] = await confirmTokens("paused@example.org", 1);
+    await confirm(token!);
+    await rt.db.update(subscribers).set({ pausedAt: new Date() }).where(eq(subscribers.email, "paused@example.org"));
+    await signup("paused@example.org", stranger, STRANGER_IP);
+    const mails = await waitForMails("paused@example.org", 2);
+    expect(mails[1]?.parsed.subject).toBe("You are already subscribed to paperboy");
+    expect(mails[1]?.parsed.text).toContain("Your subscription is paused");
+    expect(mails[1]?.parsed.text).not.toContain("is active");
+    expect(mails[1]?.parsed.html).toContain("Your subscription is paused");
   });
 
   it("leaves a pending subscriber's choices alone; the owner's own link confirms the owner's choices, the stranger's then changes nothing", async () => {

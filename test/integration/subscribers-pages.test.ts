@@ -111,6 +111,9 @@ describe("signup page without JavaScript", () => {
       [{ email: "a@example.org", topics: "ok\nthe" }, "topics", /Topic 2: &quot;the&quot; has no searchable words/],
       [{ email: "a@example.org", topics: "robots", timezone: "Atlantis/Capital" }, "timezone", /Unknown time zone/],
       [{ email: "a@example.org", topics: "robots", sendHour: "24" }, "sendHour", /Send hour is 0–23/],
+      // Numbers as a person types them: a hex or exponent spelling is not an hour.
+      [{ email: "a@example.org", topics: "robots", sendHour: "0x10" }, "sendHour", /Send hour is 0–23/],
+      [{ email: "a@example.org", topics: "robots", maxPapers: "1e1" }, "maxPapers", /Papers per digest is 5–50/],
       [{ email: "a@example.org", topics: "robots", maxPapers: "0" }, "maxPapers", /Papers per digest is 5–50/],
     ];
     for (const [fields, field, message] of cases) {

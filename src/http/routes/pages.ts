@@ -92,7 +92,8 @@ function formValues(form: Form): FormValues {
   return v;
 }
 
-const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? undefined : Number(s));
+/** A form's whole number as a person types it (digits only): `0x10`, `1e1` or `7.5` are not numbers here (NaN, which the schema refuses). */
+const num = (s: string | undefined) => (s === undefined || s.trim() === "" ? undefined : /^\s*\d{1,9}\s*$/.test(s) ? Number(s) : Number.NaN);
 
 /** The form's fields in the API's shape, so both are checked by the same schema. */
 function preferenceInput(v: FormValues) {

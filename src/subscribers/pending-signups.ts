@@ -55,7 +55,9 @@ const RECORD_SIGNUPS = `
                              consent_at, consent_ip, consent_user_agent, signup_version, created_at, updated_at)
     select email, 'pending', timezone, send_hour, frequency, weekday, max_papers, send_when_empty, add_trending,
            at, ip, ua, 1, at, at
-    from checked where bad is null order by n
+    -- Rows are taken in address order, not arrival order: two statements holding the same addresses
+    -- (a repeated address goes in the next statement; another API process) then wait, not deadlock.
+    from checked where bad is null order by lower(email)
     on conflict ((lower(email))) do update set
       signup_version = subscribers.signup_version + 1,
       status = case when subscribers.status = 'unsubscribed' then 'pending'::subscriber_status else subscribers.status end,

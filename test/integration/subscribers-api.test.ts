@@ -142,6 +142,43 @@ describe("POST /api/subscriptions validation", () => {
     await rt.db.delete(subscribers);
   });
 
+  it("two statements with the same addresses in opposite orders (a repeated address, or two API processes) wait for each other instead of deadlocking", async () => {
+    const record = createSignupRecorder(rt.pool);
+    const consent = { at: new Date(), ip: "10.9.9.9", userAgent: null };
+    const input = (email: string) => signupSchema.parse({ email });
+    await rt.db.insert(subscribers).values({ email: "middle@example.org", status: "active", confirmedAt: new Date() });
+    // Another transaction holds the shared middle row, so each statement has taken its first row when it reaches it.
+    const holder = await rt.pool.connect();
+    try {
+      await holder.query("begin");
+      await holder.query("select 1 from subscribers where email = 'middle@example.org' for update");
+      // One turn: the first three share a statement, the repeats (other order) go in a second one.
+      const settled = Promise.allSettled(
+        ["alpha@example.org", "middle@example.org", "omega@example.org", "OMEGA@example.org", "Middle@example.org", "ALPHA@example.org"].map((e) => record(input(e), consent)),
+      );
+      for (let i = 0; i < 200; i++) {
+        // Not on the holder: inside a transaction pg_stat_activity is the snapshot of its first read.
+        const { rows } = await rt.pool.query<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where query like '%paperboy: record signups%' and wait_event_type = 'Lock'",
+        );
+        if (rows[0]?.n === 2) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await holder.query("commit");
+      const results = await settled;
+      expect(results.map((r) => (r.status === "rejected" ? String((r.reason as Error).message) : r.status))).toEqual(Array(6).fill("fulfilled"));
+    } finally {
+      holder.release();
+    }
+    const rows = await rt.db.select({ email: subscribers.email, version: subscribers.signupVersion }).from(subscribers).orderBy(subscribers.email);
+    expect(rows).toEqual([
+      { email: "alpha@example.org", version: 2 },
+      { email: "middle@example.org", version: 3 },
+      { email: "omega@example.org", version: 2 },
+    ]);
+    await rt.db.delete(subscribers);
+  });
+
   it("accepts a time zone alias Postgres knows", async () => {
     const res = await signup({ email: "alias@example.org", topics: ["speech"], timezone: "Asia/Calcutta" });
     expect(res.statusCode).toBe(202);

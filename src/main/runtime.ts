@@ -79,9 +79,11 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const { logger } = opts;
   const closers: { name: string; fn: () => Promise<unknown> }[] = [];
+  let closing = false;
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
+      closing = true;
       for (const c of closers.reverse()) {
         try {
           await c.fn();
@@ -124,14 +126,19 @@ export async function openRuntime(
     }
     closers.push({ name: "redis-server", fn: () => localRedis.stop() });
     const redisOutage = createOutageLog(logger, "redis");
+    // Once closing, a connection's error is our own QUIT meeting a command still in flight
+    // (BullMQ's version check after a quick CLI command: EPIPE), not Redis going away.
+    const redisError = (err: unknown) => {
+      if (!closing) redisOutage.error(err);
+    };
     // Auto-pipelining: the rate-limit and per-address commands of requests handled in the
     // same turn of the event loop leave in one write (a syscall each saved, in ioredis and Redis).
     const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
-    redis.on("error", (err) => redisOutage.error(err));
+    redis.on("error", redisError);
     redis.on("ready", () => redisOutage.recovered());
     closers.push({ name: "redis", fn: () => redis.quit() });
     const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-    bullConnection.on("error", (err) => redisOutage.error(err));
+    bullConnection.on("error", redisError);
     bullConnection.on("ready", () => redisOutage.recovered());
     closers.push({ name: "redis (queues)", fn: () => bullConnection.quit() });
 
@@ -167,7 +174,7 @@ export async function openRuntime(
     });
     closers.push({ name: "mailer", fn: () => mailer.close() });
 
-    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, (err) => redisOutage.error(err), {
+    const queues = createQueues(bullConnection, config.QUEUE_PREFIX, redisError, {
       mailAttempts: config.TRANSACTIONAL_MAIL_ATTEMPTS,
       mailBackoffMs: config.TRANSACTIONAL_MAIL_BACKOFF_MS,
     });

@@ -41,10 +41,14 @@ async function run(rt: TestRuntime, command: RuntimeCommand, ...args: string[]):
 
 /** Runs `npm run cli -- …` as a process, the way an operator does, against the given runtime's services. */
 function cli(rt: TestRuntime, dataDir: string, ...args: string[]): Promise<Run> {
+  return cliWith(rt, { NODE_ENV: "test", DATA_DIR: dataDir }, ...args);
+}
+
+/** The same with other settings (NODE_ENV=development, say, to see its log lines: tests log nothing). */
+function cliWith(rt: TestRuntime, settings: Record<string, string>, ...args: string[]): Promise<Run> {
   const env = {
     PATH: process.env.PATH ?? "",
-    NODE_ENV: "test",
-    ...runtimeEnv(rt, { DATA_DIR: dataDir }),
+    ...runtimeEnv(rt, settings),
   };
   return new Promise((resolve) => {
     execFile(process.execPath, ["--import", "tsx", "src/main/cli.ts", ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
@@ -187,5 +191,16 @@ describe("cli: subscribers export/import and stats", () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("subscribers export [--out file.csv]");
     expect(help.stdout).toContain("--consent-note");
+  }, 90_000);
+
+  // A command that opens and closes at once quit the queues' Redis connection while BullMQ's
+  // version check (INFO) was still to be written: EPIPE, logged as an outage of a healthy Redis.
+  it("a quick command (migrate) on a healthy Redis says only that it is done", async () => {
+    const runs = await Promise.all(Array.from({ length: 4 }, () => cliWith(b, { NODE_ENV: "development", DATA_DIR: dir }, "migrate")));
+    for (const r of runs) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe("migrations applied\n");
+      expect(r.stderr).not.toMatch(/unavailable|EPIPE/);
+    }
   }, 90_000);
 });

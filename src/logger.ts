@@ -42,8 +42,11 @@ function maskDeep(value: unknown, depth = 0): unknown {
 
 const SECRET_PATHS = ["req.headers.authorization", "req.headers.cookie"];
 
-export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">): LoggerOptions {
-  const pretty = config.NODE_ENV !== "production" && process.stdout.isTTY;
+/** Where log lines go: stdout (the services), or stderr (the CLI, whose stdout is its data). */
+export type LogStream = 1 | 2;
+
+export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, fd: LogStream = 1): LoggerOptions {
+  const pretty = config.NODE_ENV !== "production" && (fd === 2 ? process.stderr : process.stdout).isTTY;
   return {
     level: config.NODE_ENV === "test" ? "silent" : config.LOG_LEVEL,
     redact: {
@@ -62,11 +65,14 @@ export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">): L
         method.apply(this, args);
       },
     },
-    ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } } : {}),
+    ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l", ignore: "pid,hostname", destination: fd } } } : {}),
   };
 }
 
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, name?: string): Logger {
-  const logger = pino(loggerOptions(config));
-  return name ? logger.child({ name }) : logger;
+export function createLogger(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, opts: { name?: string; fd?: LogStream } = {}): Logger {
+  const fd = opts.fd ?? 1;
+  const options = loggerOptions(config, fd);
+  // Synchronous, as pino's own stdout is: the CLI ends with process.exit.
+  const logger = options.transport || fd === 1 ? pino(options) : pino(options, pino.destination({ dest: fd, sync: true }));
+  return opts.name ? logger.child({ name: opts.name }) : logger;
 }

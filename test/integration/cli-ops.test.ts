@@ -203,4 +203,16 @@ describe("cli: subscribers export/import and stats", () => {
       expect(r.stderr).not.toMatch(/unavailable|EPIPE/);
     }
   }, 90_000);
+
+  // Without SMTP_URL the runtime logs (info) that mail goes to the local outbox: on stdout,
+  // that line was the first of `subscribers export > backup.csv` and broke `stats --json | jq`.
+  it("what a command prints for a pipe (stats --json, export) is only that: log lines go to stderr", async () => {
+    const settings = { NODE_ENV: "development", LOG_LEVEL: "info", DATA_DIR: dir, SMTP_URL: "", OUTBOX_SMTP_PORT: "0" };
+    const [stats, exported] = await Promise.all([cliWith(b, settings, "stats", "--json"), cliWith(b, settings, "subscribers", "export")]);
+    expect(stats.code).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ papers: expect.any(Number) as number });
+    expect(exported.code).toBe(0);
+    expect(exported.stdout.split("\n")[0]).toMatch(/^email,status,/);
+    expect(stats.stderr + exported.stderr).toContain("local outbox");
+  }, 90_000);
 });

@@ -215,4 +215,13 @@ describe("cli: subscribers export/import and stats", () => {
     expect(exported.stdout.split("\n")[0]).toMatch(/^email,status,/);
     expect(stats.stderr + exported.stderr).toContain("local outbox");
   }, 90_000);
+
+  // `send` ignored what followed it: an operator's `send --dry-run` sent every queued digest.
+  it("commands without options refuse any (send --dry-run sends nothing)", async () => {
+    const runs = await Promise.all([cli(b, dir, "send", "--dry-run"), cli(b, dir, "migrate", "now"), cli(b, dir, "demo", "--to", "me@example.org")]);
+    expect(runs.map((r) => r.code)).toEqual([1, 1, 1]);
+    expect(runs.map((r) => r.stdout)).toEqual(["", "", ""]);
+    expect(runs[0]?.stderr).toContain("Unknown option '--dry-run'");
+    expect(runs[1]?.stderr).toContain("Unexpected argument 'now'");
+  }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { parseArgs } from "node:util";
 import { loadConfig } from "../../config.js";
 import { createLogger } from "../../logger.js";
 import { openRuntime, type Runtime } from "../runtime.js";
@@ -24,6 +25,11 @@ export class UsageError extends Error {
 export function isUsageError(err: unknown): err is Error {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? "";
   return err instanceof UsageError || code.startsWith("ERR_PARSE_ARGS") || code === "ENOENT";
+}
+
+/** For a command that takes no options: refuses any argument (`send --dry-run` must not send). */
+export function noArguments(args: string[]): void {
+  parseArgs({ args, options: {}, strict: true, allowPositionals: false });
 }
 
 /** Where a command writes: data to `out`, progress and messages to `err`. */

@@ -6,7 +6,7 @@ import { createSource } from "../../papers/sources/index.js";
 import { links } from "../../subscribers/links.js";
 import type { Runtime } from "../runtime.js";
 import { buildServices } from "../services.js";
-import { withRuntime, type Command } from "./command.js";
+import { noArguments, withRuntime, type Command } from "./command.js";
 
 const demoUsage = `demo
 
@@ -67,8 +67,10 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
 export const demoCommand: Command = {
   summary: "send a digest of the sample papers to a demo subscriber now (local outbox)",
   usage: demoUsage,
-  run: () =>
-    withRuntime(async (rt) => {
+  run: (args) => {
+    noArguments(args);
+    return withRuntime(async (rt) => {
       await runDemo(rt, (text) => process.stdout.write(text));
-    }, { quiet: true }),
+    }, { quiet: true });
+  },
 };

@@ -1,6 +1,6 @@
 import { claimableDigestIds, type BatchResult } from "../../digests/send.js";
 import { buildServices } from "../services.js";
-import { withRuntime, type Command } from "./command.js";
+import { noArguments, withRuntime, type Command } from "./command.js";
 
 type Counts = Pick<BatchResult, "sent" | "skipped" | "bounced" | "failed" | "deferred" | "held" | "leased">;
 
@@ -8,8 +8,9 @@ type Counts = Pick<BatchResult, "sent" | "skipped" | "bounced" | "failed" | "def
 export const sendCommand: Command = {
   summary: "send every queued digest now (and any a dead worker left in sending past its lease), then print a summary",
   usage: "send",
-  run: () =>
-    withRuntime(async (rt) => {
+  run: (args) => {
+    noArguments(args);
+    return withRuntime(async (rt) => {
       const { config } = rt;
       // One process, one batch at a time: the whole SMTP pool serves this batch.
       const { sender } = await buildServices(rt, { send: { lanes: config.SMTP_POOL_SIZE } });
@@ -33,5 +34,6 @@ export const sendCommand: Command = {
           `${total.leased} held by another worker; ${secs.toFixed(1)} s\n`,
       );
       return total.failed > 0 || total.deferred + total.held > 0 ? 1 : 0;
-    }),
+    });
+  },
 };

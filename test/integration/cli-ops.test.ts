@@ -224,4 +224,11 @@ describe("cli: subscribers export/import and stats", () => {
     expect(runs[0]?.stderr).toContain("Unknown option '--dry-run'");
     expect(runs[1]?.stderr).toContain("Unexpected argument 'now'");
   }, 90_000);
+
+  it("export to a file it cannot write says so plainly (no stack trace)", async () => {
+    const target = path.join(dir, "no-such-folder", "backup.csv");
+    const r = await cli(b, dir, "subscribers", "export", "--out", target);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`--out: cannot write ${target}: ENOENT: no such file or directory, open '${target}'`);
+  }, 90_000);
 });

@@ -1,5 +1,4 @@
-import { createWriteStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { finished } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
@@ -52,10 +51,19 @@ export const subscribers: RuntimeCommand = async (rt, args, io) => {
   throw new UsageError(`subscribers needs "export" or "import"\n\nusage: npm run cli -- ${subscribersUsage}`);
 };
 
+/** The --out file, opened before anything is written: a missing folder or no permission is a plain refusal, not a stream's unhandled error. */
+async function openOut(file: string): Promise<NodeJS.WritableStream> {
+  try {
+    return (await open(file, "w", 0o600)).createWriteStream({ encoding: "utf8" });
+  } catch (err) {
+    throw new UsageError(`--out: cannot write ${file}: ${(err as Error).message}`);
+  }
+}
+
 async function exportCommand(rt: Runtime, args: string[], io: Io): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: "string", short: "o" } }, strict: true, allowPositionals: false });
+  const out: NodeJS.WritableStream = values.out ? await openOut(values.out) : io.out;
   const total = await countExportable(rt.db);
-  const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out, { encoding: "utf8", mode: 0o600 }) : io.out;
   const bar = values.out ? progress(io, "export", total) : undefined;
   const write = (chunk: string) => (out.write(chunk) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r())));
   let n = 0;

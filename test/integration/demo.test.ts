@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_EMAIL, runDemo } from "../../src/main/cli/demo.js";
 import { setSubscriberTopics } from "../../src/subscribers/topics.js";
 import { seedSubscriber } from "../helpers/digest-fixtures.js";
+import { freePort } from "../helpers/free-port.js";
 import { createTestRuntime, runtimeEnv, type TestRuntime } from "../helpers/runtime.js";
 import { spawnEntry } from "../helpers/spawn.js";
 
@@ -50,5 +51,14 @@ describe("npm run demo", () => {
       { email: "reader@example.org", digests: 0, paused: false },
     ]);
     expect(output.join("")).toContain("is paused now");
+  });
+
+  // It printed "the demo digest was not sent: the SMTP server asked to try again later", then
+  // "The digest went to demo@paperboy.localhost through SMTP_URL", and exited 0.
+  it("with no SMTP server to take it, says the digest was not sent (and nothing else), and exits non-zero", { timeout: 90_000 }, async () => {
+    const demo = spawnEntry("src/main/cli.ts", ["demo"], runtimeEnv(rt, { SMTP_URL: `smtp://127.0.0.1:${await freePort()}`, SMTP_TIMEOUT_MS: "2000" }));
+    expect(await demo.exited).toBe(1);
+    expect(demo.output()).toContain("the demo digest was not sent: the SMTP server is busy or unreachable");
+    expect(demo.output()).not.toContain("went to");
   });
 });

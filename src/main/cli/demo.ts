@@ -23,7 +23,7 @@ const DEMO_TOPICS = ["diffusion models", "reasoning", "retrieval augmented gener
  * One digest from the sample papers to the demo subscriber, end to end. Touches no
  * other subscriber: the plan is limited to the demo's own, and it is sent right here.
  */
-export async function runDemo(rt: Runtime, write: (text: string) => void, at?: Date): Promise<{ subscriberId: number; digestId: number }> {
+export async function runDemo(rt: Runtime, write: (text: string) => void, at?: Date): Promise<{ subscriberId: number; digestId: number; sent: boolean }> {
   const { config, logger } = rt;
   const source = createSource("file:data/sample", { config });
   let fetched = 0;
@@ -52,15 +52,17 @@ export async function runDemo(rt: Runtime, write: (text: string) => void, at?: D
   await services.subscribers.update(services.subscribers.tokenFor(subscriber, "manage"), { paused: true });
   const base = config.PUBLIC_URL.replace(/\/$/, "");
   const view = links.viewDigest({ publicUrl: config.PUBLIC_URL, secret: rt.config.TOKEN_SECRET }, subscriber, digest.id);
+  const sent = result.sent === 1;
   write(
-    result.sent === 1
+    sent
       ? `sent the demo digest: ${digest.paperCount} papers\n\n`
-      : `the demo digest was not sent: ${digest.paperCount === 0 ? "no sample paper matched its topics" : result.deferred > 0 ? "the SMTP server asked to try again later" : "the SMTP server refused it"}\n\n`,
+      : // Deferred: a 4xx, or no answer at all (refused connection, timeout).
+        `the demo digest was not sent: ${digest.paperCount === 0 ? "no sample paper matched its topics" : result.deferred > 0 ? "the SMTP server is busy or unreachable" : "the SMTP server refused it"}\n\n`,
   );
-  write(config.SMTP_URL ? `The digest went to ${DEMO_EMAIL} through SMTP_URL.\n` : `Read it in the local outbox: ${base}/outbox  (run \`npm start\` if it is not running)\n`);
-  write(`Or in the browser: ${view}\n`);
+  if (sent) write(config.SMTP_URL ? `The digest went to ${DEMO_EMAIL} through SMTP_URL.\n` : `Read it in the local outbox: ${base}/outbox  (run \`npm start\` if it is not running)\n`);
+  write(`${sent ? "Or in" : "Read it in"} the browser: ${view}\n`);
   write("The demo subscriber is paused now, so it is not mailed every day; run `npm run demo` again for another digest.\n");
-  return { subscriberId: subscriber.id, digestId: digest.id };
+  return { subscriberId: subscriber.id, digestId: digest.id, sent };
 }
 
 /** `npm run demo`. */
@@ -70,7 +72,8 @@ export const demoCommand: Command = {
   run: (args) => {
     noArguments(args);
     return withRuntime(async (rt) => {
-      await runDemo(rt, (text) => process.stdout.write(text));
+      const { sent } = await runDemo(rt, (text) => process.stdout.write(text));
+      return sent ? 0 : 1;
     }, { quiet: true });
   },
 };

@@ -231,4 +231,14 @@ describe("cli: subscribers export/import and stats", () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(`--out: cannot write ${target}: ENOENT: no such file or directory, open '${target}'`);
   }, 90_000);
+
+  // new Date() read 2026-02-30 as March 2 and "1" as 2001-01-01, and the plan ran for that time.
+  it("plan --at takes an ISO time of a real day only", async () => {
+    const runs = await Promise.all(["2026-02-30T08:00:00Z", "1", "Nov 27 2026"].map((at) => cli(b, dir, "plan", "--at", at)));
+    for (const [i, at] of ["2026-02-30T08:00:00Z", "1", "Nov 27 2026"].entries()) {
+      expect(runs[i]?.code).toBe(2);
+      expect(runs[i]?.stdout).toBe("");
+      expect(runs[i]?.stderr.trim()).toBe(`--at: "${at}" is not an ISO time such as 2026-11-27T08:00:00Z`);
+    }
+  }, 90_000);
 });

@@ -1,6 +1,15 @@
 import { parseArgs } from "node:util";
 import { planDigests } from "../../digests/plan.js";
+import { isCalendarDay } from "../../input.js";
 import { UsageError, withRuntime, type Command } from "./command.js";
+
+/**
+ * A day, or a day and time with an optional zone, of a real calendar day: `new Date()` alone
+ * reads 2026-02-30 as March 2 and "1" as 2001-01-01.
+ */
+function isIsoTime(v: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/.test(v) && isCalendarDay(v.slice(0, 10));
+}
 
 /** `npm run cli -- plan [--at …]`: plans in this process and puts the send batches on the queue. */
 export const planCommand: Command = {
@@ -8,8 +17,10 @@ export const planCommand: Command = {
   usage: "plan [--at ISO-time]",
   async run(args) {
     const { values } = parseArgs({ args, options: { at: { type: "string" } }, strict: true });
-    const now = values.at ? new Date(values.at) : new Date();
-    if (Number.isNaN(now.getTime())) throw new UsageError(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z`, 2);
+    const now = values.at === undefined ? new Date() : new Date(values.at);
+    if (values.at !== undefined && (!isIsoTime(values.at) || Number.isNaN(now.getTime()))) {
+      throw new UsageError(`--at: "${values.at}" is not an ISO time such as 2026-11-27T08:00:00Z`, 2);
+    }
     if (now.getTime() > Date.now() + 60_000) {
       // A digest is made once per subscriber and period: planning ahead spends those periods now.
       process.stderr.write(

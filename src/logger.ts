@@ -42,8 +42,11 @@ function maskDeep(value: unknown, depth = 0): unknown {
 
 const SECRET_PATHS = ["req.headers.authorization", "req.headers.cookie"];
 
-export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">): LoggerOptions {
-  const pretty = config.NODE_ENV !== "production" && process.stdout.isTTY;
+/** Where log lines go: stdout for the services; stderr for the CLI, whose stdout is its output. */
+export type LogStream = 1 | 2;
+
+export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, fd: LogStream = 1): LoggerOptions {
+  const pretty = config.NODE_ENV !== "production" && (fd === 2 ? process.stderr : process.stdout).isTTY;
   return {
     level: config.NODE_ENV === "test" ? "silent" : config.LOG_LEVEL,
     redact: {
@@ -62,11 +65,11 @@ export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">): L
         method.apply(this, args);
       },
     },
-    ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } } : {}),
+    ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "HH:MM:ss.l", ignore: "pid,hostname", destination: fd } } } : {}),
   };
 }
 
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, name?: string): Logger {
-  const logger = pino(loggerOptions(config));
-  return name ? logger.child({ name }) : logger;
+export function createLogger(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, fd: LogStream = 1): Logger {
+  const options = loggerOptions(config, fd);
+  return options.transport ? pino(options) : pino(options, pino.destination({ dest: fd, sync: true }));
 }

@@ -3,6 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import { importX } from "eslint-plugin-import-x";
 import paperboy from "./eslint/no-cycle-with-types.js";
+import { jobsThroughProducer } from "./eslint/jobs-through-producer.js";
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", ".data/**", "migrations/**", "coverage/**"] },
@@ -41,6 +42,12 @@ export default tseslint.config(
         { group: ["**/jobs/**", "**/main/**"], message: "http receives the jobs port from AppDeps (src/http/deps.ts); src/main wires jobs/producer.ts into it" },
       ] }],
     },
+  },
+  {
+    // One seam for jobs: only the producer adds them (and so makes their ids).
+    files: ["src/**/*.ts"],
+    ignores: ["src/jobs/producer.ts"],
+    rules: { "no-restricted-syntax": ["error", ...jobsThroughProducer] },
   },
   { files: ["eslint.config.js", "eslint/*.js"], ...tseslint.configs.disableTypeChecked },
   // Browser scripts served as-is from /assets/: plain JS, not part of the TypeScript project.

@@ -42,7 +42,7 @@ function maskDeep(value: unknown, depth = 0): unknown {
 
 const SECRET_PATHS = ["req.headers.authorization", "req.headers.cookie"];
 
-/** Where log lines go: stdout (the services), or stderr (the CLI, whose stdout is its data). */
+/** Where log lines go: stdout for the services; stderr for the CLI, whose stdout is its output. */
 export type LogStream = 1 | 2;
 
 export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, fd: LogStream = 1): LoggerOptions {
@@ -69,10 +69,7 @@ export function loggerOptions(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, fd
   };
 }
 
-export function createLogger(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, opts: { name?: string; fd?: LogStream } = {}): Logger {
-  const fd = opts.fd ?? 1;
+export function createLogger(config: Pick<Config, "LOG_LEVEL" | "NODE_ENV">, fd: LogStream = 1): Logger {
   const options = loggerOptions(config, fd);
-  // Synchronous, as pino's own stdout is: the CLI ends with process.exit.
-  const logger = options.transport || fd === 1 ? pino(options) : pino(options, pino.destination({ dest: fd, sync: true }));
-  return opts.name ? logger.child({ name: opts.name }) : logger;
+  return options.transport ? pino(options) : pino(options, pino.destination({ dest: fd, sync: true }));
 }

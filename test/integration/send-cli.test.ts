@@ -17,14 +17,18 @@ describe("npm run cli -- send", () => {
 
   it("sends every queued digest, skips the unsubscribed, and prints a summary", async () => {
     const seeded = await Promise.all([seedOne(rt.pool), seedOne(rt.pool), seedOne(rt.pool, { status: "unsubscribed" })]);
-    const { stdout } = await run(process.execPath, ["--import", "tsx", "src/main/cli.ts", "send"], {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "src/main/cli.ts", "send"], {
       env: {
         ...process.env,
-        NODE_ENV: "test",
+        // Logging on, as an operator runs it: the log lines go to stderr, stdout holds only the summary.
+        NODE_ENV: "development",
+        LOG_LEVEL: "debug",
         ...runtimeEnv(rt, { MAIL_DOMAIN: "paperboy.test" }),
       },
     });
     expect(stdout).toContain("send: 2 sent, 1 skipped");
+    expect(stdout).not.toMatch(/"level":|"msg":/);
+    expect(stderr).toMatch(/"msg":/);
     expect(rt.sink.messages.map((m) => m.parsed.messageId).sort()).toEqual(
       seeded.slice(0, 2).map((s) => `<digest-${s.digestId}@paperboy.test>`).sort(),
     );

@@ -53,8 +53,8 @@ export type RuntimeCommand = (rt: Runtime, args: string[], io: Io) => Promise<nu
  */
 export async function withRuntime(fn: (rt: Runtime) => Promise<number | void>, opts: { quiet?: boolean } = {}): Promise<void> {
   const config = loadConfig();
-  // Logs on stderr: stdout is the command's output (`subscribers export > backup.csv`, `stats --json | jq`).
-  const logger = createLogger(opts.quiet && config.LOG_LEVEL === "info" ? { ...config, LOG_LEVEL: "warn" } : config, { fd: 2 });
+  // Logs to stderr: stdout is the command's output (a summary, a CSV export) and may be piped.
+  const logger = createLogger(opts.quiet && config.LOG_LEVEL === "info" ? { ...config, LOG_LEVEL: "warn" } : config, 2);
   const rt = await openRuntime(config, { logger, role: "cli" });
   let code: number | void;
   try {

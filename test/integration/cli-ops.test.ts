@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -95,9 +95,12 @@ describe("cli: subscribers export/import and stats", () => {
     await a.db.execute(sql`insert into subscribers (email, status, erased_at) values (null, 'unsubscribed', now())`);
 
     const file = path.join(dir, "subscribers.csv");
+    // An older file anyone could read: the export of personal data replaces it readable by its owner only.
+    await writeFile(file, "old\n", { mode: 0o644 });
     const exported = await run(a, subscribersCommand, "export", "--out", file);
     expect(exported.stderr).toContain("exported 3 subscribers");
     expect(exported.code).toBe(0);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
     const csv = await readFile(file, "utf8");
     expect(csv.split("\n")[0]).toBe(
       "email,status,timezone,send_hour,frequency,weekday,max_papers,send_when_empty,paused_at,topics,consent_at,consent_ip,consent_user_agent,consent_note,confirmed_at,unsubscribed_at,created_at,add_trending",

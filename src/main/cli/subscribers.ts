@@ -51,10 +51,16 @@ export const subscribers: RuntimeCommand = async (rt, args, io) => {
   throw new UsageError(`subscribers needs "export" or "import"\n\nusage: npm run cli -- ${subscribersUsage}`);
 };
 
-/** The --out file, opened before anything is written: a missing folder or no permission is a plain refusal, not a stream's unhandled error. */
+/**
+ * The --out file, opened before anything is written: a missing folder or no permission is
+ * a plain refusal, not a stream's unhandled error. Personal data: readable by its owner
+ * only, also when it replaces an existing file (open's mode applies to new files alone).
+ */
 async function openOut(file: string): Promise<NodeJS.WritableStream> {
   try {
-    return (await open(file, "w", 0o600)).createWriteStream({ encoding: "utf8" });
+    const handle = await open(file, "w", 0o600);
+    await handle.chmod(0o600);
+    return handle.createWriteStream({ encoding: "utf8" });
   } catch (err) {
     throw new UsageError(`--out: cannot write ${file}: ${(err as Error).message}`);
   }

@@ -29,6 +29,17 @@ const unavailable = (cause: unknown) => new AppError("DATABASE_UNAVAILABLE", und
 /** Seconds a client should wait before retrying a 503: a Postgres restart or failover takes a few. */
 export const RETRY_AFTER_UNAVAILABLE_S = 5;
 
+/**
+ * zod's wording for a wrong type is for developers ("Invalid input: expected string,
+ * received array"); pages show it to people. The two a person can cause (a field given
+ * twice in a URL or form, a number that is not one) get plain words; the rest stays.
+ */
+function readable(message: string): string {
+  if (/^Invalid input: expected \w+, received array$/.test(message)) return "give one value, not several.";
+  if (/^Invalid input: expected number, received (NaN|string)$/.test(message)) return "must be a number.";
+  return message;
+}
+
 /** Turns any thrown error into the one client-visible shape; 5xx details are only logged. */
 function toAppError(err: FastifyError | Error): AppError {
   if (err instanceof AppError) return err.code === "INTERNAL" && isDatabaseUnavailable(err.cause) ? unavailable(err.cause) : err;
@@ -42,7 +53,7 @@ function toAppError(err: FastifyError | Error): AppError {
     // Unknown keys: zod reports them on the parent with the offending keys listed.
     const keys = Array.isArray(first?.params.keys) ? (first.params.keys as string[]) : [];
     const field = keys.length > 0 ? [...path.map(String), keys[0]].join(".") : fieldOf(path, fe.validationContext);
-    const message = keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : (first?.message ?? "Invalid input.");
+    const message = keys.length > 0 ? `Unknown field "${keys.join('", "')}".` : readable(first?.message ?? "Invalid input.");
     return new AppError("VALIDATION", field ? `${field}: ${message}` : message, field);
   }
   if (fe.validation) {

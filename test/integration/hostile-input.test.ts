@@ -121,6 +121,18 @@ describe("text from people is checked at every door", () => {
   });
 });
 
+describe("a field given twice, or a number that is not one, is refused in plain words", () => {
+  it("names the field and says what to do, not zod's developer wording", async () => {
+    const page = await app.inject({ method: "GET", url: "/search?q=a&q=b", headers: { accept: "text/html" }, remoteAddress: remoteAddress() });
+    expect(page.statusCode).toBe(400);
+    expect(page.body).toContain("q: give one value, not several.");
+    expect(page.body).not.toMatch(/received array|Invalid input/);
+    const api = await app.inject({ method: "GET", url: "/api/preview?topics=diffusion&limit=five", remoteAddress: remoteAddress() });
+    expect(api.statusCode).toBe(400);
+    expect(api.json()).toMatchObject({ error: { code: "VALIDATION", field: "limit", message: "limit: must be a number." } });
+  });
+});
+
 describe("dates and bodies that used to reach a 500", () => {
   it("preview refuses dates that are not real calendar dates in a sane range", async () => {
     for (const date of ["0000-01-01", "1900-01-01", "2026-02-30", "99999-01-01", "3000-01-01", "2026-13-01", "2026-1-1"]) {

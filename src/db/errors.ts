@@ -11,9 +11,11 @@ const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"
  * SQLSTATEs of a server that is going, gone or not yet back: class 08 (connection
  * exception), 57P01 admin shutdown (`pg_ctl stop/restart -m fast`), 57P02 crash
  * shutdown, 57P03 cannot connect now (starting up, shutting down, in recovery),
- * 53300 too many connections.
+ * 53300 too many connections. Also 40001 serialization failure and 40P01 deadlock
+ * detected: Postgres rolled the transaction back because of others running beside
+ * it, and the same request succeeds when tried again (a 503 with Retry-After says so).
  */
-const UNAVAILABLE_SQLSTATE = /^(?:08[0-9A-Z]{3}|57P0[123]|53300)$/;
+const UNAVAILABLE_SQLSTATE = /^(?:08[0-9A-Z]{3}|57P0[123]|53300|40001|40P01)$/;
 
 /**
  * node-postgres reports a dropped socket, a connect timeout and use of a client that

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from "../../src/db/errors.js";
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
 
 describe("database unavailability", () => {
-  it("recognises a server that is going, gone or not yet back, however it is wrapped", () => {
+  it("recognises a server that is going, gone or not yet back, or a transaction it rolled back to be tried again, however it is wrapped", () => {
     const cases = [
       withCode("connect ECONNREFUSED 127.0.0.1:5432", "ECONNREFUSED"),
       withCode("terminating connection due to administrator command", "57P01"),
@@ -12,6 +12,9 @@ describe("database unavailability", () => {
       withCode("the database system is starting up", "57P03"),
       withCode("connection failure", "08006"),
       withCode("sorry, too many clients already", "53300"),
+      // rolled back because of transactions beside it: the same request succeeds when tried again
+      withCode("deadlock detected", "40P01"),
+      withCode("could not serialize access due to concurrent update", "40001"),
       new Error("Connection terminated unexpectedly"),
       new Error("timeout exceeded when trying to connect"),
       // drizzle's wrapper around the pg error, and a connect to every address of a name failing at once

@@ -81,7 +81,11 @@ async function poolTransaction<T>(pool: pg.Pool, txDbs: WeakMap<pg.PoolClient, D
     const original = thrown ? thrown.err : err;
     // Said plainly (a job's failure reason, a log line) rather than as the failed query's text and parameters.
     const away = databaseUnavailable(original) ?? (lost ? databaseUnavailable(lost) : undefined);
-    if (away) throw new AppError("DATABASE_UNAVAILABLE", `Postgres connection lost during a transaction: ${away.message}`, undefined, { cause: original });
+    if (away) {
+      // Class 40: Postgres rolled it back because of transactions beside it (a deadlock, a serialization failure).
+      const what = away.code?.startsWith("40") ? "Postgres rolled back a transaction, to be tried again" : "Postgres connection lost during a transaction";
+      throw new AppError("DATABASE_UNAVAILABLE", `${what}: ${away.message}`, undefined, { cause: original });
+    }
     throw original;
   }
 }

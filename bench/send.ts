@@ -22,8 +22,7 @@
  *   The memory goal's long run: BENCH_DIGESTS=200000 BENCH_BASELINE=0 npm run bench -- send (~15 min on the 2-core machine).
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
@@ -38,6 +37,8 @@ import { installDataStreamFastPath } from "../src/mail/data-stream.js";
 import { listHeaders } from "../src/mail/list-headers.js";
 import { createMimeWriter } from "../src/mail/mime.js";
 import { createSmtpMailer } from "../src/mail/transport.js";
+import { backendCpu, cpuSpent, processCpu } from "./_cpu.js";
+import { scratchDatabase } from "./_database.js";
 
 const N = Number(process.env.BENCH_DIGESTS ?? 20_000);
 const SMALL = Math.min(2000, N);
@@ -52,23 +53,7 @@ const GROUP_INTERVAL_MS = Number(process.env.BENCH_GROUP_INTERVAL_MS ?? 10);
 const FAST_PATHS = process.env.MAIL_FAST_PATHS !== "false";
 /** Papers per digest: with the seed's papers this makes a ~40 KB message on the wire (printed), the issue's digest size. */
 const PAPERS_PER_DIGEST = Number(process.env.BENCH_PAPERS ?? 13);
-const admin = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const dbName = `paperboy_bench_${randomBytes(4).toString("hex")}`;
-const dbUrl = (() => {
-  const u = new URL(admin);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-async function adminQuery(sql: string) {
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
+const db = scratchDatabase();
 
 function startSink(): Promise<{ child: ChildProcess; port: number; ask: <T>(type: string) => Promise<T> }> {
   const child = fork(fileURLToPath(new URL("./_sink.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"] });
@@ -116,27 +101,6 @@ async function seed(pool: pg.Pool, n: number) {
 
 type Sink = Awaited<ReturnType<typeof startSink>>;
 
-/** CPU microseconds a process has used (utime + stime from Linux /proc, in 10 ms ticks), 0 when unknown. */
-function processCpu(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU microseconds used so far by each Postgres backend serving the bench database (autovacuum included). */
-async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
-  const { rows } = await pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database()");
-  return new Map(rows.map(({ pid }) => [pid, processCpu(pid)]));
-}
-
-function cpuSpent(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
-  return total;
-}
 type Stats = { messages: number; bytes: number; cpuMicros: number };
 
 async function run(label: string, pool: pg.Pool, sender: DigestSender, ids: number[], sink: Sink) {
@@ -286,8 +250,8 @@ async function nodemailerCeiling(port: number, raw: Buffer, n: number, sink: Sin
 }
 
 async function main() {
-  await adminQuery(`create database "${dbName}"`);
-  const pool = createPool(dbUrl, { max: POOL + 2 });
+  await db.create();
+  const pool = createPool(db.url, { max: POOL + 2 });
   const sink = await startSink();
   const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${sink.port}`, from: "paperboy <digest@paperboy.localhost>", poolSize: POOL, timeoutMs: 30_000 });
   try {
@@ -371,7 +335,7 @@ async function main() {
       sink.child.send({ type: "stop" });
     });
     await pool.end();
-    await adminQuery(`drop database if exists "${dbName}" with (force)`);
+    await db.drop();
   }
 }
 

@@ -17,7 +17,6 @@
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import Fastify from "fastify";
@@ -28,6 +27,8 @@ import { buildApp } from "../src/http/app.js";
 import { createLogger } from "../src/logger.js";
 import { openRuntime } from "../src/main/runtime.js";
 import { buildServices } from "../src/main/services.js";
+import { backendCpu, cpuSpent } from "./_cpu.js";
+import { scratchDatabase } from "./_database.js";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -79,22 +80,6 @@ if (process.argv[2] === "--load") {
 }
 
 // ------------------------------------------------------------------ parent: the servers
-/** CPU microseconds a process has used (utime + stime from Linux /proc, in 10 ms ticks), 0 when unknown. */
-function processCpu(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU microseconds used so far by each Postgres backend serving the bench database. */
-async function backendCpu(pool: pg.Pool): Promise<Map<number, number>> {
-  const { rows } = await pool.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database()");
-  return new Map(rows.map(({ pid }) => [pid, processCpu(pid)]));
-}
-
 let statsPool: pg.Pool | undefined;
 let statsRedis: Redis | undefined;
 
@@ -122,7 +107,7 @@ function load(url: string, tag: string): Promise<LoadResult> {
       const cpu = process.cpuUsage(cpu0);
       void Promise.all([pg0, statsPool ? backendCpu(statsPool) : new Map<number, number>(), redis0, redisCpu()]).then(([before, after, redisBefore, redisAfter]) => {
         let pgUs = 0;
-        for (const [pid, us] of after) pgUs += us - (before.get(pid) ?? 0);
+        pgUs += cpuSpent(before, after);
         const n = Math.max(1, r.requests);
         resolve({ ...r, nodeCpuUs: (cpu.user + cpu.system) / n, pgCpuUs: pgUs / n, redisCpuUs: (redisAfter - redisBefore) / n });
       }, reject);
@@ -132,25 +117,9 @@ function load(url: string, tag: string): Promise<LoadResult> {
   });
 }
 
-const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-const dbName = `paperboy_bench_${randomBytes(4).toString("hex")}`;
 const prefix = `pbbench:${randomBytes(4).toString("hex")}`;
-const dbUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-async function adminQuery(text: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
+const db = scratchDatabase();
 
 async function deletePrefix() {
   const redis = new Redis(redisUrl);
@@ -167,12 +136,12 @@ const fmt = (r: LoadResult) =>
   `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${String(r.p50).padStart(3)} ms  p99 ${String(r.p99).padStart(3)} ms  ` +
   `CPU/request: node ${(r.nodeCpuUs ?? 0).toFixed(0)} µs, postgres ${(r.pgCpuUs ?? 0).toFixed(0)} µs, redis ${(r.redisCpuUs ?? 0).toFixed(0)} µs  (${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`;
 
-await adminQuery(`create database "${dbName}"`);
+await db.create();
 try {
   const config = loadConfig({
     NODE_ENV: "production",
     LOG_LEVEL: "warn",
-    DATABASE_URL: dbUrl,
+    DATABASE_URL: db.url,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
     // Never connected to: no worker runs, so nothing is sent.
@@ -189,8 +158,8 @@ try {
   const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/subscriptions`;
 
   // The baseline: bare Fastify, JSON body, one INSERT of the same row through the same size of pool.
-  const pool = new pg.Pool({ connectionString: dbUrl, max: config.DATABASE_POOL_SIZE });
-  statsPool = new pg.Pool({ connectionString: dbUrl, max: 1 });
+  const pool = new pg.Pool({ connectionString: db.url, max: config.DATABASE_POOL_SIZE });
+  statsPool = new pg.Pool({ connectionString: db.url, max: 1 });
   statsRedis = new Redis(redisUrl);
   const bare = Fastify({ logger: false });
   bare.post("/subscribe", async (req, reply) => {
@@ -258,6 +227,6 @@ try {
   await app.close();
   await rt.close();
 } finally {
-  await adminQuery(`drop database if exists "${dbName}" with (force)`);
+  await db.drop();
   await deletePrefix();
 }

@@ -35,6 +35,6 @@ export async function buildServices(rt: Runtime, opts: ServiceOptions = {}): Pro
   const subscribers = createSubscriberService({ db: rt.db, pool: rt.pool, mail: rt.jobs, logger: rt.logger, config });
   const renderer = await buildDigestRenderer(config);
   const sender = buildDigestSender(rt, renderer, opts.send);
-  const testDigest = createTestDigestSender({ db: rt.db, mailer: rt.mailer, renderer, mailDomain: config.MAIL_DOMAIN });
+  const testDigest = createTestDigestSender({ db: rt.db, pool: rt.pool, mailer: rt.mailer, renderer, mailDomain: config.MAIL_DOMAIN });
   return { subscribers, signupCounter, renderer, sender, testDigest };
 }

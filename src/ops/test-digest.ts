@@ -1,15 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { sql } from "drizzle-orm";
+import type pg from "pg";
 import type { Db } from "../db/client.js";
 import type { Mailer } from "../mail/mailer.js";
 import { headerSafe } from "../mail/headers.js";
-import { TRENDING_ORDER } from "../papers/listing.js";
-import { previewTopics, type Preview } from "../digests/preview.js";
+import { listingStamp, papersByArxivIds, papersOfDays, type ListedPaper } from "../papers/listing.js";
+import { previewTopics } from "../digests/preview.js";
 import type { DigestPaper } from "../digests/digest-input.js";
 import type { DigestRenderer } from "../digests/render.js";
 
 export interface TestDigestDeps {
   db: Db;
+  pool: pg.Pool;
   mailer: Mailer;
   /** The process's compiled digest template, shared with the sender and the "view in browser" page. */
   renderer: DigestRenderer;
@@ -28,38 +29,10 @@ const TRENDING_TEST_PAPERS = 10;
  */
 export function createTestDigestSender(deps: TestDigestDeps) {
   return async ({ to, topics }: { to: string; topics: string[] }): Promise<{ paperCount: number }> => {
-    const preview = topics.length > 0 ? await previewTopics(deps.db, topics, { limit: 20 }) : await trendingPreview(deps.db);
-    const ids = preview.papers.map((p) => p.arxivId);
-    const { rows } = await deps.db.execute<{
-      arxiv_id: string; title: string; abstract: string; authors: string[]; upvotes: number; arxiv_url: string; pdf_url: string;
-      hf_url: string | null; github_repo: string | null; project_page: string | null; ai_summary: string | null;
-    }>(sql`select arxiv_id, title, abstract, authors, upvotes, arxiv_url, pdf_url, hf_url, github_repo, project_page, ai_summary
-           from papers where arxiv_id = any(${sql.param(ids)}::text[])`);
-    const byId = new Map(rows.map((r) => [r.arxiv_id, r]));
-    const papers: DigestPaper[] = [];
-    for (const p of preview.papers) {
-      const r = byId.get(p.arxivId);
-      if (!r) continue;
-      papers.push({
-        rank: papers.length + 1,
-        title: r.title,
-        abstract: r.abstract,
-        authors: r.authors,
-        upvotes: r.upvotes,
-        arxivUrl: r.arxiv_url,
-        pdfUrl: r.pdf_url,
-        hfUrl: r.hf_url,
-        githubRepo: r.github_repo,
-        projectPage: r.project_page,
-        aiSummary: r.ai_summary,
-        matchedTopics: p.matchedTopics,
-        matchedWords: p.matchedWords,
-        trending: topics.length > 0 ? null : r.upvotes,
-      });
-    }
+    const { day, papers } = topics.length > 0 ? await topicPapers(deps, topics) : await trendingPapers(deps.pool);
     const rendered = deps.renderer.render({
       digestId: 0,
-      period: preview.day ?? new Date().toISOString().slice(0, 10),
+      period: day ?? new Date().toISOString().slice(0, 10),
       recipient: { subscriberId: 0, tokenVersion: 0, email: to, frequency: "daily", timezone: "UTC" },
       papers,
       test: true,
@@ -75,15 +48,41 @@ export function createTestDigestSender(deps: TestDigestDeps) {
   };
 }
 
-/** The latest listing day's most upvoted papers, in the shape of a topic preview. */
-async function trendingPreview(db: Db): Promise<Preview> {
-  const { rows } = await db.execute<{ day: string; arxiv_id: string; title: string; arxiv_url: string; upvotes: number }>(sql`
-    select to_char(p.listing_day, 'YYYY-MM-DD') as day, p.arxiv_id, p.title, p.arxiv_url, p.upvotes
-    from papers p where p.listing_day = (select max(listing_day) from papers)
-    order by ${sql.raw(TRENDING_ORDER)} limit ${TRENDING_TEST_PAPERS}`);
+/** A listed paper as a digest shows it, at `rank`. */
+function digestPaper(p: ListedPaper, rank: number, matched: { topics: string[]; words: string[] }, trending: number | null): DigestPaper {
   return {
-    day: rows[0]?.day ?? null,
-    count: rows.length,
-    papers: rows.map((r) => ({ arxivId: r.arxiv_id, title: r.title, url: r.arxiv_url, upvotes: r.upvotes, score: r.upvotes, matchedTopics: [], matchedWords: [] })),
+    rank,
+    title: p.title,
+    abstract: p.abstract,
+    authors: p.authors,
+    upvotes: p.upvotes,
+    arxivUrl: p.arxivUrl,
+    pdfUrl: p.pdfUrl,
+    hfUrl: p.hfUrl,
+    githubRepo: p.githubRepo,
+    projectPage: p.projectPage,
+    aiSummary: p.aiSummary,
+    matchedTopics: matched.topics,
+    matchedWords: matched.words,
+    trending,
   };
+}
+
+/** What the topics match on the latest listing day, scored as a digest would be. */
+async function topicPapers(deps: TestDigestDeps, topics: string[]): Promise<{ day: string | null; papers: DigestPaper[] }> {
+  const preview = await previewTopics(deps.db, topics, { limit: 20 });
+  const listed = new Map((await papersByArxivIds(deps.pool, preview.papers.map((p) => p.arxivId))).map((p) => [p.arxivId, p]));
+  const papers: DigestPaper[] = [];
+  for (const p of preview.papers) {
+    const paper = listed.get(p.arxivId);
+    if (paper) papers.push(digestPaper(paper, papers.length + 1, { topics: p.matchedTopics, words: p.matchedWords }, null));
+  }
+  return { day: preview.day, papers };
+}
+
+/** The latest listing day's most upvoted papers, as a trending digest shows them. */
+async function trendingPapers(pool: pg.Pool): Promise<{ day: string | null; papers: DigestPaper[] }> {
+  const { from: day } = await listingStamp(pool, null);
+  const listed = day ? await papersOfDays(pool, day, day, TRENDING_TEST_PAPERS) : [];
+  return { day, papers: listed.map((p, i) => digestPaper(p, i + 1, { topics: [], words: [] }, p.upvotes)) };
 }

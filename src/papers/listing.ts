@@ -140,6 +140,17 @@ export async function papersByIds(pool: pg.Pool, ids: number[]): Promise<ListedP
   return rows.map(toPaper);
 }
 
+/** Papers by arXiv id, in the order of `arxivIds`; ids that name no paper are left out. */
+export async function papersByArxivIds(pool: pg.Pool, arxivIds: string[]): Promise<ListedPaper[]> {
+  if (arxivIds.length === 0) return [];
+  const { rows } = await pool.query<Row>({
+    name: "listing_papers_by_arxiv_ids",
+    text: `select ${COLUMNS} from papers p join unnest($1::text[]) with ordinality as x(arxiv_id, o) on x.arxiv_id = p.arxiv_id order by x.o`,
+    values: [arxivIds],
+  });
+  return rows.map(toPaper);
+}
+
 /** The `perDay` most upvoted papers of each of the latest `days` listing days, latest day first. */
 export async function topPapersPerDay(pool: pg.Pool, days: number, perDay: number): Promise<ListedPaper[]> {
   const { rows } = await pool.query<Row>({

@@ -1,9 +1,9 @@
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDigestSender } from "../../src/digests/sender.js";
 import { seedOne } from "../helpers/digest-fixtures.js";
 import { pgClient } from "../helpers/db.js";
 import { createTestRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { messageId, startSmtpSink, type SmtpSink } from "../helpers/smtp-sink.js";
 
 const DIGESTS = 8;
 /** The database goes away while the relay holds this message, and stays away this long after the 250. */
@@ -20,10 +20,7 @@ describe.each([
   { group: "16", batchEnds: "resolves" },
 ])("Postgres away right after the relay accepted a digest, with the worker alive (SEND_GROUP_SIZE=$group)", ({ group, batchEnds }) => {
   let rt: TestRuntime;
-  let relay: SMTPServer;
-  let url = "";
-  const accepted: string[] = [];
-  let received = 0;
+  let relay: SmtpSink;
   let outage: Promise<void> | undefined;
 
   /** Refuses every connection to this file's database (superusers too) and cuts the open ones, for `ms`. */
@@ -42,36 +39,21 @@ describe.each([
   }
 
   beforeAll(async () => {
-    relay = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS", "AUTH"],
-      disableReverseLookup: true,
-      logger: false,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("end", () => {
-          accepted.push(/^Message-ID:\s*(\S+)/im.exec(Buffer.concat(chunks).toString("latin1"))?.[1] ?? "?");
-          if (++received === OUTAGE_AT) {
-            // The 250 goes out while the database is already gone: the sender cannot mark it at once.
-            outage = databaseAway(rt.database.name, OUTAGE_MS, () => callback());
-            return;
-          }
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", () => resolve()));
-    const address = relay.server.address();
-    url = `smtp://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test", SMTP_URL: url, SMTP_POOL_SIZE: "1", SEND_CONCURRENCY: "1", SEND_RATE_PER_SECOND: "100000", SEND_GROUP_SIZE: group });
+    relay = await startSmtpSink({ parse: false });
+    // The 250 of the OUTAGE_AT-th message goes out while the database is already gone: the sender cannot mark it at once.
+    relay.respond(({ count }) =>
+      count === OUTAGE_AT ? new Promise((answer) => (outage = databaseAway(rt.database.name, OUTAGE_MS, () => answer(undefined)))) : undefined,
+    );
+    rt = await createTestRuntime({ MAIL_DOMAIN: "paperboy.test", SMTP_URL: relay.url, SMTP_POOL_SIZE: "1", SEND_CONCURRENCY: "1", SEND_RATE_PER_SECOND: "100000", SEND_GROUP_SIZE: group });
   });
   afterAll(async () => {
     await outage;
     // The runtime first: it closes the pooled SMTP connection the relay would otherwise wait for.
     await rt?.close();
-    await new Promise<void>((resolve) => relay?.close(() => resolve()));
+    await relay?.close();
   });
+
+  const accepted = () => relay.messages.map(messageId);
 
   it("marks it sent once the database is back: no copy, nothing lost", { timeout: 60_000 }, async () => {
     const ids: number[] = [];
@@ -81,20 +63,20 @@ describe.each([
       // The batch ends with the database error (its job would be retried); what was accepted is marked.
       await expect(sender.sendBatch(ids)).rejects.toThrow();
       await outage;
-      expect(accepted).toHaveLength(OUTAGE_AT);
+      expect(accepted()).toHaveLength(OUTAGE_AT);
     } else {
       // Nothing left to claim: the batch sends on while Postgres is away and marks its group once it is back.
       expect((await sender.sendBatch(ids)).sent).toBe(DIGESTS);
       await outage;
-      expect(accepted).toHaveLength(DIGESTS);
+      expect(accepted()).toHaveLength(DIGESTS);
     }
     const marked = await rt.pool.query<{ message_id: string }>("select message_id from digests where status = 'sent'");
-    expect(marked.rows.map((r) => r.message_id).sort()).toEqual([...accepted].sort());
+    expect(marked.rows.map((r) => r.message_id).sort()).toEqual(accepted().sort());
 
     // The job's retry sends the rest; the digest accepted during the outage is not sent again.
     const again = await sender.sendBatch(ids);
     expect(again.sent).toBe(DIGESTS - (batchEnds === "rejects" ? OUTAGE_AT : DIGESTS));
-    expect([...accepted].sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
+    expect(accepted().sort()).toEqual(ids.map((id) => `<digest-${id}@paperboy.test>`).sort());
     const statuses = await rt.pool.query<{ status: string; n: number }>("select status, count(*)::int as n from digests group by status");
     expect(statuses.rows).toEqual([{ status: "sent", n: DIGESTS }]);
   });

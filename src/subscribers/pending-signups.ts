@@ -141,9 +141,10 @@ export function createSignupRecorder(client: SqlClient, searchable: SearchableTo
       for (const w of batch) w.reject(err);
       return;
     }
+    const byN = new Map(rows.map((r) => [r.n, r]));
     for (const { n, input, check } of signups) {
       const w = batch[n]!;
-      const row = rows.find((r) => r.n === n);
+      const row = byN.get(n);
       if (row?.bad != null) {
         w.reject(unsearchableTopic(input.topics, check[row.bad - 1]?.i ?? 0));
       } else if (row?.id == null || !row.status || row.version == null) {

@@ -253,7 +253,7 @@ async function main() {
   await db.create();
   const pool = createPool(db.url, { max: POOL + 2 });
   const sink = await startSink();
-  const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${sink.port}`, from: "paperboy <digest@paperboy.localhost>", poolSize: POOL, timeoutMs: 30_000 });
+  const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${sink.port}`, from: "paperboy <digest@paperboy.localhost>", poolSize: POOL, timeoutMs: 30_000, sessionPool: FAST_PATHS });
   try {
     await runMigrations(pool);
     process.stdout.write(`seeding ${N} digests × ${PAPERS_PER_DIGEST} papers (${PAPERS_PER_DAY} papers in the day)…\n`);

@@ -28,7 +28,7 @@ export interface JobMetrics {
 }
 
 /** The mail speed tricks (MAIL_FAST_PATHS) and whether each is engaged in this process. */
-export type MailFastPath = "data_stream" | "mime_writer" | "template_fill";
+export type MailFastPath = "data_stream" | "mime_writer" | "template_fill" | "session_pool";
 
 export interface MailMetrics {
   fastPath(path: MailFastPath, engaged: boolean): void;

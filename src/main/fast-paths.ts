@@ -29,6 +29,8 @@ export async function installMailFastPaths(
   const dataStream = enabled ? await installDataStreamFastPath() : false;
   metrics.mail.fastPath("data_stream", dataStream);
   metrics.mail.fastPath("mime_writer", enabled);
+  // createSmtpMailer reads the same setting: finished messages go through our SMTP session pool.
+  metrics.mail.fastPath("session_pool", enabled);
   if (!enabled) {
     say({ mailFastPaths: false }, "MAIL_FAST_PATHS=false: mail uses plain nodemailer composing, Handlebars and nodemailer's data stream");
   } else if (!dataStream) {

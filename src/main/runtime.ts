@@ -167,6 +167,7 @@ export async function openRuntime(
       from: config.MAIL_FROM,
       poolSize: config.SMTP_POOL_SIZE,
       timeoutMs: config.SMTP_TIMEOUT_MS,
+      sessionPool: config.MAIL_FAST_PATHS,
       dkim:
         config.DKIM_DOMAIN && config.DKIM_SELECTOR && config.DKIM_PRIVATE_KEY
           ? { domainName: config.DKIM_DOMAIN, keySelector: config.DKIM_SELECTOR, privateKey: config.DKIM_PRIVATE_KEY.replace(/\\n/g, "\n") }

@@ -25,6 +25,10 @@ export interface SmtpSink {
   messages: SinkMessage[];
   /** Replace how the sink answers (e.g. 421 once, or 550 for one address). */
   respond(fn: Responder | undefined): void;
+  /** SMTP sessions: open now, the most open at once, and opened in all. */
+  sessions(): { open: number; peak: number; total: number };
+  /** Closes every open session from the server's side (an idle timeout, a restart). */
+  dropSessions(): void;
   /** Resolves once at least n messages arrived, or rejects after timeoutMs. */
   waitFor(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
   close(): Promise<void>;
@@ -36,8 +40,17 @@ export async function startSmtpSink(opts: { parse?: boolean; port?: number } = {
   let responder: Responder | undefined;
   let attempts = 0;
   const waiters: (() => void)[] = [];
+  const sessions = { open: 0, peak: 0, total: 0 };
 
   const server = new SMTPServer({
+    onConnect(_session, callback) {
+      sessions.total++;
+      sessions.peak = Math.max(sessions.peak, ++sessions.open);
+      callback();
+    },
+    onClose() {
+      sessions.open--;
+    },
     authOptional: true,
     disabledCommands: ["STARTTLS", "AUTH"],
     disableReverseLookup: true,
@@ -83,6 +96,11 @@ export async function startSmtpSink(opts: { parse?: boolean; port?: number } = {
     messages,
     respond(fn) {
       responder = fn;
+    },
+    sessions: () => ({ ...sessions }),
+    dropSessions() {
+      // smtp-server keeps its sessions in a set; each closes its socket from the server's side.
+      for (const c of (server as unknown as { connections: Set<{ close(): void }> }).connections) c.close();
     },
     waitFor(n, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {

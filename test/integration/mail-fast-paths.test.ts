@@ -43,7 +43,7 @@ describe("MAIL_FAST_PATHS", () => {
     expect(stream!.ctor.prototype._transform).toBe(stream!.original);
     const { digestId } = await seedOne(rt.pool, { email: "reader@example.org", papers: 4, title: (i) => `Diffusion & <reasoning> “${i}”` });
     const plain = buildDigestSender(rt, rt.renderer);
-    expect(await engaged(rt)).toEqual({ data_stream: 0, mime_writer: 0, template_fill: 0 });
+    expect(await engaged(rt)).toEqual({ data_stream: 0, mime_writer: 0, template_fill: 0, session_pool: 0 });
     expect(await plain.sendBatch([digestId])).toMatchObject({ sent: 1 });
     const [slow] = await rt.sink.waitFor(1);
     // nodemailer composed it: its boundary, not the MIME writer's.
@@ -56,7 +56,7 @@ describe("MAIL_FAST_PATHS", () => {
     expect(await installMailFastPaths(fastConfig, rt.logger, rt.metrics)).toEqual({ enabled: true, dataStream: true });
     expect(stream!.ctor.prototype._transform).not.toBe(stream!.original);
     const fast = buildDigestSender({ ...rt, config: fastConfig }, await buildDigestRenderer(fastConfig));
-    expect(await engaged(rt)).toEqual({ data_stream: 1, mime_writer: 1, template_fill: 1 });
+    expect(await engaged(rt)).toEqual({ data_stream: 1, mime_writer: 1, template_fill: 1, session_pool: 1 });
     expect(await fast.sendBatch([digestId])).toMatchObject({ sent: 1 });
     const [, quick] = await rt.sink.waitFor(2);
     expect(quick!.raw.toString("latin1")).toContain("=_paperboy_");

@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/errors.js";
 import { links } from "../../src/subscribers/links.js";
@@ -93,8 +93,27 @@ describe("signed tokens", () => {
     // Neither way round does a token of one kind pass for the other.
     expect(refusal(() => verifyToken(secret, token, "manage"))).toBe("INVALID_TOKEN");
     expect(refusal(() => verifyFeedbackToken(secret, signToken(secret, claims)))).toBe("INVALID_TOKEN");
-    for (const junk of ["", ".", "1.b.1.0.1.m.", "1.b.1.0.0.m.x", "1.b.1.5.1.m.x", `${"9".repeat(20)}.b.1.0.1.m.x`, "1.b.1.0.1.m.x.y"]) {
+    for (const junk of ["", ".", "1.b.1.0.1.m.", "1.b.1.0.0.m.x", "1.b.1.5.1.m.x", `${"9".repeat(20)}.b.1.0.1.m.x`, "1.b.1.0.1.m.x.y", "1.F.1.0.1.m.", "1.F.1.0.1.x.AAAAAAAAAAAAAAAAAAAAAA"]) {
       expect(refusal(() => verifyFeedbackToken(secret, junk)), junk).toBe("INVALID_TOKEN");
     }
+  });
+
+  it("a feedback link is one short tag under the subscriber's feedback key; links already sent (a full HMAC) still count", () => {
+    const fb = { subscriberId: 42, version: 3, paperId: 9001, vote: 1 as const };
+    const token = signFeedbackToken(secret, fb);
+    // 128 bits: 22 base64url characters, against 43 for an HMAC.
+    expect(token).toMatch(/^42\.F\.3\.0\.9001\.m\.[A-Za-z0-9_-]{22}$/);
+    // The tag is SHA-256(key ‖ "9001.m") cut to 16 bytes, the key an HMAC of "42.F.3".
+    const key = mac(secret, "42.F.3");
+    const tag = createHash("sha256").update(Buffer.concat([key, Buffer.from("9001.m")])).digest().subarray(0, 16);
+    expect(token.split(".")[6]).toBe(tag.toString("base64url"));
+    // Another subscriber, version or paper under the same tag is refused.
+    const sig = token.split(".")[6];
+    for (const forged of [`43.F.3.0.9001.m.${sig}`, `42.F.4.0.9001.m.${sig}`, `42.F.3.0.9002.m.${sig}`, `42.F.3.0.9001.l.${sig}`]) {
+      expect(refusal(() => verifyFeedbackToken(secret, forged)), forged).toBe("INVALID_TOKEN");
+    }
+    // A link from an email sent before: the whole HMAC over every field, letter b.
+    const body = "42.b.3.0.9001.l";
+    expect(verifyFeedbackToken(secret, `${body}.${mac(secret, body).toString("base64url")}`)).toEqual({ ...fb, vote: -1 });
   });
 });

@@ -55,8 +55,13 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
     wakeOne();
   };
 
+  /** Sessions still connecting or logging in: close() must reach them too. */
+  const starting = new Set<Session>();
+  const poolClosed = () => Object.assign(new Error("SMTP pool closed"), { code: "ECONNECTION" });
+
   function open(): Promise<Session> {
     const s = new SMTPConnection(options) as Session;
+    starting.add(s);
     // Errors of a session in a transaction reach its send callback as well; an idle one's only close it.
     s.on("error", () => undefined);
     s.once("end", () => forget(s));
@@ -65,6 +70,7 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
       const settle = (err?: unknown) => {
         if (settled) return;
         settled = true;
+        starting.delete(s);
         s.off("error", settle);
         s.off("end", closedEarly);
         if (err === undefined) return resolve(s);
@@ -85,7 +91,7 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
 
   async function acquire(): Promise<Session> {
     for (;;) {
-      if (closed) throw Object.assign(new Error("SMTP pool closed"), { code: "ECONNECTION" });
+      if (closed) throw poolClosed();
       const ready = idle.pop();
       if (ready) {
         if (ready.destroyed) {
@@ -98,6 +104,11 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
         opening++;
         try {
           const s = await open();
+          // close() came while it was opening: nothing goes out after close().
+          if (closed) {
+            s.close();
+            throw poolClosed();
+          }
           live.add(s);
           return s;
         } finally {
@@ -125,8 +136,14 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
     async send(envelope, raw) {
       const s = await acquire();
       return new Promise<SentInfo>((resolve, reject) => {
+        // SMTPConnection.close() (ours, in close()) drops the transaction's callback: without this the
+        // send would never settle. After an error of its own the callback follows in the same turn,
+        // so the later reject is a no-op and the caller gets the server's error.
+        const dropped = () => setImmediate(() => reject(Object.assign(new Error("SMTP session closed before the server answered"), { code: "ECONNECTION" })));
+        s.once("end", dropped);
         // SMTPConnection keeps its state on the envelope object: one fresh object per message.
         s.send({ from: envelope.from, to: [...envelope.to] }, raw, (err, info) => {
+          s.off("end", dropped);
           if (!err) {
             // nodemailer's pool, too, hands the session back on the next turn: the server's last reply is fully read.
             setImmediate(() => release(s, true));
@@ -144,7 +161,7 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
     },
     close() {
       closed = true;
-      for (const s of live) s.close();
+      for (const s of [...live, ...starting]) s.close();
       live.clear();
       idle.length = 0;
       for (const wake of waiting.splice(0)) wake();

@@ -129,9 +129,18 @@ export function digestIdFromMessageId(messageId: string, domain: string): number
 
 export type SmtpOutcome = "permanent" | "transient";
 
-/** 5xx replies are permanent; 4xx replies, dropped connections, timeouts and anything unknown are transient. */
+/**
+ * nodemailer's name for the command a session's setup failed on. A 5xx there (a 554 greeting,
+ * a 535 to a wrong SMTP password) refuses us, not the recipient: bouncing would mark every
+ * subscriber of the run bounced.
+ */
+const SESSION_SETUP = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH)\b/;
+
+/** 5xx replies to a message are permanent; 4xx replies, refusals of the session, dropped connections, timeouts and anything unknown are transient. */
 export function classifySmtpError(err: unknown): SmtpOutcome {
-  const code = (err as { responseCode?: unknown }).responseCode;
+  const e = err as { responseCode?: unknown; code?: unknown; command?: unknown };
+  if (e.code === "EAUTH" || (typeof e.command === "string" && SESSION_SETUP.test(e.command))) return "transient";
+  const code = e.responseCode;
   if (typeof code === "number" && code >= 500 && code < 600) return "permanent";
   return "transient";
 }

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { SMTPServer } from "smtp-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { classifySmtpError } from "../../src/digests/send.js";
 import type { Mailer } from "../../src/mail/mailer.js";
@@ -90,6 +91,49 @@ describe("the SMTP session pool against hostile relays", () => {
     await m.close();
     const results = await Promise.all(sends.map((p) => within(p, 1_000)));
     expect(results.filter((r) => r === "pending")).toHaveLength(0);
+  });
+
+  it("a wrong AUTH password is a clean, quick error that does not bounce the subscriber; the right one sends", async () => {
+    let logins = 0;
+    const server = new SMTPServer({
+      disableReverseLookup: true,
+      logger: false,
+      disabledCommands: ["STARTTLS"],
+      allowInsecureAuth: true,
+      onAuth(auth, _session, cb) {
+        logins++;
+        if (auth.username === "user" && auth.password === "p@ss") cb(null, { user: "user" });
+        else cb(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
+      },
+      onData(stream, _s, cb) {
+        stream.resume();
+        stream.on("end", () => cb());
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.server.address() as { port: number }).port;
+
+    for (const sessionPool of [true, false]) {
+      const wrong = mailer(`smtp://user:wrong@127.0.0.1:${port}`, 2, 2_000, sessionPool);
+      const r = await within(send(wrong, 1), 3_000);
+      expect(r).not.toBe("pending");
+      // The relay refused our credentials, not the recipient: a 535 must not mark the digest (and the subscriber) bounced.
+      expect(r !== "pending" && "err" in r && classifySmtpError(r.err)).toBe("transient");
+    }
+    const right = mailer(`smtp://user:p%40ss@127.0.0.1:${port}`, 2);
+    await expect(send(right, 2)).resolves.toMatchObject({ accepted: ["r2@example.org"] });
+    expect(logins).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a relay that refuses service at the greeting (554) is the relay's problem, not the recipient's", async () => {
+    const relay = await rawRelay((s) => s.end("554 5.7.1 No SMTP service here\r\n"));
+    for (const sessionPool of [true, false]) {
+      const m = mailer(relay.url, 1, 2_000, sessionPool);
+      const r = await within(send(m, 1), 3_000);
+      expect(r).not.toBe("pending");
+      expect(r !== "pending" && "err" in r && classifySmtpError(r.err)).toBe("transient");
+    }
   });
 
   it("421 at the greeting: every send fails quickly as transient, and nothing stays open", async () => {

@@ -130,11 +130,11 @@ export function digestIdFromMessageId(messageId: string, domain: string): number
 export type SmtpOutcome = "permanent" | "transient";
 
 /**
- * nodemailer's name for the command a session's setup failed on. A 5xx there (a 554 greeting,
- * a 535 to a wrong SMTP password) refuses us, not the recipient: bouncing would mark every
- * subscriber of the run bounced.
+ * nodemailer's name for the command a session's setup, or our sender address, failed on. A
+ * 5xx there (a 554 greeting, a 535 to a wrong SMTP password, a 530 to MAIL FROM without one)
+ * refuses us, not the recipient: bouncing would mark every subscriber of the run bounced.
  */
-const SESSION_SETUP = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH)\b/;
+const SESSION_SETUP = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH|MAIL FROM)\b/;
 
 /** 5xx replies to a message are permanent; 4xx replies, refusals of the session, dropped connections, timeouts and anything unknown are transient. */
 export function classifySmtpError(err: unknown): SmtpOutcome {

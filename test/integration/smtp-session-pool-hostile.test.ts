@@ -126,6 +126,31 @@ describe("the SMTP session pool against hostile relays", () => {
     expect(logins).toBeGreaterThanOrEqual(3);
   });
 
+  it("a relay that wants AUTH we did not give (530 to MAIL FROM) is the relay's problem, not the recipient's", async () => {
+    const server = new SMTPServer({
+      disableReverseLookup: true,
+      logger: false,
+      disabledCommands: ["STARTTLS"],
+      allowInsecureAuth: true,
+      onAuth(_auth, _session, cb) {
+        cb(null, { user: "user" });
+      },
+      onData(stream, _s, cb) {
+        stream.resume();
+        stream.on("end", () => cb());
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.server.address() as { port: number }).port;
+    for (const sessionPool of [true, false]) {
+      const m = mailer(`smtp://127.0.0.1:${port}`, 1, 2_000, sessionPool);
+      const r = await within(send(m, 1), 3_000);
+      expect(r !== "pending" && "err" in r && (r.err as { responseCode?: number }).responseCode).toBe(530);
+      expect(r !== "pending" && "err" in r && classifySmtpError(r.err)).toBe("transient");
+    }
+  });
+
   it("a relay that refuses service at the greeting (554) is the relay's problem, not the recipient's", async () => {
     const relay = await rawRelay((s) => s.end("554 5.7.1 No SMTP service here\r\n"));
     for (const sessionPool of [true, false]) {

@@ -17,6 +17,7 @@
  *   node --expose-gc --max-old-space-size=128 --import tsx bench/send.ts   (the worker's heap cap; `npm run bench -- send` passes it)
  *     BENCH_DIGESTS=20000 BENCH_POOL=8 BENCH_BATCH=250 BENCH_CONCURRENCY=2 BENCH_PAPERS=13 (per digest), BENCH_BASELINE=0 skips the baseline,
  *     BENCH_GROUP=16 BENCH_GROUP_INTERVAL_MS=10 (SEND_GROUP_SIZE, SEND_GROUP_INTERVAL_MS), BENCH_PER_EMAIL=1 adds the K=1 run,
+ *     BENCH_ROUNDS=3 (ours and the ceiling take turns; the median round is reported),
  *     MAIL_FAST_PATHS=false runs the main figures on the plain path (Handlebars, nodemailer composing, nodemailer's data stream),
  *     BENCH_SQL="…" runs after seeding (another shape of the digests table, e.g. without an index, to compare Postgres µs per message)
  *   The memory goal's long run: BENCH_DIGESTS=200000 BENCH_BASELINE=0 npm run bench -- send (~15 min on the 2-core machine).
@@ -48,6 +49,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 const PAPERS_PER_DAY = 300;
 /** SEND_GROUP_SIZE and SEND_GROUP_INTERVAL_MS of the main runs; BENCH_PER_EMAIL=1 adds a run at K=1 (one claim and one mark per email). */
 const GROUP = Number(process.env.BENCH_GROUP ?? 16);
+/** Rounds of ours-then-ceiling; the median round's ratio is reported (BENCH_ROUNDS=1 for one). */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const GROUP_INTERVAL_MS = Number(process.env.BENCH_GROUP_INTERVAL_MS ?? 10);
 /** As the service reads MAIL_FAST_PATHS: only "false" turns the fast paths off. */
 const FAST_PATHS = process.env.MAIL_FAST_PATHS !== "false";
@@ -302,9 +305,18 @@ async function main() {
     await run("warm-up", pool, fast, ids.slice(0, Math.min(500, N)), sink);
     const label = FAST_PATHS ? "MIME once per template" : "plain path (MAIL_FAST_PATHS=false)";
     const small = await run(`${label}, ${SMALL} digests`, pool, fast, ids.slice(0, SMALL), sink);
-    const big = await run(`${label}, ${N} digests`, pool, fast, ids, sink);
+    // Ours and the ceiling take turns, ROUNDS times: a machine that slows down for a while
+    // (another process, the CPU's clock) then costs both sides of a ratio, not one.
+    const rounds: { ours: Awaited<ReturnType<typeof run>>; ceiling: { sent: number; secs: number } }[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const ours = await run(`${label}, ${N} digests${ROUNDS > 1 ? ` (round ${r})` : ""}`, pool, fast, ids, sink);
+      rounds.push({ ours, ceiling: await nodemailerCeiling(sink.port, wire, N, sink) });
+    }
+    const share = (x: (typeof rounds)[number]) => x.ours.sent / x.ours.secs / (x.ceiling.sent / x.ceiling.secs);
+    // The median round by share of the ceiling is the one reported.
+    const middle = [...rounds].sort((a, b) => share(a) - share(b))[Math.floor((rounds.length - 1) / 2)]!;
+    const { ours: big, ceiling } = middle;
     const stats = await sink.ask<Stats>("stats");
-    const ceiling = await nodemailerCeiling(sink.port, wire, N, sink);
     const perEmail =
       process.env.BENCH_PER_EMAIL === "1"
         ? await run(`${label}, K=1 (claim + mark per email), ${N}`, pool, createDigestSender({ pool, mailer, renderer, mime: FAST_PATHS ? mime : null, logger, settings: { ...settings, groupSize: 1 } }), ids, sink)
@@ -321,9 +333,12 @@ async function main() {
         reference
           ? `reference: Postfix smtp-source → smtp-sink, ${reference.sessions} sessions, same size: ${reference.rate.toFixed(0)} msg/s (CPU per message: source ${reference.sourceCpu.toFixed(0)} µs, sink ${reference.sinkCpu.toFixed(0)} µs)`
           : "reference: Postfix's smtp-source/smtp-sink not installed (apt-get install postfix), skipped",
-        `ours ${rate(big)} msg/s = ${((100 * (big.sent / big.secs)) / (ceiling.sent / ceiling.secs)).toFixed(0)} % of the in-run nodemailer ceiling ${rate(ceiling)} msg/s (goal ≥ 75 %)` +
+        ...(rounds.length > 1
+          ? [`rounds (ours / ceiling): ${rounds.map((x) => `${rate(x.ours)} / ${rate(x.ceiling)} = ${(100 * share(x)).toFixed(0)} %`).join("; ")}`]
+          : []),
+        `ours ${rate(big)} msg/s = ${((100 * (big.sent / big.secs)) / (ceiling.sent / ceiling.secs)).toFixed(0)} % of the in-run nodemailer ceiling ${rate(ceiling)} msg/s (goal ≥ 75 %)${rounds.length > 1 ? ", the median round" : ""}` +
           (perEmail ? `; K=1 ${rate(perEmail)} msg/s = ${((100 * (perEmail.sent / perEmail.secs)) / (ceiling.sent / ceiling.secs)).toFixed(0)} %` : ""),
-        `peak RSS ${(small.peak / 1048576).toFixed(0)} MB at ${SMALL} vs ${(big.peak / 1048576).toFixed(0)} MB at ${N} digests; heap after GC ${(small.heap / 1048576).toFixed(0)} vs ${(big.heap / 1048576).toFixed(0)} MB`,
+        `peak RSS ${(small.peak / 1048576).toFixed(0)} MB at ${SMALL} vs ${(Math.max(...rounds.map((x) => x.ours.peak)) / 1048576).toFixed(0)} MB at ${N} digests; heap after GC ${(small.heap / 1048576).toFixed(0)} vs ${(big.heap / 1048576).toFixed(0)} MB`,
         "",
       ].join("\n"),
     );

@@ -27,7 +27,7 @@ export interface TransportOptions {
 export const DKIM_HEADER_FIELDS =
   "From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:List-Id:List-Unsubscribe:List-Unsubscribe-Post";
 
-/** The one nodemailer import: pooled SMTP behind the Mailer interface. */
+/** SMTP behind the Mailer interface: nodemailer's pooled transport, or (MAIL_FAST_PATHS) its composer and our pool of its sessions. */
 export function createSmtpMailer(opts: TransportOptions): Mailer {
   const url = new URL(opts.url);
   const session = {

@@ -136,6 +136,7 @@ async function run(label: string, pool: pg.Pool, sender: DigestSender, ids: numb
     );
   }, 1000);
   const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
   const started = performance.now();
   let next = 0;
   let sent = 0;
@@ -151,6 +152,7 @@ async function run(label: string, pool: pg.Pool, sender: DigestSender, ids: numb
   );
   const secs = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const loop = performance.eventLoopUtilization(loopBefore).utilization;
   const sinkAfter = await sink.ask<Stats>("stats");
   clearInterval(pgSampler);
   for (const [pid, cpu] of await backendCpu(pool)) pgSeen.set(pid, Math.max(cpu, pgSeen.get(pid) ?? 0));
@@ -169,7 +171,7 @@ async function run(label: string, pool: pg.Pool, sender: DigestSender, ids: numb
     [
       `${label.padEnd(44)} ${String(sent).padStart(6)} sent in ${secs.toFixed(2)} s = ${(sent / secs).toFixed(0).padStart(5)} msg/s, peak RSS ${mb(peak)}, heap after GC ${mb(heap)}`,
       `${"".padEnd(44)} at the peak: heap ${mb(atPeak.heapUsed)} of ${mb(atPeak.heapTotal)}, external ${mb(atPeak.external)} (array buffers ${mb(atPeak.arrayBuffers)})`,
-      `${"".padEnd(44)} CPU per message: sender ${senderCpu.toFixed(0)} µs, sink ${sinkCpu.toFixed(0)} µs, Postgres backends ${pgCpu.toFixed(0)} µs = ${total.toFixed(0)} µs (all of 2 cores: ${(2e6 / total).toFixed(0)} msg/s)`,
+      `${"".padEnd(44)} CPU per message: sender ${senderCpu.toFixed(0)} µs, sink ${sinkCpu.toFixed(0)} µs, Postgres backends ${pgCpu.toFixed(0)} µs = ${total.toFixed(0)} µs (all of 2 cores: ${(2e6 / total).toFixed(0)} msg/s); sender's event loop busy ${(100 * loop).toFixed(0)} %`,
       "",
     ].join("\n"),
   );
@@ -227,6 +229,7 @@ async function nodemailerCeiling(port: number, raw: Buffer, n: number, sink: Sin
     global.gc?.();
     const sinkBefore = await sink.ask<Stats>("stats");
     const cpuBefore = process.cpuUsage();
+    const loopBefore = performance.eventLoopUtilization();
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -236,13 +239,14 @@ async function nodemailerCeiling(port: number, raw: Buffer, n: number, sink: Sin
     );
     const secs = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const loop = performance.eventLoopUtilization(loopBefore).utilization;
     const sinkAfter = await sink.ask<Stats>("stats");
     const senderCpu = (cpu.user + cpu.system) / n;
     const sinkCpu = (sinkAfter.cpuMicros - sinkBefore.cpuMicros) / n;
     process.stdout.write(
       [
         `${"ceiling: pooled nodemailer, pre-built message".padEnd(44)} ${String(n).padStart(6)} sent in ${secs.toFixed(2)} s = ${(n / secs).toFixed(0).padStart(5)} msg/s`,
-        `${"".padEnd(44)} CPU per message: sender ${senderCpu.toFixed(0)} µs, sink ${sinkCpu.toFixed(0)} µs, no database`,
+        `${"".padEnd(44)} CPU per message: sender ${senderCpu.toFixed(0)} µs, sink ${sinkCpu.toFixed(0)} µs, no database; sender's event loop busy ${(100 * loop).toFixed(0)} %`,
         "",
       ].join("\n"),
     );

@@ -14,7 +14,7 @@
  *
  * Exactly once, in groups. A lane claims its next K digests (SEND_GROUP_SIZE) with one
  * conditional update (`queued → sending`); a duplicated or retried job finds nothing to
- * claim. A digest the SMTP server accepted joins a group that is marked `sent` by one
+ * claim. It claims the group after while it sends one (so up to 2K are claimed per lane). A digest the SMTP server accepted joins a group that is marked `sent` by one
  * statement once K are waiting or SEND_GROUP_INTERVAL_MS has passed, whichever comes
  * first (acceptances.ts), instead of one commit per email. A lane does not start an SMTP
  * transaction while K × lanes of its batch are accepted-but-unrecorded or in transit, so
@@ -283,7 +283,12 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       // The writer already holds list.fixed; only List-Unsubscribe differs per subscriber.
       const headers = list.unsubscribe(rendered.oneClickUrl);
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
-      return () => mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
+      return async () => {
+        const sent = await mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
+        // The server took all of it: the bytes are read. After a failure they may not be, so they are left to the GC.
+        mime.recycle(raw);
+        return sent;
+      };
     }
     // The plain path, and internationalised addresses (nodemailer's SMTPUTF8 handling).
     return () =>
@@ -346,7 +351,10 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       };
       if (ids.length === 0) return result;
       const { signal } = opts;
-      const papers = await loadBatchPapers(pool, ids);
+      // Read while the lanes claim their first groups: a batch's start does not wait for Postgres twice.
+      const papersLoaded = loadBatchPapers(pool, ids);
+      // Awaited by every digest it is built for; a failure reaches each of them there.
+      papersLoaded.catch(() => undefined);
       const render = renderer.batch();
       const unclaimed: number[] = [];
       const interval = settings.ratePerSecond ? 1000 / settings.ratePerSecond : 0;
@@ -385,6 +393,8 @@ export function createDigestSender(deps: SendDeps): DigestSender {
           return true;
         }
         if (!(await pace())) return false;
+        // A batch whose papers cannot be read fails as a database error, before anything is sent.
+        const papers = await papersLoaded;
         let transmit: () => Promise<unknown>;
         try {
           transmit = compose(c, papers.get(id) ?? [], render);
@@ -441,17 +451,35 @@ export function createDigestSender(deps: SendDeps): DigestSender {
         await pool.query({ name: "digest_release", text: RELEASE_SQL, values: [rows.map((r) => r.id)] });
       };
 
+      /** Takes the lane's next group off the batch and claims it; null when none is left or the batch stopped claiming. */
+      const nextGroup = (): Promise<ClaimRow[]> | null => {
+        if (cursor >= ids.length || stopClaiming()) return null;
+        const group = ids.slice(cursor, cursor + groupSize);
+        cursor += group.length;
+        const claimed = claim(group);
+        // Awaited in its turn; a failure is the lane's when it gets there.
+        claimed.catch(() => undefined);
+        return claimed;
+      };
+
       const lane = async () => {
-        while (cursor < ids.length && !stopClaiming()) {
-          const group = ids.slice(cursor, cursor + groupSize);
-          cursor += group.length;
+        let ahead = nextGroup();
+        /** The group claimed ahead goes back too when the lane stops early. */
+        const releaseAhead = async () => {
+          const waiting = ahead;
+          ahead = null;
+          if (waiting) await release(await waiting);
+        };
+        while (ahead) {
           let claimed: ClaimRow[];
           try {
-            claimed = await claim(group);
+            claimed = await ahead;
           } catch (err) {
             broken = true;
             throw err;
           }
+          // The next group is claimed while this one is sent: the lane's SMTP session does not wait on Postgres between groups.
+          ahead = nextGroup();
           for (let i = 0; i < claimed.length; i++) {
             // A busy server, a shutdown or another lane's database error: what this lane claimed but did not send goes back.
             let carryOn = !stopClaiming();
@@ -460,13 +488,17 @@ export function createDigestSender(deps: SendDeps): DigestSender {
             } catch (err) {
               broken = true;
               await release(claimed.slice(i)).catch(() => undefined);
+              await releaseAhead().catch(() => undefined);
               throw err;
             }
             if (!carryOn) {
-              await release(claimed.slice(i)).catch((err: unknown) => {
+              try {
+                await release(claimed.slice(i));
+                await releaseAhead();
+              } catch (err) {
                 broken = true;
                 throw err;
-              });
+              }
               return;
             }
           }

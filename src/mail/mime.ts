@@ -29,7 +29,21 @@ export interface MimeWriter {
   /** Whether `to` can be written without SMTPUTF8 (otherwise send the composed way). */
   canWrite(to: string): boolean;
   build(msg: MimeMessage): Buffer;
+  /**
+   * Hands a message's bytes back once nothing reads them any more (the server answered
+   * its end of data with a 2xx): the next message is written into the same memory.
+   * Never call it for a message that may still be going out (a failed send).
+   */
+  recycle(raw: Buffer): void;
 }
+
+/**
+ * Memory a message is written into, reused: a new 48 KB buffer per email was external
+ * memory V8 counts towards a full collection, one every ~300 ms at 2,500 emails/s. A
+ * writer keeps a few slabs; a message that does not fit one gets a buffer of its own.
+ */
+const SLAB_BYTES = 128 * 1024;
+const SLABS_KEPT = 32;
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -146,6 +160,23 @@ export function createMimeWriter(opts: { from: string; staticHeaders?: Record<st
   const head = `Content-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n\r\n`;
   const tail = `\r\n--${boundary}--\r\n`;
   const safe = (body: string) => (body.includes(boundary) ? body.replaceAll(boundary, "") : body);
+  /** Slabs no message holds; a Set, so a message handed back twice cannot be handed out twice. */
+  const spare = new Set<ArrayBuffer>();
+  const ours = new WeakSet<ArrayBuffer>();
+  const take = (bytes: number): Buffer => {
+    if (bytes > SLAB_BYTES) return Buffer.allocUnsafe(bytes);
+    let slab: ArrayBuffer | undefined;
+    for (const s of spare) {
+      slab = s;
+      spare.delete(s);
+      break;
+    }
+    if (!slab) {
+      slab = new ArrayBuffer(SLAB_BYTES);
+      ours.add(slab);
+    }
+    return Buffer.from(slab, 0, bytes);
+  };
 
   return {
     envelopeFrom: from.address,
@@ -167,13 +198,17 @@ export function createMimeWriter(opts: { from: string; staticHeaders?: Record<st
       const top = `${lines}\r\n${head}--${boundary}\r\n${textHead}`;
       const middle = `\r\n--${boundary}\r\n${htmlHead}`;
       const topBytes = Buffer.byteLength(top);
-      const out = Buffer.allocUnsafe(topBytes + text.length + middle.length + html.length + tail.length);
+      const out = take(topBytes + text.length + middle.length + html.length + tail.length);
       let at = out.write(top, 0, "utf8");
       at += out.write(text, at, "latin1");
       at += out.write(middle, at, "latin1");
       at += out.write(html, at, "latin1");
       out.write(tail, at, "latin1");
       return out;
+    },
+    recycle(raw) {
+      const slab = raw.buffer;
+      if (slab instanceof ArrayBuffer && ours.has(slab) && spare.size < SLABS_KEPT) spare.add(slab);
     },
   };
 }

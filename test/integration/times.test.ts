@@ -21,16 +21,16 @@ describe("times a subscriber reads agree with when digests are planned", () => {
     await rt?.close();
   });
 
-  async function subscriber(email: string, sendHour: number, status: "pending" | "active") {
+  async function subscriber(email: string, sendHour: number, status: "pending" | "active", timezone = TZ) {
     const [row] = await rt.db
       .insert(subscribers)
-      .values({ email, status, timezone: TZ, sendHour, confirmedAt: status === "active" ? new Date() : null })
+      .values({ email, status, timezone, sendHour, confirmedAt: status === "active" ? new Date() : null })
       .returning();
     await setSubscriberTopics(rt.db, row!.id, ["diffusion"]);
     // A confirmation link names the signup it confirms: hold one, as a real signup does.
     if (status === "pending") {
       await rt.db.insert(pendingSignups).values({
-        subscriberId: row!.id, version: row!.signupVersion, topics: ["diffusion"], timezone: TZ, sendHour,
+        subscriberId: row!.id, version: row!.signupVersion, topics: ["diffusion"], timezone, sendHour,
         frequency: "daily", weekday: 1, maxPapers: 10, sendWhenEmpty: false, addTrending: false, consentAt: new Date(),
       });
     }
@@ -47,9 +47,11 @@ describe("times a subscriber reads agree with when digests are planned", () => {
   });
 
   it("the confirmed page gives the next send time in the subscriber's zone when it is still ahead", async () => {
-    const local = localTime(new Date(), TZ);
-    const hour = (local.hour + 2) % 24;
-    const body = await confirm(await subscriber("ahead@example.org", hour, "pending"));
+    // A send hour two hours from now must still be today: a zone where it is not yet 22:00
+    // (at 22:00 in New York it would be 00:00, which has passed today). One of these always is.
+    const zone = ["America/New_York", "Europe/Berlin", "Asia/Tokyo"].find((z) => localTime(new Date(), z).hour <= 20)!;
+    const hour = localTime(new Date(), zone).hour + 2;
+    const body = await confirm(await subscriber("ahead@example.org", hour, "pending", zone));
     const at = /Your first digest comes (\w{3} \d{1,2} \w{3}, (\d\d):00), then every day/.exec(body);
     expect(at?.[2]).toBe(String(hour).padStart(2, "0"));
     expect(body).not.toContain("UTC");

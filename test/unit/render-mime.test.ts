@@ -72,3 +72,39 @@ describe("MIME writer encodings", () => {
     }
   });
 });
+
+describe("MIME writer memory", () => {
+  const msg = (n: number) => ({ to: `r${n}@example.org`, subject: `Digest ${n}`, messageId: `<digest-${n}@paperboy.test>`, text: `text ${n}`, html: `<p>${n}</p>` });
+
+  it("writes the next message into the memory of one handed back, and only into that", async () => {
+    const w = createMimeWriter({ from: "paperboy <digest@paperboy.test>" });
+    const a = w.build(msg(1));
+    const b = w.build(msg(2));
+    expect(b.buffer).not.toBe(a.buffer);
+    w.recycle(a);
+    const c = w.build(msg(3));
+    expect(c.buffer).toBe(a.buffer);
+    // b was never handed back: still message 2, whole.
+    expect((await simpleParser(b)).messageId).toBe("<digest-2@paperboy.test>");
+    expect((await simpleParser(c)).messageId).toBe("<digest-3@paperboy.test>");
+  });
+
+  it("a message handed back twice is still handed out to one message at a time", async () => {
+    const w = createMimeWriter({ from: "paperboy <digest@paperboy.test>" });
+    const a = w.build(msg(1));
+    w.recycle(a);
+    w.recycle(a);
+    const x = w.build(msg(2));
+    const y = w.build(msg(3));
+    expect(y.buffer).not.toBe(x.buffer);
+    expect((await simpleParser(x)).messageId).toBe("<digest-2@paperboy.test>");
+    expect((await simpleParser(y)).messageId).toBe("<digest-3@paperboy.test>");
+  });
+
+  it("buffers that are not its own are never taken in", () => {
+    const w = createMimeWriter({ from: "paperboy <digest@paperboy.test>" });
+    const foreign = Buffer.alloc(1000);
+    w.recycle(foreign);
+    expect(w.build(msg(1)).buffer).not.toBe(foreign.buffer);
+  });
+});

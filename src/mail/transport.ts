@@ -47,6 +47,17 @@ export function createSmtpMailer(opts: TransportOptions): Mailer {
   return opts.sessionPool ? sessionPoolMailer(opts, session, auth, dkim) : transportMailer(opts, session, auth, dkim);
 }
 
+/** What nodemailer composes an OutgoingMail from, on either path. */
+const composed = (from: string, mail: OutgoingMail) => ({
+  from,
+  to: mail.to,
+  subject: mail.subject,
+  html: mail.html,
+  text: mail.text,
+  messageId: mail.messageId,
+  headers: mail.headers,
+});
+
 type Session = Pick<SMTPTransport.Options, "host" | "port" | "secure" | "ignoreTLS" | "tls" | "connectionTimeout" | "greetingTimeout" | "socketTimeout">;
 type Auth = { user: string; pass: string } | undefined;
 type Dkim = Pick<SMTPTransport.Options, "dkim">;
@@ -72,15 +83,7 @@ function transportMailer(opts: TransportOptions, session: Session, auth: Auth, d
   return {
     from: opts.from,
     async send(mail: OutgoingMail) {
-      const info = await transport.sendMail({
-        from: opts.from,
-        to: mail.to,
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        messageId: mail.messageId,
-        headers: mail.headers,
-      });
+      const info = await transport.sendMail(composed(opts.from, mail));
       return result(info, mail.messageId ?? "");
     },
     async sendRaw(envelope, raw, messageId) {
@@ -114,15 +117,7 @@ function sessionPoolMailer(opts: TransportOptions, session: Session, auth: Auth,
   return {
     from: opts.from,
     async send(mail: OutgoingMail) {
-      const m = await compose({
-        from: opts.from,
-        to: mail.to,
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        messageId: mail.messageId,
-        headers: mail.headers,
-      });
+      const m = await compose(composed(opts.from, mail));
       return sent(m.envelope, m.raw, m.messageId || mail.messageId || "");
     },
     async sendRaw(envelope, raw, messageId) {

@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { SMTPServer } from "smtp-server";
+import { SMTPServer, type SMTPServerAuthentication } from "smtp-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { classifySmtpError } from "../../src/digests/send.js";
 import type { Mailer } from "../../src/mail/mailer.js";
@@ -63,6 +63,24 @@ async function sink(): Promise<SmtpSink> {
   return s;
 }
 
+/** A relay that offers AUTH (and answers it with `onAuth`) and takes every message; its port. */
+async function authRelay(onAuth: (auth: SMTPServerAuthentication, cb: (err: Error | null | undefined, res?: { user: string }) => void) => void): Promise<number> {
+  const server = new SMTPServer({
+    disableReverseLookup: true,
+    logger: false,
+    disabledCommands: ["STARTTLS"],
+    allowInsecureAuth: true,
+    onAuth: (auth, _session, cb) => onAuth(auth, cb),
+    onData(stream, _s, cb) {
+      stream.resume();
+      stream.on("end", () => cb());
+    },
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  closers.push(() => new Promise<void>((r) => server.close(() => r())));
+  return (server.server.address() as { port: number }).port;
+}
+
 describe("the SMTP session pool against hostile relays", () => {
   it("close() while a message is in flight settles that send (a transient error), it does not hang", async () => {
     const relay = await sink();
@@ -95,24 +113,11 @@ describe("the SMTP session pool against hostile relays", () => {
 
   it("a wrong AUTH password is a clean, quick error that does not bounce the subscriber; the right one sends", async () => {
     let logins = 0;
-    const server = new SMTPServer({
-      disableReverseLookup: true,
-      logger: false,
-      disabledCommands: ["STARTTLS"],
-      allowInsecureAuth: true,
-      onAuth(auth, _session, cb) {
-        logins++;
-        if (auth.username === "user" && auth.password === "p@ss") cb(null, { user: "user" });
-        else cb(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
-      },
-      onData(stream, _s, cb) {
-        stream.resume();
-        stream.on("end", () => cb());
-      },
+    const port = await authRelay((auth, cb) => {
+      logins++;
+      if (auth.username === "user" && auth.password === "p@ss") cb(null, { user: "user" });
+      else cb(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    closers.push(() => new Promise<void>((r) => server.close(() => r())));
-    const port = (server.server.address() as { port: number }).port;
 
     for (const sessionPool of [true, false]) {
       const wrong = mailer(`smtp://user:wrong@127.0.0.1:${port}`, 2, 2_000, sessionPool);
@@ -127,22 +132,7 @@ describe("the SMTP session pool against hostile relays", () => {
   });
 
   it("a relay that wants AUTH we did not give (530 to MAIL FROM) is the relay's problem, not the recipient's", async () => {
-    const server = new SMTPServer({
-      disableReverseLookup: true,
-      logger: false,
-      disabledCommands: ["STARTTLS"],
-      allowInsecureAuth: true,
-      onAuth(_auth, _session, cb) {
-        cb(null, { user: "user" });
-      },
-      onData(stream, _s, cb) {
-        stream.resume();
-        stream.on("end", () => cb());
-      },
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    closers.push(() => new Promise<void>((r) => server.close(() => r())));
-    const port = (server.server.address() as { port: number }).port;
+    const port = await authRelay((_auth, cb) => cb(null, { user: "user" }));
     for (const sessionPool of [true, false]) {
       const m = mailer(`smtp://127.0.0.1:${port}`, 1, 2_000, sessionPool);
       const r = await within(send(m, 1), 3_000);

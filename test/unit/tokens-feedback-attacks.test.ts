@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/errors.js";
 import { mac, signFeedbackToken, verifyFeedbackToken, type FeedbackClaims } from "../../src/subscribers/tokens.js";
+import { refusal } from "../helpers/refusal.js";
 
 /**
  * Feedback tokens against an attacker who holds some valid links (their own, or ones
@@ -12,15 +12,6 @@ import { mac, signFeedbackToken, verifyFeedbackToken, type FeedbackClaims } from
 const A = "attack-secret-A-attack-secret-A-attack-1";
 const B = "attack-secret-B-attack-secret-B-attack-2";
 
-function refusal(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return (err as AppError).code;
-  }
-}
 
 /** The tag as the format defines it, computed from scratch (no cache). */
 function reference(secret: string, c: FeedbackClaims): string {

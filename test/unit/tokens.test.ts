@@ -1,21 +1,12 @@
 import { createHash, createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/errors.js";
 import { links } from "../../src/subscribers/links.js";
 import { CONFIRM_TOKEN_TTL_MS, mac, signFeedbackToken, signToken, verifyFeedbackToken, verifyToken, type TokenPurpose } from "../../src/subscribers/tokens.js";
+import { refusal } from "../helpers/refusal.js";
 
 const secret = "unit-secret-unit-secret-unit-secret-42";
 const claims = { subscriberId: 42, purpose: "manage" as TokenPurpose, version: 3 };
 
-function refusal(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return (err as AppError).code;
-  }
-}
 
 describe("signed tokens", () => {
   it("signs with HMAC-SHA256 exactly as createHmac does, for any secret and body", () => {

@@ -285,8 +285,9 @@ export function createDigestSender(deps: SendDeps): DigestSender {
       const raw = mime.build({ to: email, subject: rendered.subject, messageId, text: rendered.text, html: rendered.html, headers });
       return async () => {
         const sent = await mailer.sendRaw({ from: mime.envelopeFrom, to: email }, raw, messageId);
-        // The server took all of it: the bytes are read. After a failure they may not be, so they are left to the GC.
-        mime.recycle(raw);
+        // Reused only when every byte was out when the server answered; otherwise (an early answer,
+        // a failure, a transport that cannot say) the memory is left to the GC.
+        if (sent.flushed === true) mime.recycle(raw);
         return sent;
       };
     }

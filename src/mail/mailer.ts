@@ -13,6 +13,8 @@ export interface SendResult {
   messageId: string;
   accepted: string[];
   response: string;
+  /** The raw message's bytes were all written out when the server answered: its buffer may be reused. */
+  flushed?: boolean;
 }
 
 export interface Mailer {

@@ -23,6 +23,8 @@ export type SessionOptions = SMTPConnection.Options;
 export interface SentInfo {
   accepted: string[];
   response: string;
+  /** Every byte of the message had left for the OS when the server answered: its memory may be reused. */
+  flushed: boolean;
 }
 
 export interface SmtpSessionPool {
@@ -31,6 +33,17 @@ export interface SmtpSessionPool {
 }
 
 type Session = SMTPConnection & { destroyed?: boolean };
+
+/**
+ * Whether the message's data stream has ended and the socket holds none of its bytes. A
+ * relay can answer before it has read the end of data (a broken one, or one that answers
+ * early): then bytes may still wait to be written. Read from nodemailer's internals, so
+ * if they change the answer is "no" and the caller simply does not reuse the memory.
+ */
+function flushed(s: Session): boolean {
+  const inner = s as unknown as { _currentDataStream?: unknown; _socket?: { writableLength?: unknown } };
+  return inner._currentDataStream === false && inner._socket?.writableLength === 0;
+}
 
 /** An envelope or message the server refused; the session itself is fine. */
 function refusedOnly(err: unknown, session: Session): boolean {
@@ -147,7 +160,7 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
           if (!err) {
             // nodemailer's pool, too, hands the session back on the next turn: the server's last reply is fully read.
             setImmediate(() => release(s, true));
-            resolve({ accepted: info.accepted.map(String), response: info.response });
+            resolve({ accepted: info.accepted.map(String), response: info.response, flushed: flushed(s) });
             return;
           }
           if (refusedOnly(err, s)) {

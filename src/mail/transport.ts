@@ -112,7 +112,7 @@ function sessionPoolMailer(opts: TransportOptions, session: Session, auth: Auth,
   };
   const sent = async (envelope: { from: string; to: string[] }, raw: Buffer, messageId: string): Promise<SendResult> => {
     const info = await pool.send(envelope, raw);
-    return { messageId, accepted: info.accepted, response: info.response };
+    return { messageId, accepted: info.accepted, response: info.response, flushed: info.flushed };
   };
   return {
     from: opts.from,

@@ -227,6 +227,40 @@ describe("the SMTP session pool against hostile relays", () => {
     await expect(send(m, 2)).resolves.toMatchObject({ accepted: ["r2@example.org"] });
   });
 
+  it("a relay that answers 250 before it has read the message: the message's memory is not handed back for reuse", async () => {
+    // It stops reading at DATA and answers at once, so most of an 8 MB message still waits in our socket.
+    const relay = await rawRelay((s) => {
+      s.write("220 early.test ESMTP\r\n");
+      let seen = "";
+      s.on("data", (d: Buffer) => {
+        seen += d.toString("latin1");
+        for (let nl = seen.indexOf("\r\n"); nl !== -1; nl = seen.indexOf("\r\n")) {
+          const line = seen.slice(0, nl);
+          seen = seen.slice(nl + 2);
+          if (/^(EHLO|HELO)/i.test(line)) s.write("250 early.test\r\n");
+          else if (/^(MAIL|RCPT)/i.test(line)) s.write("250 ok\r\n");
+          else if (/^DATA/i.test(line)) {
+            s.pause();
+            s.write("354 go ahead\r\n250 queued before the end of data\r\n");
+            return;
+          }
+        }
+      });
+    });
+    const m = mailer(relay.url, 1, 5_000);
+    const big = Buffer.concat([raw(1), Buffer.alloc(8 * 1024 * 1024, "abcdefghij\r\n")]);
+    const r = await m.sendRaw({ from: "digest@paperboy.test", to: "r1@example.org" }, big, "<digest-1@paperboy.test>");
+    expect(r.response).toMatch(/^250 queued before/);
+    // Bytes of this message are still to be written: reusing its buffer now would put the next message's bytes in it.
+    expect(r.flushed).toBe(false);
+  });
+
+  it("a relay that reads the whole message before it answers: the memory is free to reuse", async () => {
+    const relay = await sink();
+    const r = await send(mailer(relay.url, 1), 1);
+    expect(r.flushed).toBe(true);
+  });
+
   it("connections refused, then the relay comes back: sends fail fast, then succeed; no listener build-up", async () => {
     const relay = await sink();
     const port = relay.port;

@@ -53,9 +53,10 @@ function refusedOnly(err: unknown, session: Session): boolean {
 
 export function createSmtpSessionPool(options: SessionOptions, size: number, auth?: SMTPConnection.Credentials): SmtpSessionPool {
   const idle: Session[] = [];
-  /** Sessions open or opening, idle or busy: at most `size`. */
+  /** Sessions open, idle or busy; with those `starting`, at most `size`. */
   const live = new Set<Session>();
-  let opening = 0;
+  /** Sessions still connecting or logging in: they hold a place, and close() must reach them too. */
+  const starting = new Set<Session>();
   const waiting: (() => void)[] = [];
   let closed = false;
 
@@ -68,8 +69,6 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
     wakeOne();
   };
 
-  /** Sessions still connecting or logging in: close() must reach them too. */
-  const starting = new Set<Session>();
   const poolClosed = () => Object.assign(new Error("SMTP pool closed"), { code: "ECONNECTION" });
 
   function open(): Promise<Session> {
@@ -83,10 +82,14 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
       const settle = (err?: unknown) => {
         if (settled) return;
         settled = true;
+        // From starting to live in one step: the place it holds in the pool is never free in between.
         starting.delete(s);
         s.off("error", settle);
         s.off("end", closedEarly);
-        if (err === undefined) return resolve(s);
+        if (err === undefined) {
+          live.add(s);
+          return resolve(s);
+        }
         s.close();
         reject(err instanceof Error ? err : new Error("SMTP session could not be opened"));
       };
@@ -113,22 +116,21 @@ export function createSmtpSessionPool(options: SessionOptions, size: number, aut
         }
         return ready;
       }
-      if (live.size + opening < size) {
-        opening++;
+      if (live.size + starting.size < size) {
+        let s: Session;
         try {
-          const s = await open();
-          // close() came while it was opening: nothing goes out after close().
-          if (closed) {
-            s.close();
-            throw poolClosed();
-          }
-          live.add(s);
-          return s;
-        } finally {
-          opening--;
+          s = await open();
+        } catch (err) {
           // A failed open frees its place for whoever waits.
           wakeOne();
+          throw err;
         }
+        // close() came while it was opening: nothing goes out after close().
+        if (closed) {
+          release(s, false);
+          throw poolClosed();
+        }
+        return s;
       }
       await new Promise<void>((resolve) => waiting.push(resolve));
     }

@@ -129,27 +129,22 @@ export async function papersOfDays(pool: pg.Pool, from: string, to: string, limi
   return rows.map(toPaper);
 }
 
-/** Papers by id, in the order of `ids`. */
-export async function papersByIds(pool: pg.Pool, ids: number[]): Promise<ListedPaper[]> {
-  if (ids.length === 0) return [];
+/** Papers whose `column` is one of `keys`, in the order of `keys`; keys that name no paper are left out. */
+async function papersInOrder(pool: pg.Pool, name: string, column: "id" | "arxiv_id", type: "bigint" | "text", keys: (number | string)[]): Promise<ListedPaper[]> {
+  if (keys.length === 0) return [];
   const { rows } = await pool.query<Row>({
-    name: "listing_papers_by_ids",
-    text: `select ${COLUMNS} from papers p join unnest($1::bigint[]) with ordinality as x(id, o) on x.id = p.id order by x.o`,
-    values: [ids],
+    name,
+    text: `select ${COLUMNS} from papers p join unnest($1::${type}[]) with ordinality as x(k, o) on x.k = p.${column} order by x.o`,
+    values: [keys],
   });
   return rows.map(toPaper);
 }
 
+/** Papers by id, in the order of `ids`. */
+export const papersByIds = (pool: pg.Pool, ids: number[]) => papersInOrder(pool, "listing_papers_by_ids", "id", "bigint", ids);
+
 /** Papers by arXiv id, in the order of `arxivIds`; ids that name no paper are left out. */
-export async function papersByArxivIds(pool: pg.Pool, arxivIds: string[]): Promise<ListedPaper[]> {
-  if (arxivIds.length === 0) return [];
-  const { rows } = await pool.query<Row>({
-    name: "listing_papers_by_arxiv_ids",
-    text: `select ${COLUMNS} from papers p join unnest($1::text[]) with ordinality as x(arxiv_id, o) on x.arxiv_id = p.arxiv_id order by x.o`,
-    values: [arxivIds],
-  });
-  return rows.map(toPaper);
-}
+export const papersByArxivIds = (pool: pg.Pool, arxivIds: string[]) => papersInOrder(pool, "listing_papers_by_arxiv_ids", "arxiv_id", "text", arxivIds);
 
 /** The `perDay` most upvoted papers of each of the latest `days` listing days, latest day first. */
 export async function topPapersPerDay(pool: pg.Pool, days: number, perDay: number): Promise<ListedPaper[]> {

@@ -14,7 +14,8 @@
  *
  * Exactly once, in groups. A lane claims its next K digests (SEND_GROUP_SIZE) with one
  * conditional update (`queued → sending`); a duplicated or retried job finds nothing to
- * claim. It claims the group after while it sends one (so up to 2K are claimed per lane). A digest the SMTP server accepted joins a group that is marked `sent` by one
+ * claim. It claims the group after while it sends one (so up to 2K are claimed per lane).
+ * A digest the SMTP server accepted joins a group that is marked `sent` by one
  * statement once K are waiting or SEND_GROUP_INTERVAL_MS has passed, whichever comes
  * first (acceptances.ts), instead of one commit per email. A lane does not start an SMTP
  * transaction while K × lanes of its batch are accepted-but-unrecorded or in transit, so
